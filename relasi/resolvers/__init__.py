@@ -1,0 +1,1 @@
+"""Behaviour: queries, mutations, SQL and DataLoaders per domain. Imports no strawberry types."""

@@ -1,0 +1,144 @@
+"""The storage mapping, declared once as data: each entity's table, its filterable and sortable
+fields, and how its relations join. DataLoaders, the predicate compiler and ordering all read
+it, so a field added here is filterable, sortable and loadable everywhere at once.
+
+Every SQL fragment is written against a table alias passed in as `{t}`; nothing a client sends
+is ever pasted into SQL (names come from this mapping, values travel as parameters).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Literal
+
+
+class Kind(Enum):
+    """How a field is compared, cast and cursor-encoded."""
+
+    ID = "uuid"
+    STRING = "text"
+    ENUM = "enum"
+    INT = "integer"
+    DECIMAL = "numeric"
+    FLOAT = "float8"
+    DATETIME = "timestamptz"
+    DATE = "date"
+    BOOLEAN = "boolean"
+
+    @property
+    def sql_type(self) -> str:
+        return "text" if self is Kind.ENUM else self.value
+
+
+@dataclass(frozen=True)
+class Field:
+    """A scalar the client can filter (and perhaps sort) on.
+
+    `sql` is an expression over `{t}`. `exists` instead names a side table the value lives in
+    (e.g. a contact's emails): the condition becomes EXISTS over that table's `value`.
+    """
+
+    name: str
+    kind: Kind
+    sql: str = ""
+    enum: type[Enum] | None = None
+    target: str | None = None  # for ID fields: the entity type the id names
+    sortable: bool = False
+    sort_sql: str | None = None  # e.g. lower(name), to match an index
+    exists: str | None = None  # "FROM x i WHERE i.workspace_id = {t}.workspace_id AND ..."
+    nullable: bool = True
+    lowercase: bool = False  # stored lower-cased (emails, domains): eq/in compare lower-cased
+    description: str = ""
+
+    def expr(self, alias: str) -> str:
+        return (self.sql or f"{{t}}.{self.name}").format(t=alias)
+
+    def sort_expr(self, alias: str) -> str:
+        return (self.sort_sql or self.sql or f"{{t}}.{self.name}").format(t=alias)
+
+
+@dataclass(frozen=True)
+class Link:
+    """A many-to-many link table: `near` points at the parent, `far` at the target."""
+
+    table: str
+    near: str
+    far: str
+    columns: tuple[str, ...] = ()  # edge properties, selected as link_<column>
+
+
+@dataclass(frozen=True)
+class Relation:
+    """A link to another entity.
+
+    to-one: parent.`local` = target.id.  to-many: target.`remote` = parent.id, or through a
+    `Link` table.
+    """
+
+    name: str
+    target: str
+    cardinality: Literal["one", "many"]
+    local: str = "id"
+    remote: str = "id"
+    through: Link | None = None
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class Entity:
+    name: str  # GraphQL type name, also the global id prefix
+    table: str
+    fields: tuple[Field, ...]
+    relations: tuple[Relation, ...] = ()
+    soft_delete: bool = True
+    # (field name, descending) pairs; the id tiebreak is always appended
+    default_order: tuple[tuple[str, bool], ...] = (("created_at", True),)
+    search: tuple[str, ...] = ()  # expressions over {t} matched by the `search` filter
+    custom_attributes: bool = False
+    filterable: bool = True
+    _fields: dict[str, Field] = field(default_factory=dict, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self._fields.update({f.name: f for f in self.fields})
+
+    def field(self, name: str) -> Field:
+        return self._fields[name]
+
+    def relation(self, name: str) -> Relation:
+        return next(r for r in self.relations if r.name == name)
+
+    def live(self, alias: str) -> str:
+        """The condition that keeps soft-deleted rows out."""
+        return f"{alias}.deleted_at IS NULL" if self.soft_delete else "TRUE"
+
+    @property
+    def sortable(self) -> list[Field]:
+        return [f for f in self.fields if f.sortable]
+
+
+ENTITIES: dict[str, Entity] = {}
+
+
+def register(entity: Entity) -> Entity:
+    ENTITIES[entity.name] = entity
+    return entity
+
+
+def entity(name: str) -> Entity:
+    return ENTITIES[name]
+
+
+def std_fields(*, sortable_updated: bool = True) -> tuple[Field, ...]:
+    """id, createdAt, updatedAt: on every entity."""
+    return (
+        Field("id", Kind.ID, nullable=False),
+        Field("created_at", Kind.DATETIME, sortable=True, nullable=False),
+        Field("updated_at", Kind.DATETIME, sortable=sortable_updated, nullable=False),
+    )
+
+
+def camel(name: str) -> str:
+    """first_name -> firstName: the GraphQL spelling of a mapped field."""
+    head, *rest = name.split("_")
+    return head + "".join(p.title() for p in rest)

@@ -1,0 +1,61 @@
+"""Creating a workspace: its row, its default sales pipeline and its first admin API key."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from uuid import UUID
+
+import asyncpg
+
+from relasi.auth.api_keys import create_api_key
+
+# name, win probability, status
+DEFAULT_PIPELINE_NAME = "Sales"
+DEFAULT_STAGES: list[tuple[str, Decimal, str]] = [
+    ("Prospecting", Decimal("0.10"), "OPEN"),
+    ("Qualification", Decimal("0.25"), "OPEN"),
+    ("Proposal", Decimal("0.50"), "OPEN"),
+    ("Negotiation", Decimal("0.75"), "OPEN"),
+    ("Closed Won", Decimal("1"), "WON"),
+    ("Closed Lost", Decimal("0"), "LOST"),
+]
+
+
+async def create_pipeline(
+    conn: asyncpg.Connection,
+    workspace_id: UUID,
+    name: str,
+    stages: list[tuple[str, Decimal, str]],
+    *,
+    is_default: bool = False,
+) -> UUID:
+    pipeline_id = await conn.fetchval(
+        "INSERT INTO pipelines (workspace_id, name, is_default) VALUES ($1, $2, $3) RETURNING id",
+        workspace_id,
+        name,
+        is_default,
+    )
+    await conn.executemany(
+        """INSERT INTO pipeline_stages (workspace_id, pipeline_id, name, position, probability, status)
+           VALUES ($1, $2, $3, $4, $5, $6)""",
+        [
+            (workspace_id, pipeline_id, stage, position, probability, status)
+            for position, (stage, probability, status) in enumerate(stages)
+        ],
+    )
+    return pipeline_id
+
+
+async def create_workspace(
+    conn: asyncpg.Connection, name: str, *, key_name: str = "admin"
+) -> tuple[UUID, str]:
+    """Create a workspace with its default pipeline; return (workspace id, admin API key)."""
+    async with conn.transaction():
+        workspace_id = await conn.fetchval(
+            "INSERT INTO workspaces (name) VALUES ($1) RETURNING id", name
+        )
+        await create_pipeline(
+            conn, workspace_id, DEFAULT_PIPELINE_NAME, DEFAULT_STAGES, is_default=True
+        )
+        _, api_key = await create_api_key(conn, workspace_id, key_name, "ADMIN")
+    return workspace_id, api_key

@@ -1,0 +1,268 @@
+"""Accounts: companies, their hierarchy, and everything linked to them."""
+
+from datetime import datetime
+from typing import TYPE_CHECKING, Annotated
+
+import strawberry
+from strawberry.scalars import JSON
+
+from relasi.resolvers import accounts, global_ids, rows
+from relasi.resolvers.accounts import ACCOUNT
+from relasi.schema.errors import UserError
+from relasi.schema.filters import (
+    AccountFilter,
+    AccountOrder,
+    CaseFilter,
+    CaseOrder,
+    ContactFilter,
+    ContactOrder,
+    DealFilter,
+    DealOrder,
+    InteractionFilter,
+    InteractionOrder,
+)
+from relasi.schema.members import Member
+from relasi.schema.money import Money, MoneyInput, money
+from relasi.schema.payloads import DeletePayload, provided, run_mutation
+from relasi.schema.relay import (
+    Connection,
+    Node,
+    connection_of,
+    from_row,
+    get_node,
+    load_node,
+    node_type,
+    page_args,
+    relation_connection,
+    root_connection,
+)
+
+if TYPE_CHECKING:
+    from relasi.schema.cases import CaseConnection
+    from relasi.schema.contacts import ContactConnection
+    from relasi.schema.deals import DealConnection
+    from relasi.schema.interactions import InteractionConnection
+
+ContactConnectionRef = Annotated["ContactConnection", strawberry.lazy("relasi.schema.contacts")]
+DealConnectionRef = Annotated["DealConnection", strawberry.lazy("relasi.schema.deals")]
+CaseConnectionRef = Annotated["CaseConnection", strawberry.lazy("relasi.schema.cases")]
+InteractionConnectionRef = Annotated[
+    "InteractionConnection", strawberry.lazy("relasi.schema.interactions")
+]
+
+
+@node_type
+@strawberry.type(description="A company. Accounts form a hierarchy through `parent`/`children`.")
+class Account(Node):
+    name: str
+    domain: str | None = strawberry.field(description="Unique among live accounts, lower-case.")
+    industry: str | None
+    employee_count: int | None
+    country: str | None = strawberry.field(description="ISO 3166-1 alpha-2.")
+    custom_attributes: JSON
+    created_at: datetime
+    updated_at: datetime
+    version: int = strawberry.field(description="Send back with updates (optimistic concurrency).")
+
+    @strawberry.field
+    def annual_revenue(self) -> Money | None:
+        return money(self.row["annual_revenue"], self.row["annual_revenue_currency"])
+
+    @strawberry.field
+    async def owner(self, info: strawberry.Info) -> Member | None:
+        return await load_node(info, "Member", self.row["owner_id"])
+
+    @strawberry.field(description="The parent company, if any.")
+    async def parent(self, info: strawberry.Info) -> "Account | None":
+        return await load_node(info, "Account", self.row["parent_id"])
+
+    @strawberry.field(description="Direct subsidiaries.")
+    async def children(
+        self,
+        info: strawberry.Info,
+        filter: AccountFilter | None = None,
+        order_by: list[AccountOrder] | None = None,
+        first: int | None = None,
+        after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
+    ) -> "AccountConnection":
+        args = page_args(first, after, last, before)
+        return await relation_connection(
+            info, "Account", "children", self.pk, filter, order_by, args
+        )
+
+    @strawberry.field
+    async def contacts(
+        self,
+        info: strawberry.Info,
+        filter: ContactFilter | None = None,
+        order_by: list[ContactOrder] | None = None,
+        first: int | None = None,
+        after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
+    ) -> ContactConnectionRef:
+        args = page_args(first, after, last, before)
+        return await relation_connection(
+            info, "Account", "contacts", self.pk, filter, order_by, args
+        )
+
+    @strawberry.field
+    async def deals(
+        self,
+        info: strawberry.Info,
+        filter: DealFilter | None = None,
+        order_by: list[DealOrder] | None = None,
+        first: int | None = None,
+        after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
+    ) -> DealConnectionRef:
+        args = page_args(first, after, last, before)
+        return await relation_connection(info, "Account", "deals", self.pk, filter, order_by, args)
+
+    @strawberry.field
+    async def cases(
+        self,
+        info: strawberry.Info,
+        filter: CaseFilter | None = None,
+        order_by: list[CaseOrder] | None = None,
+        first: int | None = None,
+        after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
+    ) -> CaseConnectionRef:
+        args = page_args(first, after, last, before)
+        return await relation_connection(info, "Account", "cases", self.pk, filter, order_by, args)
+
+    @strawberry.field(description="Touchpoints recorded against this account, newest first.")
+    async def interactions(
+        self,
+        info: strawberry.Info,
+        filter: InteractionFilter | None = None,
+        order_by: list[InteractionOrder] | None = None,
+        first: int | None = None,
+        after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
+    ) -> InteractionConnectionRef:
+        args = page_args(first, after, last, before)
+        return await relation_connection(
+            info, "Account", "interactions", self.pk, filter, order_by, args
+        )
+
+
+@strawberry.type
+class AccountConnection(Connection[Account]):
+    pass
+
+
+connection_of("Account", AccountConnection, Account)
+
+
+@strawberry.input
+class CreateAccountInput:
+    name: str
+    domain: str | None = strawberry.UNSET
+    industry: str | None = strawberry.UNSET
+    employee_count: int | None = strawberry.UNSET
+    annual_revenue: MoneyInput | None = strawberry.UNSET
+    country: str | None = strawberry.UNSET
+    owner_id: strawberry.ID | None = strawberry.UNSET
+    parent_id: strawberry.ID | None = strawberry.UNSET
+    custom_attributes: JSON | None = strawberry.UNSET
+
+
+@strawberry.input(description="Fields left out stay as they are; null clears a field.")
+class UpdateAccountInput:
+    id: strawberry.ID
+    version: int = strawberry.field(description="The version you last read.")
+    name: str | None = strawberry.UNSET
+    domain: str | None = strawberry.UNSET
+    industry: str | None = strawberry.UNSET
+    employee_count: int | None = strawberry.UNSET
+    annual_revenue: MoneyInput | None = strawberry.UNSET
+    country: str | None = strawberry.UNSET
+    owner_id: strawberry.ID | None = strawberry.UNSET
+    parent_id: strawberry.ID | None = strawberry.UNSET
+    custom_attributes: JSON | None = strawberry.UNSET
+
+
+@strawberry.input
+class AccountIdInput:
+    id: strawberry.ID
+
+
+@strawberry.type
+class AccountPayload:
+    account: Account | None = None
+    user_errors: list[UserError]
+
+
+def _pk(global_id: str):
+    return global_ids.decode(global_id, "Account", field="input.id")
+
+
+def _result(row) -> dict:
+    return {"account": from_row(Account, row)}
+
+
+@strawberry.type
+class AccountQueries:
+    @strawberry.field(description="An account by id (NOT_FOUND if none in this workspace).")
+    async def account(self, info: strawberry.Info, id: strawberry.ID) -> Account | None:
+        return await get_node(info, "Account", id)
+
+    @strawberry.field
+    async def accounts(
+        self,
+        info: strawberry.Info,
+        filter: AccountFilter | None = None,
+        order_by: list[AccountOrder] | None = None,
+        first: int | None = None,
+        after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
+    ) -> AccountConnection:
+        args = page_args(first, after, last, before)
+        return await root_connection(info, "Account", filter, order_by, args)
+
+
+@strawberry.type
+class AccountMutations:
+    @strawberry.mutation
+    async def create_account(
+        self, info: strawberry.Info, input: CreateAccountInput
+    ) -> AccountPayload:
+        return await run_mutation(
+            info, AccountPayload, lambda s: accounts.create_account(s, provided(input)), _result
+        )
+
+    @strawberry.mutation
+    async def update_account(
+        self, info: strawberry.Info, input: UpdateAccountInput
+    ) -> AccountPayload:
+        async def action(s):
+            data = provided(input)
+            return await accounts.update_account(s, _pk(data.pop("id")), data)
+
+        return await run_mutation(info, AccountPayload, action, _result)
+
+    @strawberry.mutation(description="Soft delete: the account leaves lists and lookups.")
+    async def delete_account(self, info: strawberry.Info, input: AccountIdInput) -> DeletePayload:
+        return await run_mutation(
+            info,
+            DeletePayload,
+            lambda s: rows.soft_delete(s, ACCOUNT, _pk(input.id)),
+            lambda row: {"deleted_id": input.id},
+        )
+
+    @strawberry.mutation(description="Bring a deleted account back.")
+    async def restore_account(self, info: strawberry.Info, input: AccountIdInput) -> AccountPayload:
+        return await run_mutation(
+            info,
+            AccountPayload,
+            lambda s: rows.restore(s, ACCOUNT, _pk(input.id), accounts.UNIQUE),
+            _result,
+        )

@@ -1,0 +1,194 @@
+"""Cases: support tickets with priority-driven SLAs."""
+
+from datetime import datetime
+from typing import TYPE_CHECKING, Annotated
+
+import strawberry
+
+from relasi.resolvers import cases, global_ids, rows
+from relasi.resolvers.cases import CASE
+from relasi.schema.enums import CasePriority, CaseStatus, Channel
+from relasi.schema.errors import UserError
+from relasi.schema.filters import CaseFilter, CaseOrder
+from relasi.schema.members import Member
+from relasi.schema.payloads import DeletePayload, provided, run_mutation
+from relasi.schema.relay import (
+    Connection,
+    Node,
+    connection_of,
+    from_row,
+    get_node,
+    load_node,
+    node_type,
+    page_args,
+    root_connection,
+)
+
+if TYPE_CHECKING:
+    from relasi.schema.accounts import Account
+    from relasi.schema.contacts import Contact
+
+
+def _seconds(start: datetime | None, end: datetime | None) -> int | None:
+    return None if start is None or end is None else int((end - start).total_seconds())
+
+
+@node_type
+@strawberry.type(description="A support ticket.")
+class Case(Node):
+    subject: str
+    description: str | None
+    status: CaseStatus
+    priority: CasePriority
+    channel: Channel | None
+    sla_due_at: datetime = strawberry.field(
+        description="Creation + 72h/24h/8h/4h for LOW/NORMAL/HIGH/URGENT."
+    )
+    first_response_at: datetime | None = strawberry.field(
+        description="Set when the case first leaves NEW."
+    )
+    resolved_at: datetime | None = strawberry.field(
+        description="Set on RESOLVED or CLOSED; cleared if reopened."
+    )
+    satisfaction_score: int | None = strawberry.field(description="CSAT, 1 to 5.")
+    created_at: datetime
+    updated_at: datetime
+    version: int = strawberry.field(description="Send back with updates (optimistic concurrency).")
+
+    @strawberry.field(description="Seconds from creation to first response.")
+    def first_response_seconds(self) -> int | None:
+        return _seconds(self.created_at, self.first_response_at)
+
+    @strawberry.field(description="Seconds from creation to resolution.")
+    def resolution_seconds(self) -> int | None:
+        return _seconds(self.created_at, self.resolved_at)
+
+    @strawberry.field(description="Resolved after its SLA, or still open past it.")
+    def sla_breached(self, info: strawberry.Info) -> bool:
+        end = self.resolved_at or datetime.now(self.sla_due_at.tzinfo)
+        return end > self.sla_due_at
+
+    @strawberry.field
+    async def contact(
+        self, info: strawberry.Info
+    ) -> Annotated["Contact", strawberry.lazy("relasi.schema.contacts")] | None:
+        return await load_node(info, "Contact", self.row["contact_id"])
+
+    @strawberry.field
+    async def account(
+        self, info: strawberry.Info
+    ) -> Annotated["Account", strawberry.lazy("relasi.schema.accounts")] | None:
+        return await load_node(info, "Account", self.row["account_id"])
+
+    @strawberry.field
+    async def owner(self, info: strawberry.Info) -> Member | None:
+        return await load_node(info, "Member", self.row["owner_id"])
+
+
+@strawberry.type
+class CaseConnection(Connection[Case]):
+    pass
+
+
+connection_of("Case", CaseConnection, Case)
+
+
+@strawberry.input(description="Without accountId, a contact's case belongs to its account.")
+class CreateCaseInput:
+    subject: str
+    description: str | None = strawberry.UNSET
+    contact_id: strawberry.ID | None = strawberry.UNSET
+    account_id: strawberry.ID | None = strawberry.UNSET
+    owner_id: strawberry.ID | None = strawberry.UNSET
+    status: CaseStatus | None = strawberry.UNSET
+    priority: CasePriority | None = strawberry.UNSET
+    channel: Channel | None = strawberry.UNSET
+
+
+@strawberry.input(description="Fields left out stay as they are; null clears a field.")
+class UpdateCaseInput:
+    id: strawberry.ID
+    version: int = strawberry.field(description="The version you last read.")
+    subject: str | None = strawberry.UNSET
+    description: str | None = strawberry.UNSET
+    contact_id: strawberry.ID | None = strawberry.UNSET
+    account_id: strawberry.ID | None = strawberry.UNSET
+    owner_id: strawberry.ID | None = strawberry.UNSET
+    status: CaseStatus | None = strawberry.UNSET
+    priority: CasePriority | None = strawberry.UNSET
+    channel: Channel | None = strawberry.UNSET
+    satisfaction_score: int | None = strawberry.field(
+        default=strawberry.UNSET, description="CSAT 1-5, once resolved or closed."
+    )
+
+
+@strawberry.input
+class CaseIdInput:
+    id: strawberry.ID
+
+
+@strawberry.type
+class CasePayload:
+    case: Case | None = None
+    user_errors: list[UserError]
+
+
+def _pk(global_id: str):
+    return global_ids.decode(global_id, "Case", field="input.id")
+
+
+def _result(row) -> dict:
+    return {"case": from_row(Case, row)}
+
+
+@strawberry.type
+class CaseQueries:
+    @strawberry.field(description="A case by id (NOT_FOUND if none in this workspace).")
+    async def case(self, info: strawberry.Info, id: strawberry.ID) -> Case | None:
+        return await get_node(info, "Case", id)
+
+    @strawberry.field
+    async def cases(
+        self,
+        info: strawberry.Info,
+        filter: CaseFilter | None = None,
+        order_by: list[CaseOrder] | None = None,
+        first: int | None = None,
+        after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
+    ) -> CaseConnection:
+        args = page_args(first, after, last, before)
+        return await root_connection(info, "Case", filter, order_by, args)
+
+
+@strawberry.type
+class CaseMutations:
+    @strawberry.mutation
+    async def create_case(self, info: strawberry.Info, input: CreateCaseInput) -> CasePayload:
+        return await run_mutation(
+            info, CasePayload, lambda s: cases.create_case(s, provided(input)), _result
+        )
+
+    @strawberry.mutation(description="Status changes set firstResponseAt and resolvedAt.")
+    async def update_case(self, info: strawberry.Info, input: UpdateCaseInput) -> CasePayload:
+        async def action(s):
+            data = provided(input)
+            return await cases.update_case(s, _pk(data.pop("id")), data)
+
+        return await run_mutation(info, CasePayload, action, _result)
+
+    @strawberry.mutation(description="Soft delete: the case leaves lists and lookups.")
+    async def delete_case(self, info: strawberry.Info, input: CaseIdInput) -> DeletePayload:
+        return await run_mutation(
+            info,
+            DeletePayload,
+            lambda s: rows.soft_delete(s, CASE, _pk(input.id)),
+            lambda row: {"deleted_id": input.id},
+        )
+
+    @strawberry.mutation(description="Bring a deleted case back.")
+    async def restore_case(self, info: strawberry.Info, input: CaseIdInput) -> CasePayload:
+        return await run_mutation(
+            info, CasePayload, lambda s: rows.restore(s, CASE, _pk(input.id)), _result
+        )

@@ -1,0 +1,304 @@
+"""Contacts: people, with their emails, phones, account, deals, cases and touchpoints."""
+
+from datetime import datetime
+from typing import TYPE_CHECKING, Annotated
+
+import strawberry
+from strawberry.scalars import JSON
+
+from relasi.resolvers import contacts, global_ids, rows
+from relasi.resolvers.contacts import CONTACT
+from relasi.schema.enums import JourneyStage, LeadRating, LifecycleStage
+from relasi.schema.errors import UserError
+from relasi.schema.filters import (
+    CaseFilter,
+    CaseOrder,
+    ContactFilter,
+    ContactOrder,
+    DealFilter,
+    DealOrder,
+    InteractionFilter,
+    InteractionOrder,
+)
+from relasi.schema.members import Member
+from relasi.schema.payloads import DeletePayload, provided, run_mutation
+from relasi.schema.relay import (
+    Connection,
+    Node,
+    connection_of,
+    from_row,
+    get_node,
+    load_node,
+    node_type,
+    page_args,
+    relation_connection,
+    root_connection,
+)
+
+if TYPE_CHECKING:
+    from relasi.schema.accounts import Account
+    from relasi.schema.cases import CaseConnection
+    from relasi.schema.deals import ContactDealConnection
+    from relasi.schema.interactions import InteractionConnection
+
+
+@strawberry.type(description="An email address of a contact (stored lower-cased).")
+class ContactEmail:
+    address: str
+    primary: bool
+
+
+@strawberry.type(description="A phone number of a contact, in E.164 form.")
+class ContactPhone:
+    number: str
+    primary: bool
+
+
+@node_type
+@strawberry.type(description="A person: a lead, a customer, a user of a customer.")
+class Contact(Node):
+    first_name: str | None
+    last_name: str | None
+    title: str | None
+    country: str | None = strawberry.field(description="ISO 3166-1 alpha-2.")
+    city: str | None
+    lifecycle_stage: LifecycleStage
+    lead_rating: LeadRating | None
+    journey_stage: JourneyStage
+    custom_attributes: JSON
+    created_at: datetime
+    updated_at: datetime
+    version: int = strawberry.field(description="Send back with updates (optimistic concurrency).")
+
+    @strawberry.field
+    def full_name(self) -> str:
+        return " ".join(p for p in (self.first_name, self.last_name) if p)
+
+    @strawberry.field(description="All email addresses, the primary one first.")
+    async def emails(self, info: strawberry.Info) -> list[ContactEmail]:
+        found = await contacts.identities(info.context.session, self.pk)
+        return [
+            ContactEmail(address=r["value"], primary=r["is_primary"])
+            for r in found
+            if r["kind"] == "EMAIL"
+        ]
+
+    @strawberry.field(description="The primary email address.")
+    async def email(self, info: strawberry.Info) -> str | None:
+        return next((e.address for e in await self.emails(info) if e.primary), None)
+
+    @strawberry.field(description="All phone numbers, the primary one first.")
+    async def phones(self, info: strawberry.Info) -> list[ContactPhone]:
+        found = await contacts.identities(info.context.session, self.pk)
+        return [
+            ContactPhone(number=r["value"], primary=r["is_primary"])
+            for r in found
+            if r["kind"] == "PHONE"
+        ]
+
+    @strawberry.field(description="The primary phone number.")
+    async def phone(self, info: strawberry.Info) -> str | None:
+        return next((p.number for p in await self.phones(info) if p.primary), None)
+
+    @strawberry.field
+    async def account(
+        self, info: strawberry.Info
+    ) -> Annotated["Account", strawberry.lazy("relasi.schema.accounts")] | None:
+        return await load_node(info, "Account", self.row["account_id"])
+
+    @strawberry.field
+    async def owner(self, info: strawberry.Info) -> Member | None:
+        return await load_node(info, "Member", self.row["owner_id"])
+
+    @strawberry.field(description="Deals this contact takes part in, each edge with the role.")
+    async def deals(
+        self,
+        info: strawberry.Info,
+        filter: DealFilter | None = None,
+        order_by: list[DealOrder] | None = None,
+        first: int | None = None,
+        after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
+    ) -> Annotated["ContactDealConnection", strawberry.lazy("relasi.schema.deals")]:
+        from relasi.schema.deals import ContactDealConnection, ContactDealEdge, role_of
+
+        args = page_args(first, after, last, before)
+        return await relation_connection(
+            info,
+            "Contact",
+            "deals",
+            self.pk,
+            filter,
+            order_by,
+            args,
+            connection_cls=ContactDealConnection,
+            edge_cls=ContactDealEdge,
+            edge_extra=role_of,
+        )
+
+    @strawberry.field
+    async def cases(
+        self,
+        info: strawberry.Info,
+        filter: CaseFilter | None = None,
+        order_by: list[CaseOrder] | None = None,
+        first: int | None = None,
+        after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
+    ) -> Annotated["CaseConnection", strawberry.lazy("relasi.schema.cases")]:
+        args = page_args(first, after, last, before)
+        return await relation_connection(info, "Contact", "cases", self.pk, filter, order_by, args)
+
+    @strawberry.field(description="This contact's touchpoints, newest first.")
+    async def interactions(
+        self,
+        info: strawberry.Info,
+        filter: InteractionFilter | None = None,
+        order_by: list[InteractionOrder] | None = None,
+        first: int | None = None,
+        after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
+    ) -> Annotated["InteractionConnection", strawberry.lazy("relasi.schema.interactions")]:
+        args = page_args(first, after, last, before)
+        return await relation_connection(
+            info, "Contact", "interactions", self.pk, filter, order_by, args
+        )
+
+
+@strawberry.type
+class ContactConnection(Connection[Contact]):
+    pass
+
+
+connection_of("Contact", ContactConnection, Contact)
+
+
+@strawberry.input
+class ContactEmailInput:
+    address: str
+    primary: bool = False
+
+
+@strawberry.input(description="A phone; without +country code it is read in the contact's country.")
+class ContactPhoneInput:
+    number: str
+    primary: bool = False
+
+
+@strawberry.input(description="A contact needs a name, an email or a phone.")
+class CreateContactInput:
+    first_name: str | None = strawberry.UNSET
+    last_name: str | None = strawberry.UNSET
+    emails: list[ContactEmailInput] | None = strawberry.field(
+        default=strawberry.UNSET, description="The first is primary unless one says primary."
+    )
+    phones: list[ContactPhoneInput] | None = strawberry.UNSET
+    title: str | None = strawberry.UNSET
+    country: str | None = strawberry.UNSET
+    city: str | None = strawberry.UNSET
+    account_id: strawberry.ID | None = strawberry.UNSET
+    owner_id: strawberry.ID | None = strawberry.UNSET
+    lifecycle_stage: LifecycleStage | None = strawberry.UNSET
+    lead_rating: LeadRating | None = strawberry.UNSET
+    journey_stage: JourneyStage | None = strawberry.UNSET
+    custom_attributes: JSON | None = strawberry.UNSET
+
+
+@strawberry.input(description="Fields left out stay as they are; null clears; lists are replaced.")
+class UpdateContactInput:
+    id: strawberry.ID
+    version: int = strawberry.field(description="The version you last read.")
+    first_name: str | None = strawberry.UNSET
+    last_name: str | None = strawberry.UNSET
+    emails: list[ContactEmailInput] | None = strawberry.UNSET
+    phones: list[ContactPhoneInput] | None = strawberry.UNSET
+    title: str | None = strawberry.UNSET
+    country: str | None = strawberry.UNSET
+    city: str | None = strawberry.UNSET
+    account_id: strawberry.ID | None = strawberry.UNSET
+    owner_id: strawberry.ID | None = strawberry.UNSET
+    lifecycle_stage: LifecycleStage | None = strawberry.UNSET
+    lead_rating: LeadRating | None = strawberry.UNSET
+    journey_stage: JourneyStage | None = strawberry.UNSET
+    custom_attributes: JSON | None = strawberry.UNSET
+
+
+@strawberry.input
+class ContactIdInput:
+    id: strawberry.ID
+
+
+@strawberry.type
+class ContactPayload:
+    contact: Contact | None = None
+    user_errors: list[UserError]
+
+
+def _pk(global_id: str):
+    return global_ids.decode(global_id, "Contact", field="input.id")
+
+
+def _result(row) -> dict:
+    return {"contact": from_row(Contact, row)}
+
+
+@strawberry.type
+class ContactQueries:
+    @strawberry.field(description="A contact by id (NOT_FOUND if none in this workspace).")
+    async def contact(self, info: strawberry.Info, id: strawberry.ID) -> Contact | None:
+        return await get_node(info, "Contact", id)
+
+    @strawberry.field(
+        description="Contacts; filters follow relations (account, deals, cases, ...)."
+    )
+    async def contacts(
+        self,
+        info: strawberry.Info,
+        filter: ContactFilter | None = None,
+        order_by: list[ContactOrder] | None = None,
+        first: int | None = None,
+        after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
+    ) -> ContactConnection:
+        args = page_args(first, after, last, before)
+        return await root_connection(info, "Contact", filter, order_by, args)
+
+
+@strawberry.type
+class ContactMutations:
+    @strawberry.mutation
+    async def create_contact(
+        self, info: strawberry.Info, input: CreateContactInput
+    ) -> ContactPayload:
+        return await run_mutation(
+            info, ContactPayload, lambda s: contacts.create_contact(s, provided(input)), _result
+        )
+
+    @strawberry.mutation
+    async def update_contact(
+        self, info: strawberry.Info, input: UpdateContactInput
+    ) -> ContactPayload:
+        async def action(s):
+            data = provided(input)
+            return await contacts.update_contact(s, _pk(data.pop("id")), data)
+
+        return await run_mutation(info, ContactPayload, action, _result)
+
+    @strawberry.mutation(description="Soft delete: the contact leaves lists and lookups.")
+    async def delete_contact(self, info: strawberry.Info, input: ContactIdInput) -> DeletePayload:
+        return await run_mutation(
+            info,
+            DeletePayload,
+            lambda s: rows.soft_delete(s, CONTACT, _pk(input.id)),
+            lambda row: {"deleted_id": input.id},
+        )
+
+    @strawberry.mutation(description="Bring a deleted contact back.")
+    async def restore_contact(self, info: strawberry.Info, input: ContactIdInput) -> ContactPayload:
+        return await run_mutation(
+            info, ContactPayload, lambda s: rows.restore(s, CONTACT, _pk(input.id)), _result
+        )

@@ -1,0 +1,319 @@
+"""Deals: opportunities in pipelines, their contacts (with roles) and stage history."""
+
+import asyncio
+from datetime import date, datetime
+from typing import TYPE_CHECKING, Annotated
+
+import strawberry
+
+from relasi.resolvers import deals, global_ids, rows
+from relasi.resolvers.deals import DEAL
+from relasi.schema.contacts import Contact
+from relasi.schema.enums import DealContactRole, DealStatus
+from relasi.schema.errors import UserError
+from relasi.schema.filters import ContactFilter, ContactOrder, DealFilter, DealOrder
+from relasi.schema.members import Member
+from relasi.schema.money import Money, MoneyInput, money
+from relasi.schema.payloads import DeletePayload, provided, run_mutation
+from relasi.schema.pipelines import Pipeline, PipelineStage
+from relasi.schema.relay import (
+    Connection,
+    Edge,
+    Node,
+    connection_of,
+    from_row,
+    get_node,
+    load_node,
+    node_type,
+    page_args,
+    relation_connection,
+    root_connection,
+)
+
+if TYPE_CHECKING:
+    from relasi.schema.accounts import Account
+
+
+@strawberry.type(description="Who made a change: the API key used, and the member if known.")
+class Actor:
+    api_key_name: str | None
+    member: Member | None
+
+
+@strawberry.type(description="One move of a deal from one stage to another.")
+class StageChange:
+    from_stage: PipelineStage | None = strawberry.field(description="Null for the first stage.")
+    to_stage: PipelineStage
+    changed_at: datetime
+    changed_by: Actor
+
+
+def role_of(row) -> dict:
+    role = row["link_role"]
+    return {"role": DealContactRole(role) if role is not None else None}
+
+
+@node_type
+@strawberry.type(description="A sales opportunity moving through a pipeline.")
+class Deal(Node):
+    name: str
+    status: DealStatus = strawberry.field(description="OPEN, WON or LOST: the stage's status.")
+    expected_close_date: date | None
+    closed_at: datetime | None
+    lost_reason: str | None
+    created_at: datetime
+    updated_at: datetime
+    version: int = strawberry.field(description="Send back with updates (optimistic concurrency).")
+
+    @strawberry.field(description="Exact amount with its ISO 4217 currency.")
+    def amount(self) -> Money | None:
+        return money(self.row["amount"], self.row["currency"])
+
+    @strawberry.field
+    async def account(
+        self, info: strawberry.Info
+    ) -> Annotated["Account", strawberry.lazy("relasi.schema.accounts")] | None:
+        return await load_node(info, "Account", self.row["account_id"])
+
+    @strawberry.field
+    async def pipeline(self, info: strawberry.Info) -> Pipeline:
+        return await load_node(info, "Pipeline", self.row["pipeline_id"])
+
+    @strawberry.field
+    async def stage(self, info: strawberry.Info) -> PipelineStage:
+        return await load_node(info, "PipelineStage", self.row["stage_id"])
+
+    @strawberry.field
+    async def owner(self, info: strawberry.Info) -> Member | None:
+        return await load_node(info, "Member", self.row["owner_id"])
+
+    @strawberry.field(description="Contacts on this deal, each edge with the contact's role.")
+    async def contacts(
+        self,
+        info: strawberry.Info,
+        filter: ContactFilter | None = None,
+        order_by: list[ContactOrder] | None = None,
+        first: int | None = None,
+        after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
+    ) -> "DealContactConnection":
+        args = page_args(first, after, last, before)
+        return await relation_connection(
+            info,
+            "Deal",
+            "contacts",
+            self.pk,
+            filter,
+            order_by,
+            args,
+            connection_cls=DealContactConnection,
+            edge_cls=DealContactEdge,
+            edge_extra=role_of,
+        )
+
+    @strawberry.field(description="Every stage change, oldest first.")
+    async def stage_history(self, info: strawberry.Info) -> list[StageChange]:
+        changes = await deals.stage_history(info.context.session, self.pk)
+        # gathered, so all stages and members of all histories load in one batch each
+        stages = await asyncio.gather(
+            *(
+                load_node(info, "PipelineStage", c[k])
+                for c in changes
+                for k in ("from_stage_id", "to_stage_id")
+            )
+        )
+        members = await asyncio.gather(
+            *(load_node(info, "Member", c["actor_member_id"]) for c in changes)
+        )
+        return [
+            StageChange(
+                from_stage=stages[2 * i],
+                to_stage=stages[2 * i + 1],
+                changed_at=c["changed_at"],
+                changed_by=Actor(api_key_name=c["api_key_name"], member=members[i]),
+            )
+            for i, c in enumerate(changes)
+        ]
+
+
+@strawberry.type
+class DealConnection(Connection[Deal]):
+    pass
+
+
+connection_of("Deal", DealConnection, Deal)
+
+
+@strawberry.type(description="A contact on a deal, with its role.")
+class DealContactEdge(Edge[Contact]):
+    role: DealContactRole | None
+
+
+@strawberry.type
+class DealContactConnection(Connection[Contact]):
+    edges: list[DealContactEdge]
+
+
+@strawberry.type(description="A deal a contact is on, with the contact's role.")
+class ContactDealEdge(Edge[Deal]):
+    role: DealContactRole | None
+
+
+@strawberry.type
+class ContactDealConnection(Connection[Deal]):
+    edges: list[ContactDealEdge]
+
+
+@strawberry.input
+class DealContactInput:
+    contact_id: strawberry.ID
+    role: DealContactRole | None = None
+
+
+@strawberry.input(
+    description="Without pipeline and stage, the deal starts in the default pipeline's first stage."
+)
+class CreateDealInput:
+    name: str
+    amount: MoneyInput | None = strawberry.UNSET
+    pipeline_id: strawberry.ID | None = strawberry.UNSET
+    stage_id: strawberry.ID | None = strawberry.UNSET
+    account_id: strawberry.ID | None = strawberry.UNSET
+    owner_id: strawberry.ID | None = strawberry.UNSET
+    expected_close_date: date | None = strawberry.UNSET
+    lost_reason: str | None = strawberry.UNSET
+    contacts: list[DealContactInput] | None = strawberry.UNSET
+
+
+@strawberry.input(
+    description="Fields left out stay as they are; null clears. Stages move with moveDealStage."
+)
+class UpdateDealInput:
+    id: strawberry.ID
+    version: int = strawberry.field(description="The version you last read.")
+    name: str | None = strawberry.UNSET
+    amount: MoneyInput | None = strawberry.UNSET
+    account_id: strawberry.ID | None = strawberry.UNSET
+    owner_id: strawberry.ID | None = strawberry.UNSET
+    expected_close_date: date | None = strawberry.UNSET
+    lost_reason: str | None = strawberry.UNSET
+
+
+@strawberry.input(description="A stage of another pipeline moves the deal to that pipeline.")
+class MoveDealStageInput:
+    id: strawberry.ID
+    stage_id: strawberry.ID
+    version: int | None = strawberry.field(default=strawberry.UNSET, description="Optional check.")
+    lost_reason: str | None = strawberry.UNSET
+
+
+@strawberry.input
+class DealContactLinkInput:
+    deal_id: strawberry.ID
+    contact_id: strawberry.ID
+    role: DealContactRole | None = None
+
+
+@strawberry.input
+class RemoveDealContactInput:
+    deal_id: strawberry.ID
+    contact_id: strawberry.ID
+
+
+@strawberry.input
+class DealIdInput:
+    id: strawberry.ID
+
+
+@strawberry.type
+class DealPayload:
+    deal: Deal | None = None
+    user_errors: list[UserError]
+
+
+def _pk(global_id: str):
+    return global_ids.decode(global_id, "Deal", field="input.id")
+
+
+def _result(row) -> dict:
+    return {"deal": from_row(Deal, row)}
+
+
+@strawberry.type
+class DealQueries:
+    @strawberry.field(description="A deal by id (NOT_FOUND if none in this workspace).")
+    async def deal(self, info: strawberry.Info, id: strawberry.ID) -> Deal | None:
+        return await get_node(info, "Deal", id)
+
+    @strawberry.field
+    async def deals(
+        self,
+        info: strawberry.Info,
+        filter: DealFilter | None = None,
+        order_by: list[DealOrder] | None = None,
+        first: int | None = None,
+        after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
+    ) -> DealConnection:
+        args = page_args(first, after, last, before)
+        return await root_connection(info, "Deal", filter, order_by, args)
+
+
+@strawberry.type
+class DealMutations:
+    @strawberry.mutation
+    async def create_deal(self, info: strawberry.Info, input: CreateDealInput) -> DealPayload:
+        return await run_mutation(
+            info, DealPayload, lambda s: deals.create_deal(s, provided(input)), _result
+        )
+
+    @strawberry.mutation
+    async def update_deal(self, info: strawberry.Info, input: UpdateDealInput) -> DealPayload:
+        async def action(s):
+            data = provided(input)
+            return await deals.update_deal(s, _pk(data.pop("id")), data)
+
+        return await run_mutation(info, DealPayload, action, _result)
+
+    @strawberry.mutation(description="Move a deal to a stage; recorded in its stageHistory.")
+    async def move_deal_stage(
+        self, info: strawberry.Info, input: MoveDealStageInput
+    ) -> DealPayload:
+        async def action(s):
+            data = provided(input)
+            return await deals.move_deal_stage(s, _pk(data.pop("id")), data)
+
+        return await run_mutation(info, DealPayload, action, _result)
+
+    @strawberry.mutation(description="Put a contact on a deal (or change its role).")
+    async def add_deal_contact(
+        self, info: strawberry.Info, input: DealContactLinkInput
+    ) -> DealPayload:
+        return await run_mutation(
+            info, DealPayload, lambda s: deals.add_contact(s, provided(input)), _result
+        )
+
+    @strawberry.mutation
+    async def remove_deal_contact(
+        self, info: strawberry.Info, input: RemoveDealContactInput
+    ) -> DealPayload:
+        return await run_mutation(
+            info, DealPayload, lambda s: deals.remove_contact(s, provided(input)), _result
+        )
+
+    @strawberry.mutation(description="Soft delete: the deal leaves lists and lookups.")
+    async def delete_deal(self, info: strawberry.Info, input: DealIdInput) -> DeletePayload:
+        return await run_mutation(
+            info,
+            DeletePayload,
+            lambda s: rows.soft_delete(s, DEAL, _pk(input.id)),
+            lambda row: {"deleted_id": input.id},
+        )
+
+    @strawberry.mutation(description="Bring a deleted deal back.")
+    async def restore_deal(self, info: strawberry.Info, input: DealIdInput) -> DealPayload:
+        return await run_mutation(
+            info, DealPayload, lambda s: rows.restore(s, DEAL, _pk(input.id)), _result
+        )

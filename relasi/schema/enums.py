@@ -1,0 +1,38 @@
+"""The CRM vocabularies as GraphQL enums (the same Python enums the resolvers use)."""
+
+from enum import Enum
+
+import strawberry
+
+from relasi.errors import ErrorCode
+from relasi.resolvers import enums as e
+
+LifecycleStage = strawberry.enum(
+    e.LifecycleStage, description="Where a contact is in the sales funnel."
+)
+LeadRating = strawberry.enum(e.LeadRating, description="How promising a lead is.")
+JourneyStage = strawberry.enum(
+    e.JourneyStage,
+    description="Customer journey stage, in order: awareness, consideration, decision, retention, advocacy.",
+)
+Channel = strawberry.enum(e.Channel, description="The channel a touchpoint happened on.")
+InteractionKind = strawberry.enum(e.InteractionKind, description="What happened in a touchpoint.")
+DealStatus = strawberry.enum(e.DealStatus, description="Derived from the deal's stage.")
+DealContactRole = strawberry.enum(e.DealContactRole, description="A contact's part in a deal.")
+CaseStatus = strawberry.enum(e.CaseStatus, description="Support case status.")
+CasePriority = strawberry.enum(e.CasePriority, description="Support case priority; sets the SLA.")
+ErrorCodeEnum = strawberry.enum(
+    ErrorCode, name="ErrorCode", description="Machine-readable error codes."
+)
+
+
+@strawberry.enum(description="Sort direction.")
+class OrderDirection(Enum):
+    ASC = "ASC"
+    DESC = "DESC"
+
+
+@strawberry.enum(description="Where rows without a value sort.")
+class NullsOrder(Enum):
+    FIRST = "FIRST"
+    LAST = "LAST"

@@ -1,0 +1,61 @@
+"""How errors reach clients.
+
+- A mutation's refused input: `userErrors { field message code }` in its payload.
+- Other `AppError`s: top-level errors with `extensions.code`.
+- Parse, validation and variable errors: `extensions.code = BAD_USER_INPUT`.
+- Anything unexpected: masked as INTERNAL_SERVER_ERROR with the request id, and logged with
+  its stack trace under that id, so support can find it without the client seeing internals.
+"""
+
+import logging
+from collections.abc import Iterator
+
+import strawberry
+from graphql import GraphQLError
+from strawberry.extensions import SchemaExtension
+
+from relasi.errors import AppError, ErrorCode, FieldError
+from relasi.schema.enums import ErrorCodeEnum
+
+log = logging.getLogger("relasi.errors")
+
+
+@strawberry.type(description="A problem with a mutation's input that the client can fix.")
+class UserError:
+    field: list[str] | None = strawberry.field(
+        description='Path to the input field, e.g. ["input", "emails", "1", "address"].'
+    )
+    message: str
+    code: ErrorCodeEnum
+
+
+def user_errors(errors: list[FieldError]) -> list[UserError]:
+    return [UserError(field=e.field, message=e.message, code=e.code) for e in errors]
+
+
+class ErrorPolicy(SchemaExtension):
+    """Gives every error a code, and masks the unexpected ones."""
+
+    def on_operation(self) -> Iterator[None]:
+        yield
+        result = self.execution_context.result
+        if result is None or not getattr(result, "errors", None):
+            return
+        context = self.execution_context.context
+        request_id = getattr(context, "request_id", None)
+        result.errors = [self._process(error, request_id) for error in result.errors]
+
+    def _process(self, error: GraphQLError, request_id: str | None) -> GraphQLError:
+        original = error.original_error
+        if isinstance(original, AppError):
+            return error
+        if error.path is None:  # parse, validation or variable coercion: the request's fault
+            error.extensions = {**(error.extensions or {}), "code": ErrorCode.BAD_USER_INPUT.value}
+            return error
+        log.error("request %s failed", request_id, exc_info=original)
+        return GraphQLError(
+            message=f"Internal server error (request id {request_id}).",
+            nodes=error.nodes,
+            path=error.path,
+            extensions={"code": ErrorCode.INTERNAL_SERVER_ERROR.value, "requestId": request_id},
+        )

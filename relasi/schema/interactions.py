@@ -1,0 +1,159 @@
+"""Interactions: touchpoints on every channel."""
+
+from datetime import datetime
+from decimal import Decimal
+from typing import TYPE_CHECKING, Annotated
+
+import strawberry
+from strawberry.scalars import JSON
+
+from relasi.resolvers import interactions
+from relasi.schema.enums import Channel, InteractionKind, JourneyStage
+from relasi.schema.errors import UserError
+from relasi.schema.filters import InteractionFilter, InteractionOrder
+from relasi.schema.payloads import provided, run_mutation
+from relasi.schema.relay import (
+    Connection,
+    Node,
+    connection_of,
+    from_row,
+    get_node,
+    load_node,
+    node_type,
+    page_args,
+    root_connection,
+)
+
+if TYPE_CHECKING:
+    from relasi.schema.accounts import Account
+    from relasi.schema.contacts import Contact
+
+
+@strawberry.type(description="Campaign attribution (UTM parameters).")
+class Utm:
+    source: str | None
+    medium: str | None
+    campaign: str | None
+    term: str | None
+    content: str | None
+
+
+@node_type
+@strawberry.type(description="One touchpoint of a customer on one channel.")
+class Interaction(Node):
+    channel: Channel
+    kind: InteractionKind
+    occurred_at: datetime
+    journey_stage: JourneyStage | None
+    sentiment: Decimal | None = strawberry.field(description="-1 (negative) to 1 (positive).")
+    summary: str | None
+    source: str = strawberry.field(description="The system it came from, e.g. 'whatsapp-business'.")
+    external_id: str | None = strawberry.field(description="Its id in `source`; unique per source.")
+    properties: JSON
+    created_at: datetime
+
+    @strawberry.field
+    def utm(self) -> Utm:
+        r = self.row
+        return Utm(
+            source=r["utm_source"],
+            medium=r["utm_medium"],
+            campaign=r["utm_campaign"],
+            term=r["utm_term"],
+            content=r["utm_content"],
+        )
+
+    @strawberry.field
+    async def contact(
+        self, info: strawberry.Info
+    ) -> Annotated["Contact", strawberry.lazy("relasi.schema.contacts")] | None:
+        return await load_node(info, "Contact", self.row["contact_id"])
+
+    @strawberry.field
+    async def account(
+        self, info: strawberry.Info
+    ) -> Annotated["Account", strawberry.lazy("relasi.schema.accounts")] | None:
+        return await load_node(info, "Account", self.row["account_id"])
+
+
+@strawberry.type
+class InteractionConnection(Connection[Interaction]):
+    pass
+
+
+connection_of("Interaction", InteractionConnection, Interaction)
+
+
+@strawberry.type
+class InteractionQueries:
+    @strawberry.field(description="An interaction by id (NOT_FOUND if none in this workspace).")
+    async def interaction(self, info: strawberry.Info, id: strawberry.ID) -> Interaction | None:
+        return await get_node(info, "Interaction", id)
+
+    @strawberry.field(description="All touchpoints of the workspace, newest first.")
+    async def interactions(
+        self,
+        info: strawberry.Info,
+        filter: InteractionFilter | None = None,
+        order_by: list[InteractionOrder] | None = None,
+        first: int | None = None,
+        after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
+    ) -> InteractionConnection:
+        args = page_args(first, after, last, before)
+        return await root_connection(info, "Interaction", filter, order_by, args)
+
+
+@strawberry.input
+class UtmInput:
+    source: str | None = None
+    medium: str | None = None
+    campaign: str | None = None
+    term: str | None = None
+    content: str | None = None
+
+
+@strawberry.input(description="A touchpoint. Give externalId (with source) to make retries safe.")
+class TrackInteractionInput:
+    contact_id: strawberry.ID | None = strawberry.field(
+        default=None, description="The contact; or give accountId alone for an account-level touch."
+    )
+    account_id: strawberry.ID | None = strawberry.field(
+        default=None, description="Defaults to the contact's account."
+    )
+    channel: Channel
+    kind: InteractionKind
+    occurred_at: datetime | None = strawberry.field(default=None, description="Default: now.")
+    journey_stage: JourneyStage | None = None
+    sentiment: Decimal | None = strawberry.field(default=None, description="-1 to 1.")
+    summary: str | None = None
+    source: str | None = strawberry.field(default=None, description="The system it came from.")
+    external_id: str | None = strawberry.field(
+        default=None, description="Its id in `source`: the same pair twice records one interaction."
+    )
+    utm: UtmInput | None = None
+    properties: JSON | None = None
+
+
+@strawberry.type
+class TrackInteractionPayload:
+    interaction: Interaction | None = None
+    created: bool = strawberry.field(
+        default=False, description="False when (source, externalId) was already recorded."
+    )
+    user_errors: list[UserError]
+
+
+@strawberry.type
+class InteractionMutations:
+    @strawberry.mutation(description="Record a touchpoint (idempotent by source + externalId).")
+    async def track_interaction(
+        self, info: strawberry.Info, input: TrackInteractionInput
+    ) -> TrackInteractionPayload:
+        return await run_mutation(
+            info,
+            TrackInteractionPayload,
+            lambda s: interactions.track_interaction(s, provided(input)),
+            lambda result: {"interaction": from_row(Interaction, result[0]), "created": result[1]},
+        )

@@ -1,0 +1,21 @@
+"""Money: an exact decimal amount with its ISO 4217 currency (never a float)."""
+
+from decimal import Decimal
+
+import strawberry
+
+
+@strawberry.type(description="An exact amount of money.")
+class Money:
+    amount: Decimal = strawberry.field(description="Exact decimal, sent as a string.")
+    currency: str = strawberry.field(description="ISO 4217 code, e.g. USD, IDR.")
+
+
+@strawberry.input(description="An amount with its currency; amounts are exact decimals.")
+class MoneyInput:
+    amount: Decimal
+    currency: str
+
+
+def money(amount: Decimal | None, currency: str | None) -> Money | None:
+    return None if amount is None else Money(amount=amount, currency=currency)

@@ -1,0 +1,55 @@
+"""Running a mutation: one savepoint, and refused input turned into `userErrors`."""
+
+import dataclasses
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+import strawberry
+from strawberry.types.base import has_object_definition
+
+from relasi.errors import AppError, FieldError, Forbidden, Unauthenticated, UserInputError
+from relasi.resolvers.session import Session
+from relasi.schema.errors import UserError, user_errors
+
+P = TypeVar("P")
+
+
+def provided(value: Any) -> Any:
+    """An input object as plain data: dicts of the fields the client sent (UNSET left out)."""
+    if isinstance(value, list):
+        return [provided(v) for v in value]
+    if has_object_definition(value) and dataclasses.is_dataclass(value):
+        return {
+            f.name: provided(getattr(value, f.name))
+            for f in dataclasses.fields(value)
+            if getattr(value, f.name) is not strawberry.UNSET
+        }
+    return value
+
+
+async def run_mutation(
+    info: strawberry.Info,
+    payload: type[P],
+    action: Callable[[Session], Awaitable[Any]],
+    result: Callable[[Any], dict[str, Any]],
+) -> P:
+    """Run `action` in its own savepoint. Input the client can fix comes back as the payload's
+    userErrors (nothing is written); authentication and permission errors stay top-level."""
+    session: Session = info.context.session
+    try:
+        async with session.savepoint():
+            value = await action(session)
+    except UserInputError as e:
+        return payload(user_errors=user_errors(e.errors))
+    except (Unauthenticated, Forbidden):
+        raise
+    except AppError as e:
+        path = e.field.split(".") if e.field else None
+        return payload(user_errors=user_errors([FieldError(path, e.message, e.code)]))
+    return payload(user_errors=[], **result(value))
+
+
+@strawberry.type(description="The result of a delete or other id-only mutation.")
+class DeletePayload:
+    deleted_id: strawberry.ID | None = None
+    user_errors: list[UserError]

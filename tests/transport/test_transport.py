@@ -1,0 +1,97 @@
+"""GraphQL over HTTP as clients meet it: keys, methods, media types, errors, health."""
+
+from relasi.auth.api_keys import revoke_api_key
+
+QUERY = "{ pipelines { totalCount } }"
+
+
+async def test_missing_or_bad_key_is_401_unauthenticated(client, api):
+    for headers in (
+        {},
+        {"Authorization": "Bearer nope"},
+        {"Authorization": f"Basic {api.key}"},
+        {"Authorization": f"Bearer {api.key}x"},
+    ):
+        response = await client.post("/graphql", json={"query": QUERY}, headers=headers)
+        assert response.status_code == 401
+        assert response.headers["www-authenticate"].startswith("Bearer")
+        body = response.json()
+        assert body["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+        assert "data" not in body
+
+
+async def test_revoked_key_stops_working(client, api, database):
+    assert (await api.post(QUERY)).status_code == 200
+    prefix = api.key.split("_")[1]
+    async with database.pool.acquire() as conn:
+        assert await revoke_api_key(conn, prefix)
+    response = await api.post(QUERY)
+    assert response.status_code == 401
+
+
+async def test_get_queries_and_graphiql(client, api):
+    response = await client.get(
+        "/graphql", params={"query": QUERY}, headers={"Authorization": f"Bearer {api.key}"}
+    )
+    assert response.json() == {"data": {"pipelines": {"totalCount": 1}}}
+    page = await client.get("/graphql", headers={"Accept": "text/html"})
+    assert page.status_code == 200 and "graphiql" in page.text.lower()
+
+
+async def test_mutations_are_refused_over_get(client, api):
+    response = await client.get(
+        "/graphql",
+        params={"query": 'mutation { createAccount(input: {name: "X"}) { userErrors { code } } }'},
+        headers={"Authorization": f"Bearer {api.key}"},
+    )
+    assert response.status_code == 400
+    assert (await api("{ accounts { totalCount } }"))["accounts"]["totalCount"] == 0
+
+
+async def test_graphql_response_media_type(api):
+    accept = {"Accept": "application/graphql-response+json"}
+    ok = await api.post(QUERY, **accept)
+    assert ok.status_code == 200
+    assert ok.headers["content-type"].startswith("application/graphql-response+json")
+    bad = await api.post("{ pipelines { ", **accept)
+    assert bad.status_code == 400
+    assert bad.json()["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
+    legacy = await api.post("{ pipelines { ")
+    assert legacy.status_code == 200
+    assert legacy.headers["content-type"].startswith("application/json")
+
+
+async def test_request_errors_carry_bad_user_input(api):
+    cases = [
+        "{ nope }",
+        "{ contacts(filter: {lifecycleStage: {eq: ROCKSTAR}}) { totalCount } }",
+        'mutation { createContact(input: {firstName: "A", lifecycleStage: ROCKSTAR}) { userErrors { code } } }',
+    ]
+    for query in cases:
+        body = await api.raw(query)
+        assert body["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT", body
+        assert "Traceback" not in str(body)
+    body = await api.raw("query($n: Int!) { contacts(first: $n) { totalCount } }", n="many")
+    assert body["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
+
+
+async def test_page_size_limits(api):
+    body = await api.raw("{ contacts(first: 101) { totalCount } }")
+    assert body["errors"][0]["extensions"] == {"code": "BAD_USER_INPUT", "field": "first"}
+    body = await api.raw("{ contacts(first: 1, last: 1) { totalCount } }")
+    assert body["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
+    body = await api.raw('{ contacts(after: "garbage") { totalCount } }')
+    assert body["errors"][0]["extensions"] == {"code": "BAD_USER_INPUT", "field": "after"}
+
+
+async def test_malformed_ids(api):
+    body = await api.raw('{ contact(id: "%%%") { id } }')
+    assert body["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
+    body = await api.raw('{ nodes(ids: ["%%%"]) { id } }')
+    assert body["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
+
+
+async def test_health_and_readiness(client):
+    assert (await client.get("/healthz")).json() == {"status": "ok"}
+    ready = await client.get("/readyz")
+    assert ready.status_code == 200 and ready.json() == {"status": "ready"}

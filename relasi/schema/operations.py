@@ -1,5 +1,6 @@
 """Picks the request's transaction mode from the operation: reads get a read-only snapshot."""
 
+import contextlib
 from collections.abc import Iterator
 
 from graphql import GraphQLError
@@ -26,10 +27,8 @@ class SafeParserCache(ParserCache):
 
     def on_parse(self) -> Iterator[None]:
         context = self.execution_context
-        try:
+        with contextlib.suppress(GraphQLError):
             context.graphql_document = self.cached_parse_document(
                 context.query, **context.parse_options
             )
-        except GraphQLError:
-            pass
         yield

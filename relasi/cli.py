@@ -121,8 +121,8 @@ async def ensure_demo_workspace(conn, data_dir: Path) -> dict[str, str]:
 
 
 async def seed_demo_workspace(conn) -> dict[str, str]:
-    from relasi.demo import seed_demo
     from relasi.resolvers.workspaces import create_workspace
+    from relasi.seed import seed_demo
 
     workspace_id, api_key = await create_workspace(conn, "Relasi Demo")
     await seed_demo(conn, workspace_id)

@@ -45,7 +45,7 @@ def embedded_uri(server, database: str = EMBEDDED_DATABASE) -> str:
     return server.get_uri(database)
 
 
-async def _init_connection(conn: asyncpg.Connection) -> None:
+async def init_connection(conn: asyncpg.Connection) -> None:
     for type_name in ("json", "jsonb"):
         await conn.set_type_codec(
             type_name, encoder=json.dumps, decoder=json.loads, schema="pg_catalog"
@@ -69,7 +69,7 @@ class Database:
         db.embedded_server = embedded_server
 
         async def init(conn: asyncpg.Connection) -> None:
-            await _init_connection(conn)
+            await init_connection(conn)
             conn.add_query_logger(db._on_query)
 
         db.pool = await asyncpg.create_pool(dsn, min_size=min_size, max_size=max_size, init=init)

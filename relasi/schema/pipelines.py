@@ -40,6 +40,22 @@ class PipelineStage(Node):
     async def pipeline(self, info: strawberry.Info) -> "Pipeline":
         return await load_node(info, "Pipeline", self.row["pipeline_id"])
 
+    @strawberry.field(description="Deals in this stage: one column of a pipeline board.")
+    async def deals(
+        self,
+        info: strawberry.Info,
+        filter: DealFilter | None = None,
+        order_by: list[DealOrder] | None = None,
+        first: int | None = None,
+        after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
+    ) -> DealConnectionRef:
+        args = page_args(first, after, last, before)
+        return await relation_connection(
+            info, "PipelineStage", "deals", self.pk, filter, order_by, args
+        )
+
 
 @node_type
 @strawberry.type(description="An ordered series of deal stages.")

@@ -112,3 +112,28 @@ def test_two_servers_share_one_embedded_postgres(tmp_path):
         for process in (first, second):
             if process is not None and process.poll() is None:
                 process.kill()
+
+
+def test_serve_demo_seeds_once_and_prints_its_key(tmp_path):
+    port = _free_port()
+    server = _serve(tmp_path, port, "--demo")
+    try:
+        _wait_ready(server, port)
+        key = json.loads((tmp_path / "demo-workspace.json").read_text())["api_key"]
+        data = _query(port, key, "{ contacts { totalCount } interactions { totalCount } }")["data"]
+        assert data["contacts"]["totalCount"] >= 2000
+        assert data["interactions"]["totalCount"] >= 50_000
+    finally:
+        output = _stop(server)
+    assert f"API key: {key}" in output
+
+    # a restart finds the demo workspace instead of building another one
+    server = _serve(tmp_path, port, "--demo")
+    try:
+        _wait_ready(server, port)
+        data = _query(port, key, "{ contacts { totalCount } }")["data"]
+        assert data["contacts"]["totalCount"] >= 2000
+    finally:
+        output = _stop(server)
+    assert f"API key: {key}" in output
+    assert (tmp_path / "demo-workspace.json").stat().st_mode & 0o077 == 0  # owner-only

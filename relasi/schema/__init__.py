@@ -14,7 +14,7 @@ from relasi.schema.interactions import InteractionMutations, InteractionQueries
 from relasi.schema.members import MemberMutations, MemberQueries
 from relasi.schema.node import NodeQueries
 from relasi.schema.operations import SafeParserCache, TransactionMode
-from relasi.schema.pipelines import PipelineQueries
+from relasi.schema.pipelines import PipelineMutations, PipelineQueries
 from relasi.schema.relay import NODE_TYPES
 
 Query = merge_types(
@@ -39,6 +39,7 @@ Mutation = merge_types(
         CaseMutations,
         InteractionMutations,
         MemberMutations,
+        PipelineMutations,
     ),
 )
 

@@ -3,6 +3,7 @@
 from decimal import Decimal
 
 import strawberry
+from babel.numbers import get_currency_precision
 
 
 @strawberry.type(description="An exact amount of money.")
@@ -18,4 +19,9 @@ class MoneyInput:
 
 
 def money(amount: Decimal | None, currency: str | None) -> Money | None:
-    return None if amount is None else Money(amount=amount, currency=currency)
+    """Amounts are stored with 4 decimals; clients get the currency's own (12.50 USD, 1200 JPY).
+    Input never has more decimals than the currency allows, so this never rounds."""
+    if amount is None:
+        return None
+    exponent = Decimal(1).scaleb(-get_currency_precision(currency))
+    return Money(amount=amount.quantize(exponent), currency=currency)

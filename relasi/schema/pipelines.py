@@ -8,7 +8,9 @@ import strawberry
 
 from relasi.resolvers import pipelines
 from relasi.schema.enums import DealStatus
+from relasi.schema.errors import UserError
 from relasi.schema.filters import DealFilter, DealOrder, PipelineFilter, PipelineOrder
+from relasi.schema.payloads import provided, run_mutation
 from relasi.schema.relay import (
     Connection,
     Node,
@@ -112,3 +114,36 @@ class PipelineQueries:
     ) -> PipelineConnection:
         args = page_args(first, after, last, before)
         return await root_connection(info, "Pipeline", filter, order_by, args)
+
+
+@strawberry.input
+class PipelineStageInput:
+    name: str
+    probability: Decimal = strawberry.field(description="Win probability, 0 to 1.")
+    status: DealStatus = strawberry.field(description="OPEN while the deal is in play.")
+
+
+@strawberry.input(description="Stages in order; at least one OPEN, one WON and one LOST.")
+class CreatePipelineInput:
+    name: str
+    stages: list[PipelineStageInput]
+
+
+@strawberry.type
+class PipelinePayload:
+    pipeline: Pipeline | None = None
+    user_errors: list[UserError]
+
+
+@strawberry.type
+class PipelineMutations:
+    @strawberry.mutation(description="Create a pipeline with its stages (admins only).")
+    async def create_pipeline(
+        self, info: strawberry.Info, input: CreatePipelineInput
+    ) -> PipelinePayload:
+        return await run_mutation(
+            info,
+            PipelinePayload,
+            lambda s: pipelines.create_pipeline(s, provided(input)),
+            lambda row: {"pipeline": from_row(Pipeline, row)},
+        )

@@ -72,20 +72,11 @@ def _values(check: Checker, data: dict[str, Any]) -> dict[str, Any]:
     return values
 
 
-async def _links(session: Session, data: dict[str, Any], values: dict[str, Any]) -> None:
-    if "owner_id" in data:
-        owner = await rows.require(session, "Member", data["owner_id"], "input.ownerId")
-        values["owner_id"] = owner["id"] if owner else None
-    if "parent_id" in data:
-        parent = await rows.require(session, "Account", data["parent_id"], "input.parentId")
-        values["parent_id"] = parent["id"] if parent else None
-
-
 async def create_account(session: Session, data: dict[str, Any]) -> asyncpg.Record:
     check = Checker("input")
     values = _values(check, {"name": None, **data})
     check.raise_if_any()
-    await _links(session, data, values)
+    await rows.resolve_links(session, data, values, owner_id="Member", parent_id="Account")
     return await rows.insert(session, ACCOUNT, values, UNIQUE)
 
 
@@ -93,7 +84,7 @@ async def update_account(session: Session, pk: UUID, data: dict[str, Any]) -> as
     check = Checker("input")
     values = _values(check, data)
     check.raise_if_any()
-    await _links(session, data, values)
+    await rows.resolve_links(session, data, values, owner_id="Member", parent_id="Account")
     if values.get("parent_id") is not None:
         await _refuse_cycle(session, pk, values["parent_id"])
     return await rows.update(session, ACCOUNT, pk, data.get("version"), values, UNIQUE)

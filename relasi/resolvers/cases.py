@@ -73,17 +73,13 @@ def _values(check: Checker, data: dict[str, Any]) -> dict[str, Any]:
 
 
 async def _links(session: Session, data: dict[str, Any], values: dict[str, Any]) -> None:
-    if "contact_id" in data:
-        contact = await rows.require(session, "Contact", data["contact_id"], "input.contactId")
-        values["contact_id"] = contact["id"] if contact else None
-        if contact is not None and "account_id" not in data:
-            values["account_id"] = contact["account_id"]  # a contact's case is its account's too
-    if "account_id" in data:
-        account = await rows.require(session, "Account", data["account_id"], "input.accountId")
-        values["account_id"] = account["id"] if account else None
-    if "owner_id" in data:
-        owner = await rows.require(session, "Member", data["owner_id"], "input.ownerId")
-        values["owner_id"] = owner["id"] if owner else None
+    await rows.resolve_links(
+        session, data, values, contact_id="Contact", account_id="Account", owner_id="Member"
+    )
+    if values.get("contact_id") and "account_id" not in data:
+        # a contact's case is its account's case too
+        contact = await load_one(session, "Contact", values["contact_id"])
+        values["account_id"] = contact["account_id"]
 
 
 def _lifecycle(values: dict[str, Any], current: asyncpg.Record | None, now: datetime) -> None:

@@ -184,15 +184,6 @@ async def _write_identities(
     )
 
 
-async def _links(session: Session, data: dict[str, Any], values: dict[str, Any]) -> None:
-    if "account_id" in data:
-        account = await rows.require(session, "Account", data["account_id"], "input.accountId")
-        values["account_id"] = account["id"] if account else None
-    if "owner_id" in data:
-        owner = await rows.require(session, "Member", data["owner_id"], "input.ownerId")
-        values["owner_id"] = owner["id"] if owner else None
-
-
 async def _save(
     session: Session, data: dict[str, Any], pk: UUID | None, current: asyncpg.Record | None
 ) -> asyncpg.Record:
@@ -202,7 +193,7 @@ async def _save(
     emails = _identity_list(check, data, "EMAIL", region)
     phones = _identity_list(check, data, "PHONE", region)
     check.raise_if_any()
-    await _links(session, data, values)
+    await rows.resolve_links(session, data, values, account_id="Account", owner_id="Member")
     if pk is None:
         row = await rows.insert(session, CONTACT, values)
     else:

@@ -84,15 +84,6 @@ def _values(check: Checker, data: dict[str, Any]) -> dict[str, Any]:
     return values
 
 
-async def _links(session: Session, data: dict[str, Any], values: dict[str, Any]) -> None:
-    if "account_id" in data:
-        account = await rows.require(session, "Account", data["account_id"], "input.accountId")
-        values["account_id"] = account["id"] if account else None
-    if "owner_id" in data:
-        owner = await rows.require(session, "Member", data["owner_id"], "input.ownerId")
-        values["owner_id"] = owner["id"] if owner else None
-
-
 async def _stage(
     session: Session, pipeline_gid: str | None, stage_gid: str | None
 ) -> tuple[UUID, UUID]:
@@ -160,7 +151,7 @@ async def create_deal(session: Session, data: dict[str, Any]) -> asyncpg.Record:
     check = Checker("input")
     values = _values(check, data)
     check.raise_if_any()
-    await _links(session, data, values)
+    await rows.resolve_links(session, data, values, account_id="Account", owner_id="Member")
     values["pipeline_id"], values["stage_id"] = await _stage(
         session, data.get("pipeline_id"), data.get("stage_id")
     )
@@ -176,7 +167,7 @@ async def update_deal(session: Session, pk: UUID, data: dict[str, Any]) -> async
     check = Checker("input")
     values = _values(check, data)
     check.raise_if_any()
-    await _links(session, data, values)
+    await rows.resolve_links(session, data, values, account_id="Account", owner_id="Member")
     return await rows.update(session, DEAL, pk, data.get("version"), values)
 
 

@@ -13,7 +13,7 @@ import asyncpg
 from relasi.errors import Conflict, ErrorCode, FieldError, NotFound, UserInputError
 from relasi.resolvers import global_ids
 from relasi.resolvers.loaders import load_one
-from relasi.resolvers.model import Entity
+from relasi.resolvers.model import Entity, camel
 from relasi.resolvers.session import Session
 
 
@@ -129,3 +129,14 @@ def _conflict(
         e.constraint_name or "", ("input", "Conflicts with an existing record.")
     )
     return UserInputError([FieldError(field.split("."), message, ErrorCode.CONFLICT)])
+
+
+async def resolve_links(
+    session: Session, data: dict[str, Any], values: dict[str, Any], **links: str
+) -> None:
+    """For each `column=EntityName` the input sets, put the linked row's id in `values`
+    (None clears the link); an id naming no live row is NOT_FOUND on that input field."""
+    for column, entity_name in links.items():
+        if column in data:
+            row = await require(session, entity_name, data[column], f"input.{camel(column)}")
+            values[column] = row["id"] if row else None

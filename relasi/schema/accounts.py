@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Annotated
 import strawberry
 from strawberry.scalars import JSON
 
-from relasi.resolvers import accounts, global_ids, rows
+from relasi.resolvers import accounts
 from relasi.resolvers.accounts import ACCOUNT
 from relasi.schema.errors import UserError
 from relasi.schema.filters import (
@@ -23,25 +23,32 @@ from relasi.schema.filters import (
 )
 from relasi.schema.members import Member
 from relasi.schema.money import Money, MoneyInput, money
-from relasi.schema.payloads import DeletePayload, provided, run_mutation
+from relasi.schema.payloads import (
+    DeletePayload,
+    delete_mutation,
+    provided,
+    restore_mutation,
+    run_mutation,
+    update_mutation,
+)
 from relasi.schema.relay import (
     Connection,
     Node,
     connection_of,
     from_row,
     get_node,
+    list_field,
     load_node,
     node_type,
-    page_args,
-    relation_connection,
-    root_connection,
+    relation_field,
 )
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # names used in lazy annotations (imported at schema build time)
     from relasi.schema.cases import CaseConnection
     from relasi.schema.contacts import ContactConnection
     from relasi.schema.deals import DealConnection
     from relasi.schema.interactions import InteractionConnection
+
 
 ContactConnectionRef = Annotated["ContactConnection", strawberry.lazy("relasi.schema.contacts")]
 DealConnectionRef = Annotated["DealConnection", strawberry.lazy("relasi.schema.deals")]
@@ -49,6 +56,7 @@ CaseConnectionRef = Annotated["CaseConnection", strawberry.lazy("relasi.schema.c
 InteractionConnectionRef = Annotated[
     "InteractionConnection", strawberry.lazy("relasi.schema.interactions")
 ]
+AccountConnectionRef = Annotated["AccountConnection", strawberry.lazy("relasi.schema.accounts")]
 
 
 @node_type
@@ -76,81 +84,27 @@ class Account(Node):
     async def parent(self, info: strawberry.Info) -> "Account | None":
         return await load_node(info, "Account", self.row["parent_id"])
 
-    @strawberry.field(description="Direct subsidiaries.")
-    async def children(
-        self,
-        info: strawberry.Info,
-        filter: AccountFilter | None = None,
-        order_by: list[AccountOrder] | None = None,
-        first: int | None = None,
-        after: str | None = None,
-        last: int | None = None,
-        before: str | None = None,
-    ) -> "AccountConnection":
-        args = page_args(first, after, last, before)
-        return await relation_connection(
-            info, "Account", "children", self.pk, filter, order_by, args
-        )
-
-    @strawberry.field
-    async def contacts(
-        self,
-        info: strawberry.Info,
-        filter: ContactFilter | None = None,
-        order_by: list[ContactOrder] | None = None,
-        first: int | None = None,
-        after: str | None = None,
-        last: int | None = None,
-        before: str | None = None,
-    ) -> ContactConnectionRef:
-        args = page_args(first, after, last, before)
-        return await relation_connection(
-            info, "Account", "contacts", self.pk, filter, order_by, args
-        )
-
-    @strawberry.field
-    async def deals(
-        self,
-        info: strawberry.Info,
-        filter: DealFilter | None = None,
-        order_by: list[DealOrder] | None = None,
-        first: int | None = None,
-        after: str | None = None,
-        last: int | None = None,
-        before: str | None = None,
-    ) -> DealConnectionRef:
-        args = page_args(first, after, last, before)
-        return await relation_connection(info, "Account", "deals", self.pk, filter, order_by, args)
-
-    @strawberry.field
-    async def cases(
-        self,
-        info: strawberry.Info,
-        filter: CaseFilter | None = None,
-        order_by: list[CaseOrder] | None = None,
-        first: int | None = None,
-        after: str | None = None,
-        last: int | None = None,
-        before: str | None = None,
-    ) -> CaseConnectionRef:
-        args = page_args(first, after, last, before)
-        return await relation_connection(info, "Account", "cases", self.pk, filter, order_by, args)
-
-    @strawberry.field(description="Touchpoints recorded against this account, newest first.")
-    async def interactions(
-        self,
-        info: strawberry.Info,
-        filter: InteractionFilter | None = None,
-        order_by: list[InteractionOrder] | None = None,
-        first: int | None = None,
-        after: str | None = None,
-        last: int | None = None,
-        before: str | None = None,
-    ) -> InteractionConnectionRef:
-        args = page_args(first, after, last, before)
-        return await relation_connection(
-            info, "Account", "interactions", self.pk, filter, order_by, args
-        )
+    children = relation_field(
+        "Account",
+        "children",
+        AccountFilter,
+        AccountOrder,
+        AccountConnectionRef,
+        "Direct subsidiaries.",
+    )
+    contacts = relation_field(
+        "Account", "contacts", ContactFilter, ContactOrder, ContactConnectionRef
+    )
+    deals = relation_field("Account", "deals", DealFilter, DealOrder, DealConnectionRef)
+    cases = relation_field("Account", "cases", CaseFilter, CaseOrder, CaseConnectionRef)
+    interactions = relation_field(
+        "Account",
+        "interactions",
+        InteractionFilter,
+        InteractionOrder,
+        InteractionConnectionRef,
+        "Touchpoints recorded against this account, newest first.",
+    )
 
 
 @strawberry.type
@@ -200,10 +154,6 @@ class AccountPayload:
     user_errors: list[UserError]
 
 
-def _pk(global_id: str):
-    return global_ids.decode(global_id, "Account", field="input.id")
-
-
 def _result(row) -> dict:
     return {"account": from_row(Account, row)}
 
@@ -214,19 +164,7 @@ class AccountQueries:
     async def account(self, info: strawberry.Info, id: strawberry.ID) -> Account | None:
         return await get_node(info, "Account", id)
 
-    @strawberry.field
-    async def accounts(
-        self,
-        info: strawberry.Info,
-        filter: AccountFilter | None = None,
-        order_by: list[AccountOrder] | None = None,
-        first: int | None = None,
-        after: str | None = None,
-        last: int | None = None,
-        before: str | None = None,
-    ) -> AccountConnection:
-        args = page_args(first, after, last, before)
-        return await root_connection(info, "Account", filter, order_by, args)
+    accounts = list_field("Account", AccountFilter, AccountOrder, AccountConnection)
 
 
 @strawberry.type
@@ -243,26 +181,16 @@ class AccountMutations:
     async def update_account(
         self, info: strawberry.Info, input: UpdateAccountInput
     ) -> AccountPayload:
-        async def action(s):
-            data = provided(input)
-            return await accounts.update_account(s, _pk(data.pop("id")), data)
-
-        return await run_mutation(info, AccountPayload, action, _result)
+        return await update_mutation(
+            info, AccountPayload, "Account", input, accounts.update_account, _result
+        )
 
     @strawberry.mutation(description="Soft delete: the account leaves lists and lookups.")
     async def delete_account(self, info: strawberry.Info, input: AccountIdInput) -> DeletePayload:
-        return await run_mutation(
-            info,
-            DeletePayload,
-            lambda s: rows.soft_delete(s, ACCOUNT, _pk(input.id)),
-            lambda row: {"deleted_id": input.id},
-        )
+        return await delete_mutation(info, ACCOUNT, input.id)
 
     @strawberry.mutation(description="Bring a deleted account back.")
     async def restore_account(self, info: strawberry.Info, input: AccountIdInput) -> AccountPayload:
-        return await run_mutation(
-            info,
-            AccountPayload,
-            lambda s: rows.restore(s, ACCOUNT, _pk(input.id), accounts.UNIQUE),
-            _result,
+        return await restore_mutation(
+            info, AccountPayload, ACCOUNT, input.id, _result, accounts.UNIQUE
         )

@@ -5,23 +5,29 @@ from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 
-from relasi.resolvers import cases, global_ids, rows
+from relasi.resolvers import cases
 from relasi.resolvers.cases import CASE
 from relasi.schema.enums import CasePriority, CaseStatus, Channel
 from relasi.schema.errors import UserError
 from relasi.schema.filters import CaseFilter, CaseOrder
 from relasi.schema.members import Member
-from relasi.schema.payloads import DeletePayload, provided, run_mutation
+from relasi.schema.payloads import (
+    DeletePayload,
+    delete_mutation,
+    provided,
+    restore_mutation,
+    run_mutation,
+    update_mutation,
+)
 from relasi.schema.relay import (
     Connection,
     Node,
     connection_of,
     from_row,
     get_node,
+    list_field,
     load_node,
     node_type,
-    page_args,
-    root_connection,
 )
 
 if TYPE_CHECKING:
@@ -133,10 +139,6 @@ class CasePayload:
     user_errors: list[UserError]
 
 
-def _pk(global_id: str):
-    return global_ids.decode(global_id, "Case", field="input.id")
-
-
 def _result(row) -> dict:
     return {"case": from_row(Case, row)}
 
@@ -147,19 +149,7 @@ class CaseQueries:
     async def case(self, info: strawberry.Info, id: strawberry.ID) -> Case | None:
         return await get_node(info, "Case", id)
 
-    @strawberry.field
-    async def cases(
-        self,
-        info: strawberry.Info,
-        filter: CaseFilter | None = None,
-        order_by: list[CaseOrder] | None = None,
-        first: int | None = None,
-        after: str | None = None,
-        last: int | None = None,
-        before: str | None = None,
-    ) -> CaseConnection:
-        args = page_args(first, after, last, before)
-        return await root_connection(info, "Case", filter, order_by, args)
+    cases = list_field("Case", CaseFilter, CaseOrder, CaseConnection)
 
 
 @strawberry.type
@@ -172,23 +162,12 @@ class CaseMutations:
 
     @strawberry.mutation(description="Status changes set firstResponseAt and resolvedAt.")
     async def update_case(self, info: strawberry.Info, input: UpdateCaseInput) -> CasePayload:
-        async def action(s):
-            data = provided(input)
-            return await cases.update_case(s, _pk(data.pop("id")), data)
-
-        return await run_mutation(info, CasePayload, action, _result)
+        return await update_mutation(info, CasePayload, "Case", input, cases.update_case, _result)
 
     @strawberry.mutation(description="Soft delete: the case leaves lists and lookups.")
     async def delete_case(self, info: strawberry.Info, input: CaseIdInput) -> DeletePayload:
-        return await run_mutation(
-            info,
-            DeletePayload,
-            lambda s: rows.soft_delete(s, CASE, _pk(input.id)),
-            lambda row: {"deleted_id": input.id},
-        )
+        return await delete_mutation(info, CASE, input.id)
 
     @strawberry.mutation(description="Bring a deleted case back.")
     async def restore_case(self, info: strawberry.Info, input: CaseIdInput) -> CasePayload:
-        return await run_mutation(
-            info, CasePayload, lambda s: rows.restore(s, CASE, _pk(input.id)), _result
-        )
+        return await restore_mutation(info, CasePayload, CASE, input.id, _result)

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Annotated
 import strawberry
 from strawberry.scalars import JSON
 
-from relasi.resolvers import contacts, global_ids, rows
+from relasi.resolvers import contacts
 from relasi.resolvers.contacts import CONTACT
 from relasi.schema.enums import JourneyStage, LeadRating, LifecycleStage
 from relasi.schema.errors import UserError
@@ -21,21 +21,27 @@ from relasi.schema.filters import (
     InteractionOrder,
 )
 from relasi.schema.members import Member
-from relasi.schema.payloads import DeletePayload, provided, run_mutation
+from relasi.schema.payloads import (
+    DeletePayload,
+    delete_mutation,
+    provided,
+    restore_mutation,
+    run_mutation,
+    update_mutation,
+)
 from relasi.schema.relay import (
     Connection,
     Node,
     connection_of,
     from_row,
     get_node,
+    list_field,
     load_node,
     node_type,
-    page_args,
-    relation_connection,
-    root_connection,
+    relation_field,
 )
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # names used in lazy annotations (imported at schema build time)
     from relasi.schema.accounts import Account
     from relasi.schema.cases import CaseConnection
     from relasi.schema.deals import ContactDealConnection
@@ -110,62 +116,36 @@ class Contact(Node):
     async def owner(self, info: strawberry.Info) -> Member | None:
         return await load_node(info, "Member", self.row["owner_id"])
 
-    @strawberry.field(description="Deals this contact takes part in, each edge with the role.")
-    async def deals(
-        self,
-        info: strawberry.Info,
-        filter: DealFilter | None = None,
-        order_by: list[DealOrder] | None = None,
-        first: int | None = None,
-        after: str | None = None,
-        last: int | None = None,
-        before: str | None = None,
-    ) -> Annotated["ContactDealConnection", strawberry.lazy("relasi.schema.deals")]:
-        from relasi.schema.deals import ContactDealConnection, ContactDealEdge, role_of
+    deals = relation_field(
+        "Contact",
+        "deals",
+        DealFilter,
+        DealOrder,
+        Annotated["ContactDealConnection", strawberry.lazy("relasi.schema.deals")],
+        "Deals this contact takes part in, each edge with the contact's role.",
+        options=lambda: _deals().role_edges(contact_side=True),
+    )
+    cases = relation_field(
+        "Contact",
+        "cases",
+        CaseFilter,
+        CaseOrder,
+        Annotated["CaseConnection", strawberry.lazy("relasi.schema.cases")],
+    )
+    interactions = relation_field(
+        "Contact",
+        "interactions",
+        InteractionFilter,
+        InteractionOrder,
+        Annotated["InteractionConnection", strawberry.lazy("relasi.schema.interactions")],
+        "This contact's touchpoints, newest first.",
+    )
 
-        args = page_args(first, after, last, before)
-        return await relation_connection(
-            info,
-            "Contact",
-            "deals",
-            self.pk,
-            filter,
-            order_by,
-            args,
-            connection_cls=ContactDealConnection,
-            edge_cls=ContactDealEdge,
-            edge_extra=role_of,
-        )
 
-    @strawberry.field
-    async def cases(
-        self,
-        info: strawberry.Info,
-        filter: CaseFilter | None = None,
-        order_by: list[CaseOrder] | None = None,
-        first: int | None = None,
-        after: str | None = None,
-        last: int | None = None,
-        before: str | None = None,
-    ) -> Annotated["CaseConnection", strawberry.lazy("relasi.schema.cases")]:
-        args = page_args(first, after, last, before)
-        return await relation_connection(info, "Contact", "cases", self.pk, filter, order_by, args)
+def _deals():
+    from relasi.schema import deals  # deals imports this module: resolve at call time
 
-    @strawberry.field(description="This contact's touchpoints, newest first.")
-    async def interactions(
-        self,
-        info: strawberry.Info,
-        filter: InteractionFilter | None = None,
-        order_by: list[InteractionOrder] | None = None,
-        first: int | None = None,
-        after: str | None = None,
-        last: int | None = None,
-        before: str | None = None,
-    ) -> Annotated["InteractionConnection", strawberry.lazy("relasi.schema.interactions")]:
-        args = page_args(first, after, last, before)
-        return await relation_connection(
-            info, "Contact", "interactions", self.pk, filter, order_by, args
-        )
+    return deals
 
 
 @strawberry.type
@@ -237,10 +217,6 @@ class ContactPayload:
     user_errors: list[UserError]
 
 
-def _pk(global_id: str):
-    return global_ids.decode(global_id, "Contact", field="input.id")
-
-
 def _result(row) -> dict:
     return {"contact": from_row(Contact, row)}
 
@@ -251,21 +227,13 @@ class ContactQueries:
     async def contact(self, info: strawberry.Info, id: strawberry.ID) -> Contact | None:
         return await get_node(info, "Contact", id)
 
-    @strawberry.field(
-        description="Contacts; filters follow relations (account, deals, cases, ...)."
+    contacts = list_field(
+        "Contact",
+        ContactFilter,
+        ContactOrder,
+        ContactConnection,
+        "Contacts; filters follow relations (account, deals, cases, ...).",
     )
-    async def contacts(
-        self,
-        info: strawberry.Info,
-        filter: ContactFilter | None = None,
-        order_by: list[ContactOrder] | None = None,
-        first: int | None = None,
-        after: str | None = None,
-        last: int | None = None,
-        before: str | None = None,
-    ) -> ContactConnection:
-        args = page_args(first, after, last, before)
-        return await root_connection(info, "Contact", filter, order_by, args)
 
 
 @strawberry.type
@@ -282,23 +250,14 @@ class ContactMutations:
     async def update_contact(
         self, info: strawberry.Info, input: UpdateContactInput
     ) -> ContactPayload:
-        async def action(s):
-            data = provided(input)
-            return await contacts.update_contact(s, _pk(data.pop("id")), data)
-
-        return await run_mutation(info, ContactPayload, action, _result)
+        return await update_mutation(
+            info, ContactPayload, "Contact", input, contacts.update_contact, _result
+        )
 
     @strawberry.mutation(description="Soft delete: the contact leaves lists and lookups.")
     async def delete_contact(self, info: strawberry.Info, input: ContactIdInput) -> DeletePayload:
-        return await run_mutation(
-            info,
-            DeletePayload,
-            lambda s: rows.soft_delete(s, CONTACT, _pk(input.id)),
-            lambda row: {"deleted_id": input.id},
-        )
+        return await delete_mutation(info, CONTACT, input.id)
 
     @strawberry.mutation(description="Bring a deleted contact back.")
     async def restore_contact(self, info: strawberry.Info, input: ContactIdInput) -> ContactPayload:
-        return await run_mutation(
-            info, ContactPayload, lambda s: rows.restore(s, CONTACT, _pk(input.id)), _result
-        )
+        return await restore_mutation(info, ContactPayload, CONTACT, input.id, _result)

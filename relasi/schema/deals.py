@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 
-from relasi.resolvers import deals, global_ids, rows
+from relasi.resolvers import deals
 from relasi.resolvers.deals import DEAL
 from relasi.schema.contacts import Contact
 from relasi.schema.enums import DealContactRole, DealStatus
@@ -14,7 +14,14 @@ from relasi.schema.errors import UserError
 from relasi.schema.filters import ContactFilter, ContactOrder, DealFilter, DealOrder
 from relasi.schema.members import Member
 from relasi.schema.money import Money, MoneyInput, money
-from relasi.schema.payloads import DeletePayload, provided, run_mutation
+from relasi.schema.payloads import (
+    DeletePayload,
+    delete_mutation,
+    provided,
+    restore_mutation,
+    run_mutation,
+    update_mutation,
+)
 from relasi.schema.pipelines import Pipeline, PipelineStage
 from relasi.schema.relay import (
     Connection,
@@ -23,14 +30,13 @@ from relasi.schema.relay import (
     connection_of,
     from_row,
     get_node,
+    list_field,
     load_node,
     node_type,
-    page_args,
-    relation_connection,
-    root_connection,
+    relation_field,
 )
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # names used in lazy annotations (imported at schema build time)
     from relasi.schema.accounts import Account
 
 
@@ -87,30 +93,15 @@ class Deal(Node):
     async def owner(self, info: strawberry.Info) -> Member | None:
         return await load_node(info, "Member", self.row["owner_id"])
 
-    @strawberry.field(description="Contacts on this deal, each edge with the contact's role.")
-    async def contacts(
-        self,
-        info: strawberry.Info,
-        filter: ContactFilter | None = None,
-        order_by: list[ContactOrder] | None = None,
-        first: int | None = None,
-        after: str | None = None,
-        last: int | None = None,
-        before: str | None = None,
-    ) -> "DealContactConnection":
-        args = page_args(first, after, last, before)
-        return await relation_connection(
-            info,
-            "Deal",
-            "contacts",
-            self.pk,
-            filter,
-            order_by,
-            args,
-            connection_cls=DealContactConnection,
-            edge_cls=DealContactEdge,
-            edge_extra=role_of,
-        )
+    contacts = relation_field(
+        "Deal",
+        "contacts",
+        ContactFilter,
+        ContactOrder,
+        Annotated["DealContactConnection", strawberry.lazy("relasi.schema.deals")],
+        "Contacts on this deal, each edge with the contact's role.",
+        options=lambda: role_edges(contact_side=False),
+    )
 
     @strawberry.field(description="Every stage change, oldest first.")
     async def stage_history(self, info: strawberry.Info) -> list[StageChange]:
@@ -163,6 +154,21 @@ class ContactDealEdge(Edge[Deal]):
 @strawberry.type
 class ContactDealConnection(Connection[Deal]):
     edges: list[ContactDealEdge]
+
+
+def role_edges(*, contact_side: bool) -> dict:
+    """Connection options for the deal-contact link, whose edges carry the contact's role."""
+    if contact_side:
+        return {
+            "connection_cls": ContactDealConnection,
+            "edge_cls": ContactDealEdge,
+            "edge_extra": role_of,
+        }
+    return {
+        "connection_cls": DealContactConnection,
+        "edge_cls": DealContactEdge,
+        "edge_extra": role_of,
+    }
 
 
 @strawberry.input
@@ -232,10 +238,6 @@ class DealPayload:
     user_errors: list[UserError]
 
 
-def _pk(global_id: str):
-    return global_ids.decode(global_id, "Deal", field="input.id")
-
-
 def _result(row) -> dict:
     return {"deal": from_row(Deal, row)}
 
@@ -246,19 +248,7 @@ class DealQueries:
     async def deal(self, info: strawberry.Info, id: strawberry.ID) -> Deal | None:
         return await get_node(info, "Deal", id)
 
-    @strawberry.field
-    async def deals(
-        self,
-        info: strawberry.Info,
-        filter: DealFilter | None = None,
-        order_by: list[DealOrder] | None = None,
-        first: int | None = None,
-        after: str | None = None,
-        last: int | None = None,
-        before: str | None = None,
-    ) -> DealConnection:
-        args = page_args(first, after, last, before)
-        return await root_connection(info, "Deal", filter, order_by, args)
+    deals = list_field("Deal", DealFilter, DealOrder, DealConnection)
 
 
 @strawberry.type
@@ -271,21 +261,15 @@ class DealMutations:
 
     @strawberry.mutation
     async def update_deal(self, info: strawberry.Info, input: UpdateDealInput) -> DealPayload:
-        async def action(s):
-            data = provided(input)
-            return await deals.update_deal(s, _pk(data.pop("id")), data)
-
-        return await run_mutation(info, DealPayload, action, _result)
+        return await update_mutation(info, DealPayload, "Deal", input, deals.update_deal, _result)
 
     @strawberry.mutation(description="Move a deal to a stage; recorded in its stageHistory.")
     async def move_deal_stage(
         self, info: strawberry.Info, input: MoveDealStageInput
     ) -> DealPayload:
-        async def action(s):
-            data = provided(input)
-            return await deals.move_deal_stage(s, _pk(data.pop("id")), data)
-
-        return await run_mutation(info, DealPayload, action, _result)
+        return await update_mutation(
+            info, DealPayload, "Deal", input, deals.move_deal_stage, _result
+        )
 
     @strawberry.mutation(description="Put a contact on a deal (or change its role).")
     async def add_deal_contact(
@@ -305,15 +289,8 @@ class DealMutations:
 
     @strawberry.mutation(description="Soft delete: the deal leaves lists and lookups.")
     async def delete_deal(self, info: strawberry.Info, input: DealIdInput) -> DeletePayload:
-        return await run_mutation(
-            info,
-            DeletePayload,
-            lambda s: rows.soft_delete(s, DEAL, _pk(input.id)),
-            lambda row: {"deleted_id": input.id},
-        )
+        return await delete_mutation(info, DEAL, input.id)
 
     @strawberry.mutation(description="Bring a deleted deal back.")
     async def restore_deal(self, info: strawberry.Info, input: DealIdInput) -> DealPayload:
-        return await run_mutation(
-            info, DealPayload, lambda s: rows.restore(s, DEAL, _pk(input.id)), _result
-        )
+        return await restore_mutation(info, DealPayload, DEAL, input.id, _result)

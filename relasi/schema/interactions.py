@@ -18,10 +18,9 @@ from relasi.schema.relay import (
     connection_of,
     from_row,
     get_node,
+    list_field,
     load_node,
     node_type,
-    page_args,
-    root_connection,
 )
 
 if TYPE_CHECKING:
@@ -90,19 +89,13 @@ class InteractionQueries:
     async def interaction(self, info: strawberry.Info, id: strawberry.ID) -> Interaction | None:
         return await get_node(info, "Interaction", id)
 
-    @strawberry.field(description="All touchpoints of the workspace, newest first.")
-    async def interactions(
-        self,
-        info: strawberry.Info,
-        filter: InteractionFilter | None = None,
-        order_by: list[InteractionOrder] | None = None,
-        first: int | None = None,
-        after: str | None = None,
-        last: int | None = None,
-        before: str | None = None,
-    ) -> InteractionConnection:
-        args = page_args(first, after, last, before)
-        return await root_connection(info, "Interaction", filter, order_by, args)
+    interactions = list_field(
+        "Interaction",
+        InteractionFilter,
+        InteractionOrder,
+        InteractionConnection,
+        "All touchpoints of the workspace, newest first.",
+    )
 
 
 @strawberry.input

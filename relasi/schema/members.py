@@ -13,9 +13,8 @@ from relasi.schema.relay import (
     Node,
     connection_of,
     from_row,
+    list_field,
     node_type,
-    page_args,
-    root_connection,
 )
 
 
@@ -50,20 +49,9 @@ class MemberPayload:
 
 @strawberry.type
 class MemberQueries:
-    @strawberry.field(description="The workspace's staff.")
-    async def members(
-        self,
-        info: strawberry.Info,
-        filter: MemberFilter | None = None,
-        order_by: list[MemberOrder] | None = None,
-        first: int | None = None,
-        after: str | None = None,
-        last: int | None = None,
-        before: str | None = None,
-    ) -> MemberConnection:
-        return await root_connection(
-            info, "Member", filter, order_by, page_args(first, after, last, before)
-        )
+    members = list_field(
+        "Member", MemberFilter, MemberOrder, MemberConnection, "The workspace's staff."
+    )
 
 
 @strawberry.type

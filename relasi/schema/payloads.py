@@ -8,6 +8,8 @@ import strawberry
 from strawberry.types.base import has_object_definition
 
 from relasi.errors import AppError, FieldError, Forbidden, Unauthenticated, UserInputError
+from relasi.resolvers import global_ids, rows
+from relasi.resolvers.model import Entity
 from relasi.resolvers.session import Session
 from relasi.schema.errors import UserError, user_errors
 
@@ -53,3 +55,50 @@ async def run_mutation(
 class DeletePayload:
     deleted_id: strawberry.ID | None = None
     user_errors: list[UserError]
+
+
+def update_mutation(
+    info: strawberry.Info,
+    payload: type[P],
+    type_name: str,
+    input: Any,
+    update: Callable[[Session, Any, dict[str, Any]], Awaitable[Any]],
+    result: Callable[[Any], dict[str, Any]],
+) -> Awaitable[P]:
+    """`updateX(input: {id, version, ...fields})`: fields left out stay as they are."""
+
+    async def action(session: Session) -> Any:
+        data = provided(input)
+        pk = global_ids.decode(data.pop("id"), type_name, field="input.id")
+        return await update(session, pk, data)
+
+    return run_mutation(info, payload, action, result)
+
+
+def delete_mutation(
+    info: strawberry.Info, entity: Entity, global_id: str
+) -> Awaitable[DeletePayload]:
+    """`deleteX(input: {id})`: a soft delete; the row leaves lists and lookups."""
+
+    async def action(session: Session) -> Any:
+        pk = global_ids.decode(global_id, entity.name, field="input.id")
+        return await rows.soft_delete(session, entity, pk)
+
+    return run_mutation(info, DeletePayload, action, lambda _: {"deleted_id": global_id})
+
+
+def restore_mutation(
+    info: strawberry.Info,
+    payload: type[P],
+    entity: Entity,
+    global_id: str,
+    result: Callable[[Any], dict[str, Any]],
+    unique: dict[str, tuple[str, str]] | None = None,
+) -> Awaitable[P]:
+    """`restoreX(input: {id})`: brings a soft-deleted row back."""
+
+    async def action(session: Session) -> Any:
+        pk = global_ids.decode(global_id, entity.name, field="input.id")
+        return await rows.restore(session, entity, pk, unique)
+
+    return run_mutation(info, payload, action, result)

@@ -17,11 +17,10 @@ from relasi.schema.relay import (
     connection_of,
     from_row,
     get_node,
+    list_field,
     load_node,
     node_type,
-    page_args,
-    relation_connection,
-    root_connection,
+    relation_field,
 )
 
 if TYPE_CHECKING:
@@ -42,21 +41,14 @@ class PipelineStage(Node):
     async def pipeline(self, info: strawberry.Info) -> "Pipeline":
         return await load_node(info, "Pipeline", self.row["pipeline_id"])
 
-    @strawberry.field(description="Deals in this stage: one column of a pipeline board.")
-    async def deals(
-        self,
-        info: strawberry.Info,
-        filter: DealFilter | None = None,
-        order_by: list[DealOrder] | None = None,
-        first: int | None = None,
-        after: str | None = None,
-        last: int | None = None,
-        before: str | None = None,
-    ) -> DealConnectionRef:
-        args = page_args(first, after, last, before)
-        return await relation_connection(
-            info, "PipelineStage", "deals", self.pk, filter, order_by, args
-        )
+    deals = relation_field(
+        "PipelineStage",
+        "deals",
+        DealFilter,
+        DealOrder,
+        DealConnectionRef,
+        "Deals in this stage: one column of a pipeline board.",
+    )
 
 
 @node_type
@@ -72,19 +64,7 @@ class Pipeline(Node):
         found = await pipelines.stages(info.context.session, self.pk)
         return [from_row(PipelineStage, row) for row in found]
 
-    @strawberry.field
-    async def deals(
-        self,
-        info: strawberry.Info,
-        filter: DealFilter | None = None,
-        order_by: list[DealOrder] | None = None,
-        first: int | None = None,
-        after: str | None = None,
-        last: int | None = None,
-        before: str | None = None,
-    ) -> DealConnectionRef:
-        args = page_args(first, after, last, before)
-        return await relation_connection(info, "Pipeline", "deals", self.pk, filter, order_by, args)
+    deals = relation_field("Pipeline", "deals", DealFilter, DealOrder, DealConnectionRef)
 
 
 @strawberry.type
@@ -101,19 +81,13 @@ class PipelineQueries:
     async def pipeline(self, info: strawberry.Info, id: strawberry.ID) -> Pipeline | None:
         return await get_node(info, "Pipeline", id)
 
-    @strawberry.field(description="Pipelines, oldest first (the default sales pipeline first).")
-    async def pipelines(
-        self,
-        info: strawberry.Info,
-        filter: PipelineFilter | None = None,
-        order_by: list[PipelineOrder] | None = None,
-        first: int | None = None,
-        after: str | None = None,
-        last: int | None = None,
-        before: str | None = None,
-    ) -> PipelineConnection:
-        args = page_args(first, after, last, before)
-        return await root_connection(info, "Pipeline", filter, order_by, args)
+    pipelines = list_field(
+        "Pipeline",
+        PipelineFilter,
+        PipelineOrder,
+        PipelineConnection,
+        "Pipelines, oldest first (the default sales pipeline first).",
+    )
 
 
 @strawberry.input

@@ -219,3 +219,79 @@ async def get_node(info: strawberry.Info, type_name: str, global_id: str) -> Any
     if node is None:
         raise NotFound(f"No {type_name} with id {global_id!r}.", field="id")
     return node
+
+
+def _connection_resolver(
+    parent: str | None,
+    relation: str | None,
+    filter_type: Any,
+    order_type: Any,
+    returns: Any,
+    options: Callable[[], dict[str, Any]] | None,
+) -> Callable[..., Any]:
+    async def resolve(
+        root: Any,
+        info: strawberry.Info,
+        filter: Any = None,
+        order_by: Any = None,
+        first: int | None = None,
+        after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
+    ) -> Any:
+        args = page_args(first, after, last, before)
+        if parent is None:
+            return await root_connection(info, relation, filter, order_by, args)
+        return await relation_connection(
+            info,
+            parent,
+            relation,
+            root.pk,
+            filter,
+            order_by,
+            args,
+            **(options() if options else {}),
+        )
+
+    resolve.__annotations__ = {
+        "root": Any,
+        "info": strawberry.Info,
+        "filter": filter_type | None,
+        "order_by": list[order_type] | None,
+        "first": int | None,
+        "after": str | None,
+        "last": int | None,
+        "before": str | None,
+        "return": returns,
+    }
+    return resolve
+
+
+def list_field(
+    entity_name: str,
+    filter_type: Any,
+    order_type: Any,
+    returns: Any,
+    description: str | None = None,
+) -> Any:
+    """A root list: `entities(filter, orderBy, first, after, last, before): EntityConnection`."""
+    resolver = _connection_resolver(None, entity_name, filter_type, order_type, returns, None)
+    return strawberry.field(resolver=resolver, description=description)
+
+
+def relation_field(
+    parent: str,
+    relation: str,
+    filter_type: Any,
+    order_type: Any,
+    returns: Any,
+    description: str | None = None,
+    options: Callable[[], dict[str, Any]] | None = None,
+) -> Any:
+    """A to-many relation as a connection paged per parent (batched across parents).
+
+    `options` returns relation_connection's connection_cls / edge_cls / edge_extra: a function,
+    so it may name types of modules that are imported later.
+    """
+    resolver = _connection_resolver(parent, relation, filter_type, order_type, returns, options)
+    return strawberry.field(resolver=resolver, description=description)

@@ -4,6 +4,7 @@ import json
 import os
 import subprocess
 import sys
+from urllib.parse import urlparse, urlunparse
 
 import pytest
 
@@ -87,3 +88,37 @@ def test_schema_prints_sdl():
         "scalar JSON",
     ):
         assert expected in sdl
+
+
+async def test_concurrent_migrations_apply_each_file_once(postgres_server_uri):
+    """Two processes starting at once on an empty database: the advisory lock serialises them."""
+    import asyncpg
+
+    from relasi.dbschema import migration_files
+
+    name = f"relasi_migrate_{os.getpid()}"
+    admin = await asyncpg.connect(postgres_server_uri)
+    await admin.execute(f'CREATE DATABASE "{name}"')
+    try:
+        dsn = urlunparse(urlparse(postgres_server_uri)._replace(path=f"/{name}"))
+        env = {**os.environ, "DATABASE_URL": dsn}
+        processes = [
+            subprocess.Popen(
+                [sys.executable, "-m", "relasi", "migrate"],
+                env=env,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+            for _ in range(3)
+        ]
+        outputs = [p.communicate(timeout=120) for p in processes]
+        assert [p.returncode for p in processes] == [0, 0, 0], outputs
+        assert sum(out.startswith("applied:") for out, _ in outputs) == 1  # one did the work
+        conn = await asyncpg.connect(dsn)
+        applied = await conn.fetch("SELECT name FROM schema_migrations ORDER BY name")
+        await conn.close()
+        assert [r["name"] for r in applied] == [n for n, _ in migration_files()]
+    finally:
+        await admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+        await admin.close()

@@ -9,8 +9,8 @@ from uuid import UUID
 import asyncpg
 
 from relasi.errors import UserInputError
-from relasi.resolvers import rows
-from relasi.resolvers.enums import CasePriority, CaseStatus, Channel
+from relasi.resolvers import events, rows, timeline
+from relasi.resolvers.enums import CasePriority, CaseStatus, Channel, TimelineEventKind
 from relasi.resolvers.loaders import load_one
 from relasi.resolvers.model import Entity, Field, Kind, Relation, register, std_fields
 from relasi.resolvers.session import Session
@@ -110,7 +110,9 @@ async def create_case(session: Session, data: dict[str, Any]) -> asyncpg.Record:
     check.raise_if_any()
     await _links(session, data, values)
     _lifecycle(values, None, await session.fetchval("SELECT now()"))
-    return await rows.insert(session, CASE, values)
+    row = await rows.insert(session, CASE, values)
+    await _record(session, row, TimelineEventKind.CASE_OPENED, None)
+    return row
 
 
 async def update_case(session: Session, pk: UUID, data: dict[str, Any]) -> asyncpg.Record:
@@ -122,4 +124,27 @@ async def update_case(session: Session, pk: UUID, data: dict[str, Any]) -> async
         raise rows.not_found(CASE, pk)
     await _links(session, data, values)
     _lifecycle(values, current, await session.fetchval("SELECT now()"))
-    return await rows.update(session, CASE, pk, data.get("version"), values)
+    row = await rows.update(session, CASE, pk, data.get("version"), values)
+    if row["status"] != current["status"]:
+        await _record(session, row, TimelineEventKind.CASE_STATUS_CHANGED, current["status"])
+    else:
+        await events.publish(session, "case", row["id"])
+    return row
+
+
+async def _record(
+    session: Session, case: asyncpg.Record, kind: TimelineEventKind, from_status: str | None
+) -> None:
+    """Put the case's opening or status change on its contact's and account's timelines, and
+    tell `caseUpdated` subscribers."""
+    await timeline.record(
+        session,
+        kind,
+        occurred_at=case["updated_at"],
+        contact_id=case["contact_id"],
+        account_id=case["account_id"],
+        case_id=case["id"],
+        from_value=from_status,
+        to_value=case["status"],
+    )
+    await events.publish(session, "case", case["id"])

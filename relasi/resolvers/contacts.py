@@ -8,7 +8,7 @@ from uuid import UUID
 import asyncpg
 
 from relasi.errors import ErrorCode, UserInputError
-from relasi.resolvers import global_ids, rows
+from relasi.resolvers import global_ids, journey, rows, timeline
 from relasi.resolvers.enums import JourneyStage, LeadRating, LifecycleStage
 from relasi.resolvers.loaders import children
 from relasi.resolvers.model import (
@@ -196,8 +196,15 @@ async def _save(
     await rows.resolve_links(session, data, values, account_id="Account", owner_id="Member")
     if pk is None:
         row = await rows.insert(session, CONTACT, values)
+        await journey.record_transition(session, row, None, row["journey_stage"], row["created_at"])
     else:
         row = await rows.update(session, CONTACT, pk, data.get("version"), values)
+        if row["journey_stage"] != current["journey_stage"]:  # set by hand
+            await journey.record_transition(
+                session, row, current["journey_stage"], row["journey_stage"], row["updated_at"]
+            )
+        if current["account_id"] is None and row["account_id"] is not None:
+            await timeline.attach_to_account(session, pk, row["account_id"])
     if emails is not None:
         await _write_identities(session, row["id"], "EMAIL", emails, "emails")
     if phones is not None:

@@ -9,8 +9,8 @@ from uuid import UUID
 import asyncpg
 
 from relasi.errors import NotFound, UserInputError
-from relasi.resolvers import global_ids, pipelines, rows
-from relasi.resolvers.enums import DealStatus
+from relasi.resolvers import global_ids, pipelines, rows, timeline
+from relasi.resolvers.enums import DealStatus, TimelineEventKind
 from relasi.resolvers.loaders import load_one
 from relasi.resolvers.model import Entity, Field, Kind, Link, Relation, register, std_fields
 from relasi.resolvers.session import Session
@@ -105,19 +105,27 @@ async def _stage(
     return stage["pipeline_id"], stage["id"]
 
 
-async def _record_change(
-    session: Session, deal_pk: UUID, from_stage: UUID | None, to_stage: UUID
-) -> None:
+async def _record_change(session: Session, deal: asyncpg.Record, from_stage: UUID | None) -> None:
+    """Keep the move in the deal's stageHistory and on the timelines (its account's, and its
+    contacts' through the deal)."""
     await session.execute(
         """INSERT INTO deal_stage_changes
                (workspace_id, deal_id, from_stage_id, to_stage_id, actor_api_key_id, actor_member_id)
            VALUES ($1, $2, $3, $4, $5, $6)""",
         session.workspace_id,
-        deal_pk,
+        deal["id"],
         from_stage,
-        to_stage,
+        deal["stage_id"],
         session.principal.api_key_id,
         session.principal.member_id,
+    )
+    await timeline.record(
+        session,
+        TimelineEventKind.DEAL_STAGE_CHANGED,
+        account_id=deal["account_id"],
+        deal_id=deal["id"],
+        from_value=str(from_stage) if from_stage else None,
+        to_value=str(deal["stage_id"]),
     )
 
 
@@ -157,7 +165,7 @@ async def create_deal(session: Session, data: dict[str, Any]) -> asyncpg.Record:
     )
     links = await _contact_links(session, data.get("contacts") or [])
     row = await rows.insert(session, DEAL, values)
-    await _record_change(session, row["id"], None, row["stage_id"])
+    await _record_change(session, row, None)
     for contact_pk, role in links:
         await set_contact(session, row["id"], contact_pk, role)
     return row
@@ -184,7 +192,7 @@ async def move_deal_stage(session: Session, pk: UUID, data: dict[str, Any]) -> a
         check.raise_if_any()
     row = await rows.update(session, DEAL, pk, data.get("version"), values)
     if stage_id != current["stage_id"]:
-        await _record_change(session, pk, current["stage_id"], stage_id)
+        await _record_change(session, row, current["stage_id"])
     return row
 
 

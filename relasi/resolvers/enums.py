@@ -87,3 +87,14 @@ class CasePriority(Enum):
     NORMAL = "NORMAL"
     HIGH = "HIGH"
     URGENT = "URGENT"
+
+
+class TimelineEventKind(Enum):
+    """What a timeline event records."""
+
+    INTERACTION = "INTERACTION"
+    DEAL_STAGE_CHANGED = "DEAL_STAGE_CHANGED"
+    CASE_OPENED = "CASE_OPENED"
+    CASE_STATUS_CHANGED = "CASE_STATUS_CHANGED"
+    JOURNEY_STAGE_CHANGED = "JOURNEY_STAGE_CHANGED"
+    NOTE = "NOTE"

@@ -6,9 +6,17 @@ from typing import Any
 
 import asyncpg
 
-from relasi.errors import UserInputError
-from relasi.resolvers import rows
+from relasi.errors import (
+    AppError,
+    FieldError,
+    Forbidden,
+    Unauthenticated,
+    UserInputError,
+)
+from relasi.resolvers import events, rows
 from relasi.resolvers.enums import Channel, InteractionKind, JourneyStage
+from relasi.resolvers.identities import resolve_contact
+from relasi.resolvers.journey import apply_touch
 from relasi.resolvers.model import Entity, Field, Kind, Relation, register
 from relasi.resolvers.session import Session
 from relasi.resolvers.validation import NAME, SHORT_TEXT, Checker
@@ -46,6 +54,9 @@ INTERACTION = register(
 UTM_FIELDS = ("source", "medium", "campaign", "term", "content")
 
 
+MAX_BATCH = 1_000
+
+
 def _values(check: Checker, data: dict[str, Any]) -> dict[str, Any]:
     values: dict[str, Any] = {
         "channel": data["channel"].value,
@@ -62,6 +73,8 @@ def _values(check: Checker, data: dict[str, Any]) -> dict[str, Any]:
         values["occurred_at"] = occurred
     stage = data.get("journey_stage")
     values["journey_stage"] = stage.value if stage is not None else None
+    if data.get("regression") and stage is None:
+        check.error("regression", "A regression needs the journeyStage the contact falls back to.")
     sentiment = data.get("sentiment")
     if sentiment is not None and not (-1 <= sentiment <= 1):
         check.error("sentiment", "Must be between -1 and 1.")
@@ -69,19 +82,51 @@ def _values(check: Checker, data: dict[str, Any]) -> dict[str, Any]:
     utm = data.get("utm") or {}
     for key in UTM_FIELDS:
         values[f"utm_{key}"] = check.text(f"utm.{key}", utm.get(key), NAME)
+    if data.get("contact_id") is not None and data.get("contact") is not None:
+        check.error("contact", "Give contactId or contact, not both.")
     return values
 
 
-async def track_interaction(session: Session, data: dict[str, Any]) -> tuple[asyncpg.Record, bool]:
-    """Record a touchpoint; returns (row, created). A repeated (source, externalId) returns the
-    interaction already recorded instead of a duplicate, also under concurrent calls."""
-    check = Checker("input")
+async def _existing(
+    session: Session, source: str, external_id: str | None
+) -> asyncpg.Record | None:
+    if external_id is None:
+        return None
+    return await session.fetchrow(
+        "SELECT * FROM interactions WHERE workspace_id = $1 AND source = $2 AND external_id = $3",
+        session.workspace_id,
+        source,
+        external_id,
+    )
+
+
+async def track_interaction(
+    session: Session, data: dict[str, Any], path: str = "input"
+) -> tuple[asyncpg.Record, bool]:
+    """Record a touchpoint; returns (row, created).
+
+    Idempotent: a repeated (source, externalId) returns the interaction already recorded,
+    before anything else happens (no contact is created, no stage moves), also under
+    concurrent calls. The contact is given by id or by identity (see `identities`), and a
+    touch carrying a later journey stage moves the contact along its journey.
+    """
+    check = Checker(*path.split("."))
     values = _values(check, data)
     check.raise_if_any()
-    contact = await rows.require(session, "Contact", data.get("contact_id"), "input.contactId")
-    account = await rows.require(session, "Account", data.get("account_id"), "input.accountId")
+    existing = await _existing(session, values["source"], values["external_id"])
+    if existing is not None:
+        return existing, False
+    if data.get("contact") is not None:
+        contact, _ = await resolve_contact(session, data["contact"], f"{path}.contact")
+    else:
+        contact = await rows.require(
+            session, "Contact", data.get("contact_id"), f"{path}.contactId"
+        )
+    account = await rows.require(session, "Account", data.get("account_id"), f"{path}.accountId")
     if contact is None and account is None:
-        raise UserInputError.single("input.contactId", "Give the contact (or account) it concerns.")
+        raise UserInputError.single(
+            f"{path}.contactId", "Give the contact (or account) it concerns."
+        )
     values["contact_id"] = contact["id"] if contact else None
     values["account_id"] = (
         account["id"] if account else (contact["account_id"] if contact else None)
@@ -95,12 +140,34 @@ async def track_interaction(session: Session, data: dict[str, Any]) -> tuple[asy
         session.workspace_id,
         *values.values(),
     )
-    if row is not None:
-        return row, True
-    existing = await session.fetchrow(
-        "SELECT * FROM interactions WHERE workspace_id = $1 AND source = $2 AND external_id = $3",
-        session.workspace_id,
-        values["source"],
-        values["external_id"],
-    )
-    return existing, False
+    if row is None:  # a concurrent call recorded it first
+        return await _existing(session, values["source"], values["external_id"]), False
+    await events.publish(session, "interaction", row["id"])
+    if contact is not None:
+        await apply_touch(session, contact, row, bool(data.get("regression")))
+    return row, True
+
+
+async def track_interactions(
+    session: Session, items: list[dict[str, Any]]
+) -> list[tuple[asyncpg.Record | None, bool, list[FieldError]]]:
+    """Record up to MAX_BATCH touchpoints in one transaction. Each item runs in its own
+    savepoint: a refused item reports its userErrors (paths start with inputs.<index>) and
+    the good items are recorded all the same."""
+    if len(items) > MAX_BATCH:
+        raise UserInputError.single("inputs", f"At most {MAX_BATCH} interactions per call.")
+    results: list[tuple[asyncpg.Record | None, bool, list[FieldError]]] = []
+    for i, data in enumerate(items):
+        try:
+            async with session.savepoint():
+                row, created = await track_interaction(session, data, path=f"inputs.{i}")
+        except UserInputError as e:
+            results.append((None, False, e.errors))
+        except (Unauthenticated, Forbidden):
+            raise
+        except AppError as e:  # e.g. NOT_FOUND for an unknown contactId
+            field = (e.field or f"inputs.{i}").split(".")
+            results.append((None, False, [FieldError(field, e.message, e.code)]))
+        else:
+            results.append((row, created, []))
+    return results

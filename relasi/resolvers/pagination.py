@@ -96,7 +96,15 @@ def sort_keys(ent: Entity, order: list[OrderSpec] | None, alias: str) -> list[So
     return keys
 
 
-def plan_page(keys: list[SortKey], args: PageArgs, params: Params, max_size: int) -> PagePlan:
+def plan_page(
+    keys: list[SortKey],
+    args: PageArgs,
+    params: Params,
+    max_size: int,
+    fingerprint: str | None = None,
+) -> PagePlan:
+    """`fingerprint` names the list a cursor belongs to; by default the ordering itself. A list
+    readable in both directions (timelines) passes its own, so one cursor serves both."""
     if args.first is not None and args.last is not None:
         raise AppError("Pass either first or last, not both.", field="first")
     for name in ("first", "last"):
@@ -106,7 +114,7 @@ def plan_page(keys: list[SortKey], args: PageArgs, params: Params, max_size: int
     backwards = args.last is not None or (args.before is not None and args.after is None)
     size = args.last if backwards and args.last is not None else args.first
     size = DEFAULT_PAGE_SIZE if size is None else size
-    fingerprint = hashlib.sha1("|".join(k.order_sql() for k in keys).encode()).hexdigest()[:10]
+    fingerprint = fingerprint or _fingerprint("|".join(k.order_sql() for k in keys))
 
     conditions = []
     if args.after is not None:
@@ -132,9 +140,30 @@ def plan_page(keys: list[SortKey], args: PageArgs, params: Params, max_size: int
     )
 
 
+def _fingerprint(text: str) -> str:
+    return hashlib.sha1(text.encode()).hexdigest()[:10]
+
+
+def list_fingerprint(name: str) -> str:
+    return _fingerprint(name)
+
+
+def cursor(fingerprint: str, values: list[Any]) -> str:
+    """The cursor of a row whose sort-key values are `values` (e.g. an event pushed live)."""
+    return _encode(fingerprint, values)
+
+
 def key_columns(keys: list[SortKey]) -> str:
     """The sort values, selected alongside each row so its cursor can be built."""
     return ", ".join(f"{k.expr} AS _k{i}" for i, k in enumerate(keys))
+
+
+def outer_order(plan: PagePlan) -> str:
+    """The plan's ORDER BY over the selected key columns (`_k0`, ...), for a query that merges
+    several keyset-ordered branches (UNION ALL) and must order their union the same way."""
+    return ", ".join(
+        f"_k{i} {'DESC' if k.desc != plan.backwards else 'ASC'}" for i, k in enumerate(plan.keys)
+    )
 
 
 def make_page(plan: PagePlan, rows: list[Any]) -> Page:

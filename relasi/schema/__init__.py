@@ -10,12 +10,17 @@ from relasi.schema.cases import CaseMutations, CaseQueries
 from relasi.schema.contacts import ContactMutations, ContactQueries
 from relasi.schema.deals import DealMutations, DealQueries
 from relasi.schema.errors import ErrorPolicy
-from relasi.schema.interactions import InteractionMutations, InteractionQueries
+from relasi.schema.interactions import (
+    InteractionBatchMutations,
+    InteractionMutations,
+    InteractionQueries,
+)
 from relasi.schema.members import MemberMutations, MemberQueries
 from relasi.schema.node import NodeQueries
 from relasi.schema.operations import SafeParserCache, TransactionMode
 from relasi.schema.pipelines import PipelineMutations, PipelineQueries
 from relasi.schema.relay import NODE_TYPES
+from relasi.schema.timeline import TIMELINE_TYPES, TimelineMutations
 
 Query = merge_types(
     "Query",
@@ -38,8 +43,10 @@ Mutation = merge_types(
         DealMutations,
         CaseMutations,
         InteractionMutations,
+        InteractionBatchMutations,
         MemberMutations,
         PipelineMutations,
+        TimelineMutations,
     ),
 )
 
@@ -48,7 +55,7 @@ def build_schema(*, production: bool = False) -> strawberry.Schema:
     return strawberry.Schema(
         query=Query,
         mutation=Mutation,
-        types=list(NODE_TYPES.values()),
+        types=[*NODE_TYPES.values(), *TIMELINE_TYPES],
         extensions=[
             TransactionMode,
             ErrorPolicy,

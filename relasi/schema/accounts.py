@@ -21,6 +21,7 @@ from relasi.schema.filters import (
     InteractionFilter,
     InteractionOrder,
 )
+from relasi.schema.journey import AccountJourney, account_journey
 from relasi.schema.members import Member
 from relasi.schema.money import Money, MoneyInput, money
 from relasi.schema.payloads import (
@@ -42,6 +43,7 @@ from relasi.schema.relay import (
     node_type,
     relation_field,
 )
+from relasi.schema.timeline import timeline_field
 
 if TYPE_CHECKING:  # names used in lazy annotations (imported at schema build time)
     from relasi.schema.cases import CaseConnection
@@ -105,6 +107,14 @@ class Account(Node):
         InteractionConnectionRef,
         "Touchpoints recorded against this account, newest first.",
     )
+    timeline = timeline_field(
+        "account",
+        "Everything that happened with this account and its contacts, newest first.",
+    )
+
+    @strawberry.field(description="Where this account's contacts are in their journeys.")
+    async def journey(self, info: strawberry.Info) -> AccountJourney:
+        return await account_journey(info, self.pk)
 
 
 @strawberry.type

@@ -20,6 +20,7 @@ from relasi.schema.filters import (
     InteractionFilter,
     InteractionOrder,
 )
+from relasi.schema.journey import ContactJourney, contact_journey
 from relasi.schema.members import Member
 from relasi.schema.payloads import (
     DeletePayload,
@@ -40,6 +41,7 @@ from relasi.schema.relay import (
     node_type,
     relation_field,
 )
+from relasi.schema.timeline import timeline_field
 
 if TYPE_CHECKING:  # names used in lazy annotations (imported at schema build time)
     from relasi.schema.accounts import Account
@@ -140,6 +142,15 @@ class Contact(Node):
         Annotated["InteractionConnection", strawberry.lazy("relasi.schema.interactions")],
         "This contact's touchpoints, newest first.",
     )
+    timeline = timeline_field(
+        "contact",
+        "Everything that happened with this contact, newest first: touchpoints on every "
+        "channel, journey moves, cases, its deals' stage moves, notes.",
+    )
+
+    @strawberry.field(description="Where this contact is in its journey, and how it got there.")
+    def journey(self, as_of: datetime | None = None) -> ContactJourney:
+        return contact_journey(self.pk, self.row["journey_stage"], as_of)
 
 
 def _deals():

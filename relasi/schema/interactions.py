@@ -9,7 +9,7 @@ from strawberry.scalars import JSON
 
 from relasi.resolvers import interactions
 from relasi.schema.enums import Channel, InteractionKind, JourneyStage
-from relasi.schema.errors import UserError
+from relasi.schema.errors import UserError, user_errors
 from relasi.schema.filters import InteractionFilter, InteractionOrder
 from relasi.schema.payloads import provided, run_mutation
 from relasi.schema.relay import (
@@ -107,18 +107,54 @@ class UtmInput:
     content: str | None = None
 
 
+@strawberry.input(description="An identity of the person behind a touchpoint, e.g. a chat user id.")
+class ExternalIdentityInput:
+    source: str = strawberry.field(description="The system, e.g. 'whatsapp' or 'intercom'.")
+    id: str = strawberry.field(description="The person's id in that system.")
+
+
+@strawberry.input(
+    description="Who a touchpoint is from, by identity. A known email, phone or external identity "
+    "attaches the touch to its contact (which learns the other identities given); unknown ones "
+    "create a contact (lifecycle SUBSCRIBER, journey AWARENESS)."
+)
+class ContactRefInput:
+    email: str | None = None
+    phone: str | None = strawberry.field(
+        default=None, description="E.164, or national if country is given."
+    )
+    external_identity: ExternalIdentityInput | None = None
+    first_name: str | None = strawberry.field(
+        default=None, description="Used if a contact is created."
+    )
+    last_name: str | None = strawberry.field(
+        default=None, description="Used if a contact is created."
+    )
+    country: str | None = strawberry.field(
+        default=None,
+        description="ISO 3166-1 alpha-2: reads national phone numbers; set on a new contact.",
+    )
+
+
 @strawberry.input(description="A touchpoint. Give externalId (with source) to make retries safe.")
 class TrackInteractionInput:
     contact_id: strawberry.ID | None = strawberry.field(
-        default=None, description="The contact; or give accountId alone for an account-level touch."
+        default=None,
+        description="The contact by id; or give `contact` (by identity), or accountId alone for an account-level touch.",
     )
+    contact: ContactRefInput | None = None
     account_id: strawberry.ID | None = strawberry.field(
         default=None, description="Defaults to the contact's account."
     )
     channel: Channel
     kind: InteractionKind
     occurred_at: datetime | None = strawberry.field(default=None, description="Default: now.")
-    journey_stage: JourneyStage | None = None
+    journey_stage: JourneyStage | None = strawberry.field(
+        default=None, description="Moves the contact to this stage when it is later in the journey."
+    )
+    regression: bool = strawberry.field(
+        default=False, description="Move the contact back to journeyStage (e.g. a churn signal)."
+    )
     sentiment: Decimal | None = strawberry.field(default=None, description="-1 to 1.")
     summary: str | None = None
     source: str | None = strawberry.field(default=None, description="The system it came from.")
@@ -149,4 +185,45 @@ class InteractionMutations:
             TrackInteractionPayload,
             lambda s: interactions.track_interaction(s, provided(input)),
             lambda result: {"interaction": from_row(Interaction, result[0]), "created": result[1]},
+        )
+
+
+@strawberry.type(description="The outcome of one item of trackInteractions.")
+class TrackInteractionResult:
+    interaction: Interaction | None
+    created: bool
+    user_errors: list[UserError]
+
+
+@strawberry.type
+class TrackInteractionsPayload:
+    results: list[TrackInteractionResult] = strawberry.field(
+        default_factory=list, description="One per input, in order."
+    )
+    user_errors: list[UserError]
+
+
+@strawberry.type
+class InteractionBatchMutations:
+    @strawberry.mutation(
+        description="Record up to 1,000 touchpoints in one transaction; a refused item reports its "
+        "userErrors (paths start with inputs.<index>) and the others are recorded."
+    )
+    async def track_interactions(
+        self, info: strawberry.Info, inputs: list[TrackInteractionInput]
+    ) -> TrackInteractionsPayload:
+        return await run_mutation(
+            info,
+            TrackInteractionsPayload,
+            lambda s: interactions.track_interactions(s, provided(inputs)),
+            lambda results: {
+                "results": [
+                    TrackInteractionResult(
+                        interaction=from_row(Interaction, row) if row else None,
+                        created=created,
+                        user_errors=user_errors(errors),
+                    )
+                    for row, created, errors in results
+                ]
+            },
         )

@@ -508,6 +508,8 @@ async def seed_demo(
                 await conn.copy_records_to_table(
                     table, records=[_json_text(r) for r in rows], columns=columns
                 )
+            # the timeline events the API would have recorded along the way
+            await conn.execute("SELECT relasi_derive_timeline($1)", workspace_id)
     finally:
         await init_connection(conn)
     return {table: len(rows) for table, _, rows in tables}

@@ -1,0 +1,336 @@
+"""Journey timelines: `Contact.timeline`, `Account.timeline` and `addNote`."""
+
+from datetime import datetime
+from enum import Enum
+from typing import TYPE_CHECKING, Annotated, Any
+from uuid import UUID
+
+import strawberry
+
+from relasi.resolvers import enums as e
+from relasi.resolvers import global_ids, timeline
+from relasi.resolvers.pagination import Page
+from relasi.schema.enums import CaseStatus, Channel, InteractionKind, JourneyStage
+from relasi.schema.errors import UserError
+from relasi.schema.payloads import provided, run_mutation
+from relasi.schema.relay import PageInfo, load_node, page_args
+
+if TYPE_CHECKING:
+    from relasi.schema.accounts import Account
+    from relasi.schema.cases import Case
+    from relasi.schema.contacts import Contact
+    from relasi.schema.deals import Actor, Deal
+    from relasi.schema.interactions import Interaction
+    from relasi.schema.pipelines import PipelineStage
+
+TimelineEventKind = strawberry.enum(
+    e.TimelineEventKind, description="What a timeline event records."
+)
+
+ContactRef = Annotated["Contact", strawberry.lazy("relasi.schema.contacts")]
+AccountRef = Annotated["Account", strawberry.lazy("relasi.schema.accounts")]
+DealRef = Annotated["Deal", strawberry.lazy("relasi.schema.deals")]
+CaseRef = Annotated["Case", strawberry.lazy("relasi.schema.cases")]
+InteractionRef = Annotated["Interaction", strawberry.lazy("relasi.schema.interactions")]
+StageRef = Annotated["PipelineStage", strawberry.lazy("relasi.schema.pipelines")]
+ActorRef = Annotated["Actor", strawberry.lazy("relasi.schema.deals")]
+
+
+@strawberry.interface(
+    description="One event of a customer's history: a touchpoint, a deal or case change, a "
+    "journey stage transition or a note. Timelines list them newest first."
+)
+class TimelineEvent:
+    id: strawberry.ID = strawberry.field(description="Unique among timeline events.")
+    occurred_at: datetime
+    kind: TimelineEventKind
+    event: strawberry.Private[dict[str, Any]]  # the event in timeline.EVENT_COLUMNS shape
+
+    @strawberry.field(description="The contact whose timeline it is on, if any.")
+    async def contact(self, info: strawberry.Info) -> ContactRef | None:
+        return await load_node(info, "Contact", self.event["contact_id"])
+
+    @strawberry.field(description="The account whose timeline it is on, if any.")
+    async def account(self, info: strawberry.Info) -> AccountRef | None:
+        return await load_node(info, "Account", self.event["account_id"])
+
+
+async def _actor(info: strawberry.Info, event: dict[str, Any]) -> Any:
+    from relasi.schema.deals import Actor
+
+    session = info.context.session
+    return Actor(
+        api_key_name=await timeline.load_actor_name(session, event["actor_api_key_id"]),
+        member=await load_node(info, "Member", event["actor_member_id"]),
+    )
+
+
+@strawberry.type(description="A touchpoint (see `interaction` for all its details).")
+class InteractionEvent(TimelineEvent):
+    channel: Channel
+    interaction_kind: InteractionKind
+    journey_stage: JourneyStage | None
+    summary: str | None
+
+    @strawberry.field
+    async def interaction(self, info: strawberry.Info) -> InteractionRef:
+        return await load_node(info, "Interaction", self.event["interaction_id"])
+
+
+@strawberry.type(description="A deal moved to another stage.")
+class DealStageChangedEvent(TimelineEvent):
+    @strawberry.field
+    async def deal(self, info: strawberry.Info) -> DealRef | None:
+        return await load_node(info, "Deal", self.event["deal_id"])
+
+    @strawberry.field(description="Null when the deal was created in this stage.")
+    async def from_stage(self, info: strawberry.Info) -> StageRef | None:
+        return await load_node(info, "PipelineStage", _uuid(self.event["from_value"]))
+
+    @strawberry.field
+    async def to_stage(self, info: strawberry.Info) -> StageRef:
+        return await load_node(info, "PipelineStage", _uuid(self.event["to_value"]))
+
+    @strawberry.field(description="Who moved it.")
+    async def changed_by(self, info: strawberry.Info) -> ActorRef:
+        return await _actor(info, self.event)
+
+
+@strawberry.type(description="A support case was opened.")
+class CaseOpenedEvent(TimelineEvent):
+    @strawberry.field
+    async def case(self, info: strawberry.Info) -> CaseRef | None:
+        return await load_node(info, "Case", self.event["case_id"])
+
+
+@strawberry.type(description="A support case changed status.")
+class CaseStatusChangedEvent(TimelineEvent):
+    from_status: CaseStatus
+    to_status: CaseStatus
+
+    @strawberry.field
+    async def case(self, info: strawberry.Info) -> CaseRef | None:
+        return await load_node(info, "Case", self.event["case_id"])
+
+
+@strawberry.type(description="The contact moved to another journey stage.")
+class JourneyStageChangedEvent(TimelineEvent):
+    from_stage: JourneyStage | None = strawberry.field(description="Null when the journey began.")
+    to_stage: JourneyStage
+    regression: bool = strawberry.field(description="True for a move back (e.g. churn).")
+
+    @strawberry.field(description="The touchpoint that moved the contact, if one did.")
+    async def interaction(self, info: strawberry.Info) -> InteractionRef | None:
+        return await load_node(info, "Interaction", self.event["interaction_id"])
+
+
+@strawberry.type(description="A note someone wrote.")
+class NoteEvent(TimelineEvent):
+    body: str
+
+    @strawberry.field(description="The deal it was written on, if any.")
+    async def deal(self, info: strawberry.Info) -> DealRef | None:
+        return await load_node(info, "Deal", self.event["deal_id"])
+
+    @strawberry.field(description="The case it was written on, if any.")
+    async def case(self, info: strawberry.Info) -> CaseRef | None:
+        return await load_node(info, "Case", self.event["case_id"])
+
+    @strawberry.field
+    async def author(self, info: strawberry.Info) -> ActorRef:
+        return await _actor(info, self.event)
+
+
+EVENT_TYPES: dict[str, type] = {
+    "INTERACTION": InteractionEvent,
+    "DEAL_STAGE_CHANGED": DealStageChangedEvent,
+    "CASE_OPENED": CaseOpenedEvent,
+    "CASE_STATUS_CHANGED": CaseStatusChangedEvent,
+    "JOURNEY_STAGE_CHANGED": JourneyStageChangedEvent,
+    "NOTE": NoteEvent,
+}
+
+
+def _uuid(value: str | None) -> UUID | None:
+    return UUID(value) if value else None
+
+
+def event_node(event: dict[str, Any]) -> TimelineEvent:
+    """The GraphQL object of an event in the common shape (`timeline.EVENT_COLUMNS`)."""
+    kind = event["kind"]
+    cls = EVENT_TYPES[kind]
+    fields: dict[str, Any] = {}
+    if cls is InteractionEvent:
+        fields = {
+            "channel": Channel(event["channel"]),
+            "interaction_kind": InteractionKind(event["interaction_kind"]),
+            "journey_stage": _enum(JourneyStage, event["journey_stage"]),
+            "summary": event["body"],
+        }
+    elif cls is CaseStatusChangedEvent:
+        fields = {
+            "from_status": CaseStatus(event["from_value"]),
+            "to_status": CaseStatus(event["to_value"]),
+        }
+    elif cls is JourneyStageChangedEvent:
+        fields = {
+            "from_stage": _enum(JourneyStage, event["from_value"]),
+            "to_stage": JourneyStage(event["to_value"]),
+            "regression": event["regression"],
+        }
+    elif cls is NoteEvent:
+        fields = {"body": event["body"]}
+    return cls(
+        id=global_ids.encode(cls.__name__, event["id"]),
+        occurred_at=event["occurred_at"],
+        kind=TimelineEventKind(kind),
+        event=event,
+        **fields,
+    )
+
+
+def _enum(enum: type[Enum], value: str | None) -> Any:
+    return enum(value) if value is not None else None
+
+
+@strawberry.type
+class TimelineEventEdge:
+    cursor: str = strawberry.field(
+        description="Pass as `after` (or `before`) to read on from this event, in either order."
+    )
+    node: TimelineEvent
+
+
+def edge_from_row(topic: str, row: Any) -> TimelineEventEdge:
+    """The edge of a freshly written `interactions` ("interaction") or `timeline_events`
+    ("timeline") row, as pushed to subscribers."""
+    event = timeline.event_of(topic, row)
+    return TimelineEventEdge(cursor=timeline.cursor_of(event), node=event_node(event))
+
+
+@strawberry.type(description="A page of a timeline.")
+class TimelineEventConnection:
+    edges: list[TimelineEventEdge]
+    page_info: PageInfo
+    total: strawberry.Private[Any]
+
+    @strawberry.field(description="The events of `edges`, for clients that need no cursors.")
+    def nodes(self) -> list[TimelineEvent]:
+        return [edge.node for edge in self.edges]
+
+    @strawberry.field(description="How many events the whole timeline holds under this filter.")
+    async def total_count(self) -> int:
+        return await self.total()
+
+
+@strawberry.enum(description="Timeline order.")
+class TimelineOrder(Enum):
+    NEWEST_FIRST = "NEWEST_FIRST"
+    OLDEST_FIRST = "OLDEST_FIRST"
+
+
+@strawberry.input(
+    description="Which events a timeline shows; lists mean 'any of'. A condition on a "
+    "property only touchpoints have (channels, interactionKinds) shows touchpoints only; "
+    "journeyStages matches touchpoints in those stages and moves into them."
+)
+class TimelineFilter:
+    kinds: list[TimelineEventKind] | None = strawberry.field(
+        default=None, description="Event kinds (types)."
+    )
+    channels: list[Channel] | None = None
+    interaction_kinds: list[InteractionKind] | None = None
+    journey_stages: list[JourneyStage] | None = None
+    occurred_from: datetime | None = strawberry.field(default=None, description="Inclusive.")
+    occurred_before: datetime | None = strawberry.field(default=None, description="Exclusive.")
+
+
+def _values(items: list[Enum] | None) -> tuple[str, ...] | None:
+    return None if items is None else tuple(i.value for i in items)
+
+
+def _query(flt: TimelineFilter | None, order: TimelineOrder) -> timeline.TimelineQuery:
+    oldest_first = order is TimelineOrder.OLDEST_FIRST
+    if flt is None:
+        return timeline.TimelineQuery(oldest_first=oldest_first)
+    return timeline.TimelineQuery(
+        kinds=_values(flt.kinds),
+        channels=_values(flt.channels),
+        interaction_kinds=_values(flt.interaction_kinds),
+        journey_stages=_values(flt.journey_stages),
+        occurred_from=flt.occurred_from,
+        occurred_until=flt.occurred_before,
+        oldest_first=oldest_first,
+    )
+
+
+def _connection(page: Page, total: Any) -> TimelineEventConnection:
+    edges = [
+        TimelineEventEdge(cursor=c, node=event_node(row))
+        for row, c in zip(page.rows, page.cursors, strict=True)
+    ]
+    return TimelineEventConnection(
+        edges=edges,
+        page_info=PageInfo(
+            has_next_page=page.has_next,
+            has_previous_page=page.has_previous,
+            start_cursor=page.cursors[0] if page.cursors else None,
+            end_cursor=page.cursors[-1] if page.cursors else None,
+        ),
+        total=total,
+    )
+
+
+def timeline_field(owner: timeline.Owner, description: str) -> Any:
+    async def resolve(
+        root: Any,
+        info: strawberry.Info,
+        filter: TimelineFilter | None = None,
+        order: TimelineOrder = TimelineOrder.NEWEST_FIRST,
+        first: int | None = None,
+        after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
+    ) -> TimelineEventConnection:
+        session = info.context.session
+        q = _query(filter, order)
+        page = await timeline.page(
+            session, owner, root.pk, q, page_args(first, after, last, before)
+        )
+        return _connection(page, lambda: timeline.count(session, owner, root.pk, q))
+
+    return strawberry.field(resolver=resolve, description=description)
+
+
+@strawberry.input(description="A note on exactly one contact, account, deal or case.")
+class AddNoteInput:
+    contact_id: strawberry.ID | None = None
+    account_id: strawberry.ID | None = None
+    deal_id: strawberry.ID | None = None
+    case_id: strawberry.ID | None = None
+    body: str = strawberry.field(description="Up to 10,000 characters.")
+
+
+@strawberry.type
+class AddNotePayload:
+    note: NoteEvent | None = None
+    user_errors: list[UserError]
+
+
+@strawberry.type
+class TimelineMutations:
+    @strawberry.mutation(
+        description="Write a note. It appears on the timelines of what it is about: a contact's "
+        "(and its account's), an account's, a deal's account and contacts', a case's contact "
+        "and account."
+    )
+    async def add_note(self, info: strawberry.Info, input: AddNoteInput) -> AddNotePayload:
+        return await run_mutation(
+            info,
+            AddNotePayload,
+            lambda s: timeline.add_note(s, provided(input)),
+            lambda row: {"note": event_node(timeline.event_of("timeline", row))},
+        )
+
+
+TIMELINE_TYPES = list(EVENT_TYPES.values())

@@ -172,7 +172,8 @@ async def page(
         )
         found = await session.fetch(
             "SELECT p.parent_id AS _parent, x.* FROM unnest($2::uuid[]) AS p(parent_id)"
-            f" CROSS JOIN LATERAL ({branches} ORDER BY {outer_order(plan)} LIMIT {plan.limit}) x",
+            f" CROSS JOIN LATERAL (SELECT * FROM ({branches}) u"
+            f" ORDER BY {outer_order(plan)} LIMIT {plan.limit}) x",
             *params.values,
         )
         grouped: dict[UUID, list] = {pid: [] for pid in parent_ids}
@@ -222,7 +223,7 @@ def event_of(topic: str, row: Mapping[str, Any]) -> dict[str, Any]:
             "regression": False,
             "body": row["summary"],
         }
-    return {c: row[c] for c in EVENT_COLUMNS}
+    return {c: row.get(c) for c in EVENT_COLUMNS}  # touch-only columns are None
 
 
 def cursor_of(event: Mapping[str, Any]) -> str:

@@ -72,8 +72,8 @@ class InteractionEvent(TimelineEvent):
     journey_stage: JourneyStage | None
     summary: str | None
 
-    @strawberry.field
-    async def interaction(self, info: strawberry.Info) -> InteractionRef:
+    @strawberry.field(description="Null only if the interaction is gone.")
+    async def interaction(self, info: strawberry.Info) -> InteractionRef | None:
         return await load_node(info, "Interaction", self.event["interaction_id"])
 
 
@@ -83,12 +83,14 @@ class DealStageChangedEvent(TimelineEvent):
     async def deal(self, info: strawberry.Info) -> DealRef | None:
         return await load_node(info, "Deal", self.event["deal_id"])
 
+    # not fromStage/toStage: those are JourneyStage on JourneyStageChangedEvent, and one
+    # selection over the interface may not ask for one name with two types
     @strawberry.field(description="Null when the deal was created in this stage.")
-    async def from_stage(self, info: strawberry.Info) -> StageRef | None:
+    async def from_pipeline_stage(self, info: strawberry.Info) -> StageRef | None:
         return await load_node(info, "PipelineStage", _uuid(self.event["from_value"]))
 
     @strawberry.field
-    async def to_stage(self, info: strawberry.Info) -> StageRef:
+    async def to_pipeline_stage(self, info: strawberry.Info) -> StageRef:
         return await load_node(info, "PipelineStage", _uuid(self.event["to_value"]))
 
     @strawberry.field(description="Who moved it.")

@@ -107,7 +107,7 @@ async def test_contact_timeline_merges_every_kind_of_event_newest_first(api):
     interaction = by_kind["INTERACTION"][0]
     assert interaction["interaction"]["id"] == touch and interaction["channel"] == "WEB"
     assert interaction["account"]["id"] == account["id"]
-    moved = [e for e in by_kind["JOURNEY_STAGE_CHANGED"] if e["fromStage"]][0]
+    moved = next(e for e in by_kind["JOURNEY_STAGE_CHANGED"] if e["fromStage"])
     assert (moved["fromStage"], moved["toStage"]) == ("AWARENESS", "CONSIDERATION")
     deal_moves = {
         (e["fromPipelineStage"] or {}).get("name"): e for e in by_kind["DEAL_STAGE_CHANGED"]

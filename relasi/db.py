@@ -58,6 +58,7 @@ class Database:
     def __init__(self, pool: asyncpg.Pool, embedded_server=None) -> None:
         self.pool = pool
         self.embedded_server = embedded_server
+        self.dsn: str | None = None  # for connections outside the pool (the LISTEN connection)
         self._captures: list[list[str]] = []
 
     @classmethod
@@ -67,6 +68,7 @@ class Database:
         db = cls.__new__(cls)
         db._captures = []
         db.embedded_server = embedded_server
+        db.dsn = dsn
 
         async def init(conn: asyncpg.Connection) -> None:
             await init_connection(conn)

@@ -1,7 +1,10 @@
-"""The Starlette app: GraphQL over HTTP at /graphql (GraphiQL in a browser), /healthz, /readyz.
+"""The Starlette app: GraphQL over HTTP at /graphql (GraphiQL in a browser), subscriptions over
+a WebSocket at the same path, /healthz, /readyz.
 
-Each request authenticates its API key, gets a Session (one pooled connection, one
-transaction, fresh DataLoaders), and commits before the response is sent.
+Each HTTP request authenticates its bearer token (an API key or a staff JWT), gets a Session
+(one pooled connection, one transaction, fresh DataLoaders), and commits before the response is
+sent. A WebSocket authenticates once, in its connection_init; its subscriptions take a Session
+per event.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 from cross_web import HTTPException  # what strawberry's views raise
+from graphql import GraphQLError, OperationType, get_operation_ast, parse
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
@@ -19,14 +23,27 @@ from starlette.routing import Route, WebSocketRoute
 from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
+from strawberry.exceptions import ConnectionRejectionError
+from strawberry.http import GraphQLRequestData
+from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
+    BaseGraphQLTransportWSHandler,
+)
+from strawberry.subscriptions.protocols.graphql_transport_ws.types import SubscribeMessage
+from strawberry.subscriptions.protocols.graphql_ws.handlers import BaseGraphQLWSHandler
+from strawberry.types.execution import ExecutionResult
+from strawberry.types.unset import UNSET, UnsetType
 
 from relasi import dbschema
-from relasi.auth.api_keys import authenticate, bearer_token
+from relasi.auth.api_keys import bearer_token
+from relasi.auth.authenticate import authenticate
+from relasi.auth.jwt import JwtVerifier
+from relasi.auth.principal import Principal
 from relasi.db import Database
 from relasi.errors import ErrorCode
+from relasi.notifier import Notifier
 from relasi.resolvers.session import Session
 from relasi.schema import build_schema
-from relasi.schema.context import Context
+from relasi.schema.context import Context, release_session
 from relasi.settings import Settings
 
 log = logging.getLogger("relasi")
@@ -34,19 +51,76 @@ log = logging.getLogger("relasi")
 GRAPHQL_RESPONSE_JSON = "application/graphql-response+json"
 
 
+class _ReleaseSessionBeforeSend:
+    """An event's message is sent after its fields were resolved: give back its Session's
+    connection first (`context.release_session`)."""
+
+    async def send_message(self, message: Any) -> None:
+        if message.get("type") in ("next", "data"):
+            await release_session()
+        await super().send_message(message)  # type: ignore[misc]
+
+
+class TransportWSHandler(_ReleaseSessionBeforeSend, BaseGraphQLTransportWSHandler):
+    """graphql-transport-ws, refusing queries and mutations (legacy graphql-ws runs only
+    subscriptions anyway): those belong on HTTP, where a mutation commits before its answer is
+    sent and a query reads one snapshot."""
+
+    async def handle_subscribe(self, message: SubscribeMessage) -> None:
+        if self.connection_acknowledged and not _is_subscription(message):
+            error = {
+                "message": "Only subscriptions run over the WebSocket; send queries and "
+                "mutations with HTTP POST /graphql.",
+                "extensions": {"code": ErrorCode.BAD_USER_INPUT.value},
+            }
+            await self.send_message({"id": message["id"], "type": "error", "payload": [error]})
+            return
+        await super().handle_subscribe(message)
+
+
+class LegacyWSHandler(_ReleaseSessionBeforeSend, BaseGraphQLWSHandler):
+    pass
+
+
+def _is_subscription(message: SubscribeMessage) -> bool:
+    payload = message["payload"]
+    operation = _operation_type(payload["query"], payload.get("operationName"))
+    return operation in (None, OperationType.SUBSCRIPTION)
+
+
+def _operation_type(query: Any, operation_name: str | None) -> OperationType | None:
+    """The operation a document selects; None when that is unclear (a syntax error, no such
+    operation...), which strawberry then reports in its usual way."""
+    if not isinstance(query, str):
+        return None
+    try:
+        document = parse(query)
+    except GraphQLError:
+        return None
+    operation = get_operation_ast(document, operation_name)
+    return None if operation is None else operation.operation
+
+
 class RelasiGraphQL(GraphQL):
+    graphql_transport_ws_handler_class = TransportWSHandler
+    graphql_ws_handler_class = LegacyWSHandler
+
     def __init__(self, settings: Settings, **kwargs: Any) -> None:
         super().__init__(
             build_schema(production=not settings.graphiql),
             graphql_ide="graphiql" if settings.graphiql else None,
+            # graphql-ws clients expect `ka` messages; graphql-transport-ws clients send
+            # pings, which strawberry always answers
+            keep_alive=True,
+            keep_alive_interval=settings.ws_keep_alive_interval,
             **kwargs,
         )
         self.settings = settings
+        self.jwt = JwtVerifier(settings)  # per app, not per request: it caches the JWKS
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "websocket":
-            # subscriptions arrive with the timelines issue; until then refuse the handshake
-            await self.reject_websocket(WebSocket(scope, receive=receive, send=send))
+            await self.run(WebSocket(scope, receive=receive, send=send))
             return
         request = Request(scope, receive=receive)
         if self.should_render_graphql_ide(self.request_adapter_class(request)):
@@ -61,20 +135,68 @@ class RelasiGraphQL(GraphQL):
             except HTTPException as e:
                 response = PlainTextResponse(e.reason, status_code=e.status_code)
             finally:
-                await context.session.close()
+                await context.request_session.close()
         await response(scope, receive, send)
 
+    async def execute_single(self, *, request_data: GraphQLRequestData, **kwargs: Any) -> Any:
+        """Strawberry accepts subscriptions over plain HTTP POST and runs them as queries;
+        point the client to the WebSocket instead."""
+        query = request_data.query
+        if (  # the substring test spares parsing every other request twice
+            "subscription" in (query or "")
+            and _operation_type(query, request_data.operation_name) is OperationType.SUBSCRIPTION
+        ):
+            return ExecutionResult(
+                data=None,
+                errors=[
+                    GraphQLError(
+                        "Subscriptions run over a WebSocket at /graphql (graphql-transport-ws "
+                        "or graphql-ws).",
+                        extensions={"code": ErrorCode.BAD_USER_INPUT.value},
+                    )
+                ],
+            )
+        return await super().execute_single(request_data=request_data, **kwargs)
+
     async def authenticated_context(self, request: Request) -> Context | None:
-        token = bearer_token(request.headers.get("authorization"))
-        if token is None:
-            return None
         db: Database = request.app.state.db
-        async with db.pool.acquire() as conn:
-            principal = await authenticate(conn, token)
+        principal = await _authenticate(db, self.jwt, request.headers.get("authorization"))
         if principal is None:
             return None
         session = Session(db, principal, max_page_size=self.settings.max_page_size)
-        return Context(request=request, response=None, session=session)
+        return Context(
+            request=request,
+            response=None,
+            db=db,
+            max_page_size=self.settings.max_page_size,
+            principal=principal,
+            request_session=session,
+        )
+
+    async def get_context(self, request: Request | WebSocket, response: Any) -> Context:
+        """A WebSocket's context (HTTP requests bring theirs): no principal until its
+        connection_init is accepted, and no Session of its own."""
+        return Context(
+            request=request,
+            response=response,
+            db=request.app.state.db,
+            max_page_size=self.settings.max_page_size,
+        )
+
+    async def on_ws_connect(self, context: Context) -> UnsetType:
+        """The key comes in the connection_init payload ({"Authorization": "Bearer <key>"}),
+        or else in the upgrade request's Authorization header."""
+        params = context.connection_params or {}
+        header = next((v for k, v in params.items() if k.lower() == "authorization"), None)
+        if header is None:
+            header = context.request.headers.get("authorization")
+        principal = await _authenticate(
+            context.db, self.jwt, header if isinstance(header, str) else None
+        )
+        if principal is None:
+            raise ConnectionRejectionError(_UNAUTHENTICATED)
+        context.principal = principal
+        return UNSET  # a plain connection_ack
 
     async def get_sub_response(self, request: Request) -> Response:
         sub_response = await super().get_sub_response(request)
@@ -91,22 +213,31 @@ class RelasiGraphQL(GraphQL):
         return response
 
 
+async def _authenticate(
+    db: Database, verifier: JwtVerifier, authorization: str | None
+) -> Principal | None:
+    token = bearer_token(authorization)
+    if token is None:
+        return None
+    async with db.pool.acquire() as conn:
+        return await authenticate(conn, token, verifier)
+
+
 def _is_request_error(body: dict[str, Any]) -> bool:
     """Parse, validation or variable errors: nothing executed, so no error has a path."""
     errors = body.get("errors") or []
     return body.get("data") is None and bool(errors) and all("path" not in e for e in errors)
 
 
+_UNAUTHENTICATED = {
+    "message": "Send a valid API key or token as 'Authorization: Bearer <key>'.",
+    "extensions": {"code": ErrorCode.UNAUTHENTICATED.value},
+}
+
+
 def _unauthenticated() -> JSONResponse:
     return JSONResponse(
-        {
-            "errors": [
-                {
-                    "message": "Send a valid API key as 'Authorization: Bearer <key>'.",
-                    "extensions": {"code": ErrorCode.UNAUTHENTICATED.value},
-                }
-            ]
-        },
+        {"errors": [_UNAUTHENTICATED]},
         status_code=401,
         headers={"WWW-Authenticate": 'Bearer realm="relasi"'},
     )
@@ -149,7 +280,13 @@ def create_app(
                 log.info("applied migrations: %s", ", ".join(applied))
             if on_ready is not None:
                 await on_ready(db)
-            yield
+            notifier = Notifier(db, db.dsn, queue_size=settings.subscription_queue_size)
+            await notifier.start()
+            app.state.notifier = notifier
+            try:
+                yield
+            finally:
+                await notifier.stop()
         finally:
             if owned:
                 await db.close()

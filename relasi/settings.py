@@ -4,8 +4,12 @@ from functools import cached_property
 from pathlib import Path
 
 import platformdirs
-from pydantic import AliasChoices, Field
+from pydantic import AliasChoices, Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+ASYMMETRIC_ALGORITHMS = frozenset(
+    {"RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA"}
+)
 
 
 class Settings(BaseSettings):
@@ -27,6 +31,71 @@ class Settings(BaseSettings):
     pool_max_size: int = Field(default=10, ge=1)
     max_page_size: int = Field(default=100, ge=1, description="Cap on first/last.")
     graphiql: bool = True
+    subscription_queue_size: int = Field(
+        default=1000,
+        ge=1,
+        description="Events buffered per subscription; a subscriber this far behind is ended.",
+    )
+    ws_keep_alive_interval: float = Field(
+        default=10,
+        gt=0,
+        description="Seconds between keep-alive messages on legacy graphql-ws sockets.",
+    )
+    # Staff sign-in with JWTs (relasi/auth/jwt.py). HS256 tokens are checked against their
+    # workspace's own secret; RS256/ES256 tokens against the identity provider's JWKS.
+    jwt_user_claim: str = Field(
+        default="email",
+        description="The claim naming the user: matched to members.email (or members.subject "
+        "when it is `sub`).",
+    )
+    jwt_workspace_claim: str = Field(
+        default="relasi_workspace", description="The claim holding the workspace id."
+    )
+    jwt_audience: str = Field(default="relasi", description="Required `aud` of every JWT.")
+    jwt_issuer: str | None = Field(
+        default=None, description="Required `iss` of identity-provider (JWKS) tokens."
+    )
+    jwt_jwks_url: str | None = Field(
+        default=None, description="The identity provider's JWKS; unset: only HS256 tokens."
+    )
+    jwt_algorithms: str = Field(
+        default="RS256,ES256",
+        description="Comma-separated asymmetric algorithms accepted with JWKS keys.",
+    )
+    jwt_leeway: float = Field(default=30, ge=0, description="Clock skew allowed, in seconds.")
+    jwt_jwks_cache_ttl: float = Field(
+        default=600, gt=0, description="Seconds the JWKS is kept before it is fetched again."
+    )
+    jwt_jwks_refresh_cooldown: float = Field(
+        default=30,
+        ge=0,
+        description="Minimum seconds between refetches caused by an unknown `kid` (or a failed "
+        "fetch), so random kids cannot flood the identity provider.",
+    )
+
+    @field_validator("jwt_algorithms")
+    @classmethod
+    def _asymmetric_only(cls, value: str) -> str:
+        # a token must never pick HS256 against a public key (algorithm confusion), nor `none`
+        names = [a.strip() for a in value.split(",") if a.strip()]
+        refused = [a for a in names if a not in ASYMMETRIC_ALGORITHMS]
+        if refused or not names:
+            raise ValueError(
+                f"must name only asymmetric algorithms ({', '.join(sorted(ASYMMETRIC_ALGORITHMS))})"
+                f"; refused: {', '.join(refused) or 'none given'}"
+            )
+        return ",".join(names)
+
+    @model_validator(mode="after")
+    def _issuer_with_jwks(self) -> "Settings":
+        if self.jwt_jwks_url and not self.jwt_issuer:
+            # without an issuer check, any token signed by that provider's keys would do
+            raise ValueError("RELASI_JWT_ISSUER is required when RELASI_JWT_JWKS_URL is set")
+        return self
+
+    @property
+    def jwt_algorithm_list(self) -> list[str]:
+        return self.jwt_algorithms.split(",")
 
     @cached_property
     def embedded(self) -> bool:

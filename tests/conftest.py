@@ -95,6 +95,14 @@ class Api:
         assert "errors" not in body, body["errors"]
         return body["data"]
 
+    async def mutate_many(self, parts: list[str], chunk: int = 50) -> dict[str, Any]:
+        """Aliased mutation fields (`a1: createX(...) {...}`), sent `chunk` to a document so
+        each stays under the alias limit; the merged `data`."""
+        data: dict[str, Any] = {}
+        for i in range(0, len(parts), chunk):
+            data.update(await self("mutation {" + "\n".join(parts[i : i + chunk]) + "}"))
+        return data
+
     async def mutate(self, query: str, **variables: Any) -> dict[str, Any]:
         """The one payload of a mutation, asserting it reported no userErrors."""
         data = await self(query, **variables)

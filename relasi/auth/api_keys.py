@@ -10,13 +10,16 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+from datetime import UTC, datetime, timedelta
 from uuid import UUID
 
 import asyncpg
 
 from relasi.auth.principal import Principal
+from relasi.auth.scopes import ADMIN
 
 KEY_PREFIX = "rls"
+LAST_USED_PRECISION = timedelta(minutes=1)
 
 
 def _digest(secret: str) -> bytes:
@@ -31,55 +34,76 @@ def parse_key(token: str) -> tuple[str, str] | None:
 
 
 async def create_api_key(
-    conn: asyncpg.Connection, workspace_id: UUID, name: str, role: str = "ADMIN"
-) -> tuple[UUID, str]:
-    """Create a key and return (id, the full key). The full key is never stored."""
+    conn: asyncpg.Connection,
+    workspace_id: UUID,
+    name: str,
+    scopes: list[str] | tuple[str, ...] = (ADMIN,),
+    *,
+    expires_at: datetime | None = None,
+    created_by: Principal | None = None,
+) -> tuple[asyncpg.Record, str]:
+    """Create a key and return (its row, the full key). The full key is never stored."""
     prefix = secrets.token_hex(6)
     secret = secrets.token_urlsafe(32).replace("_", "-")
-    key_id = await conn.fetchval(
-        """INSERT INTO api_keys (workspace_id, name, prefix, secret_hash, role)
-           VALUES ($1, $2, $3, $4, $5) RETURNING id""",
+    row = await conn.fetchrow(
+        """INSERT INTO api_keys (workspace_id, name, prefix, secret_hash, scopes, expires_at,
+                                 created_by_api_key_id, created_by_member_id)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING *""",
         workspace_id,
         name,
         prefix,
         _digest(secret),
-        role,
+        sorted(set(scopes)),
+        expires_at,
+        created_by.api_key_id if created_by else None,
+        created_by.member_id if created_by else None,
     )
-    return key_id, f"{KEY_PREFIX}_{prefix}_{secret}"
+    return row, f"{KEY_PREFIX}_{prefix}_{secret}"
 
 
-async def revoke_api_key(conn: asyncpg.Connection, prefix: str) -> bool:
+async def revoke_api_key(
+    conn: asyncpg.Connection, prefix: str, workspace_id: UUID | None = None
+) -> bool:
     status = await conn.execute(
-        "UPDATE api_keys SET revoked_at = now() WHERE prefix = $1 AND revoked_at IS NULL", prefix
+        """UPDATE api_keys SET revoked_at = now()
+           WHERE prefix = $1 AND revoked_at IS NULL AND ($2::uuid IS NULL OR workspace_id = $2)""",
+        prefix,
+        workspace_id,
     )
     return status.endswith(" 1")
 
 
 async def list_api_keys(conn: asyncpg.Connection, workspace_id: UUID) -> list[asyncpg.Record]:
     return await conn.fetch(
-        """SELECT id, name, prefix, role, created_at, revoked_at FROM api_keys
-           WHERE workspace_id = $1 ORDER BY created_at, id""",
+        """SELECT id, name, prefix, scopes, created_at, expires_at, last_used_at, revoked_at
+           FROM api_keys WHERE workspace_id = $1 ORDER BY created_at, id""",
         workspace_id,
     )
 
 
 async def authenticate(conn: asyncpg.Connection, token: str) -> Principal | None:
+    """The principal of a live (not revoked, not expired) key; None for anything else."""
     parsed = parse_key(token)
     if parsed is None:
         return None
     prefix, secret = parsed
     row = await conn.fetchrow(
-        """SELECT id, workspace_id, name, role, secret_hash FROM api_keys
-           WHERE prefix = $1 AND revoked_at IS NULL""",
+        """SELECT id, workspace_id, name, scopes, secret_hash, last_used_at FROM api_keys
+           WHERE prefix = $1 AND revoked_at IS NULL
+             AND (expires_at IS NULL OR expires_at > now())""",
         prefix,
     )
     if row is None or not hmac.compare_digest(bytes(row["secret_hash"]), _digest(secret)):
         return None
+    last_used = row["last_used_at"]
+    if last_used is None or datetime.now(UTC) - last_used > LAST_USED_PRECISION:
+        # at most one write per key a minute: "last used" must not cost every request a write
+        await conn.execute("UPDATE api_keys SET last_used_at = now() WHERE id = $1", row["id"])
     return Principal(
         workspace_id=row["workspace_id"],
+        scopes=frozenset(row["scopes"]),
         api_key_id=row["id"],
         api_key_name=row["name"],
-        role=row["role"],
     )
 
 

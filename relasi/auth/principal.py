@@ -5,15 +5,24 @@ from __future__ import annotations
 from dataclasses import dataclass
 from uuid import UUID
 
+from relasi.auth.scopes import ADMIN
+
 
 @dataclass(frozen=True, slots=True)
 class Principal:
+    """An API key (scopes of its own) or a staff member signed in with a JWT (its role's
+    scopes). Everything a request may do is decided from `scopes`."""
+
     workspace_id: UUID
+    scopes: frozenset[str] = frozenset({ADMIN})
     api_key_id: UUID | None = None
     api_key_name: str | None = None
-    role: str = "ADMIN"
-    member_id: UUID | None = None  # set once staff users sign in (roles issue)
+    member_id: UUID | None = None
+    role: str | None = None  # a member's role (JWT principals)
+
+    def has(self, scope: str) -> bool:
+        return ADMIN in self.scopes or scope in self.scopes
 
     @property
     def is_admin(self) -> bool:
-        return self.role == "ADMIN"
+        return ADMIN in self.scopes

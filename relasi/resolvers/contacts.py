@@ -41,12 +41,14 @@ CONTACT = register(
                 "email",
                 Kind.STRING,
                 lowercase=True,
+                pii=True,
                 exists=_IDENTITY + "'EMAIL'",
                 description="Conditions on any of the contact's email addresses.",
             ),
             Field(
                 "phone",
                 Kind.STRING,
+                pii=True,
                 exists=_IDENTITY + "'PHONE'",
                 description="Conditions on any of the contact's phones (E.164, e.g. +6281234567890).",
             ),
@@ -75,8 +77,8 @@ CONTACT = register(
             "{t}.first_name ILIKE {p}",
             "{t}.last_name ILIKE {p}",
             "concat_ws(' ', {t}.first_name, {t}.last_name) ILIKE {p}",
-            "EXISTS (SELECT 1 " + _IDENTITY + "'EMAIL' AND i.value ILIKE {p})",
         ),
+        pii_search=("EXISTS (SELECT 1 " + _IDENTITY + "'EMAIL' AND i.value ILIKE {p})",),
         custom_attributes=True,
     )
 )

@@ -98,3 +98,18 @@ class TimelineEventKind(Enum):
     CASE_STATUS_CHANGED = "CASE_STATUS_CHANGED"
     JOURNEY_STAGE_CHANGED = "JOURNEY_STAGE_CHANGED"
     NOTE = "NOTE"
+
+
+class MemberStatus(Enum):
+    """Where a membership is: invited (not signed in yet), active, or removed."""
+
+    INVITED = "INVITED"
+    ACTIVE = "ACTIVE"
+    REMOVED = "REMOVED"
+
+
+class AuditOperation(Enum):
+    CREATE = "CREATE"
+    UPDATE = "UPDATE"
+    DELETE = "DELETE"
+    RESTORE = "RESTORE"

@@ -18,6 +18,7 @@ from uuid import UUID
 
 import asyncpg
 
+from relasi.auth.pii import PII_READ
 from relasi.resolvers.model import Entity, entity
 from relasi.resolvers.pagination import (
     OrderSpec,
@@ -30,6 +31,10 @@ from relasi.resolvers.pagination import (
 )
 from relasi.resolvers.predicates import Params, compile_filter, relation_source
 from relasi.resolvers.session import Session
+
+
+def _pii(session: Session) -> bool:
+    return session.principal.has(PII_READ)
 
 
 async def load_one(session: Session, entity_name: str, pk: UUID | None) -> asyncpg.Record | None:
@@ -64,7 +69,7 @@ async def root_page(
     order: list[OrderSpec] | None,
     args: PageArgs,
 ) -> Page:
-    params = Params(session.workspace_id)
+    params = Params(session.workspace_id, pii=_pii(session))
     keys = sort_keys(ent, order, "t")
     cond = compile_filter(ent, flt, "t", params)
     plan = plan_page(keys, args, params, session.max_page_size)
@@ -78,7 +83,7 @@ async def root_page(
 
 
 async def root_count(session: Session, ent: Entity, flt: Any) -> int:
-    params = Params(session.workspace_id)
+    params = Params(session.workspace_id, pii=_pii(session))
     cond = compile_filter(ent, flt, "t", params)
     return await session.fetchval(
         f"SELECT count(*) FROM {ent.table} t WHERE t.workspace_id = $1 AND {ent.live('t')} AND {cond}",
@@ -101,7 +106,7 @@ async def relation_page(
     key = ("page", parent.name, relation, repr((flt, order, args)))
 
     async def batch(parent_ids: list[UUID]) -> list[Page]:
-        params = Params(session.workspace_id, parent_ids)
+        params = Params(session.workspace_id, parent_ids, pii=_pii(session))
         keys = sort_keys(target, order, "c")
         cond = compile_filter(target, flt, "c", params)
         plan = plan_page(keys, args, params, session.max_page_size)
@@ -130,7 +135,7 @@ async def relation_count(
     target = entity(rel.target)
 
     async def batch(parent_ids: list[UUID]) -> list[int]:
-        params = Params(session.workspace_id, parent_ids)
+        params = Params(session.workspace_id, parent_ids, pii=_pii(session))
         cond = compile_filter(target, flt, "c", params)
         rows = await session.fetch(
             "SELECT p.parent_id, (SELECT count(*)"

@@ -8,9 +8,10 @@ is ever pasted into SQL (names come from this mapping, values travel as paramete
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import Literal
+from typing import Any, Literal
 
 
 class Kind(Enum):
@@ -49,6 +50,7 @@ class Field:
     exists: str | None = None  # "FROM x i WHERE i.workspace_id = {t}.workspace_id AND ..."
     nullable: bool = True
     lowercase: bool = False  # stored lower-cased (emails, domains): eq/in compare lower-cased
+    pii: bool = False  # personal data: filtering on it needs the pii:read scope
     description: str = ""
 
     def expr(self, alias: str) -> str:
@@ -95,6 +97,7 @@ class Entity:
     # (field name, descending) pairs; the id tiebreak is always appended
     default_order: tuple[tuple[str, bool], ...] = (("created_at", True),)
     search: tuple[str, ...] = ()  # expressions over {t} matched by the `search` filter
+    pii_search: tuple[str, ...] = ()  # more of them, over personal data (with pii:read only)
     custom_attributes: bool = False
     filterable: bool = True
     _fields: dict[str, Field] = field(default_factory=dict, compare=False, repr=False)
@@ -106,7 +109,13 @@ class Entity:
         return self._fields[name]
 
     def relation(self, name: str) -> Relation:
-        return next(r for r in self.relations if r.name == name)
+        extra = EXTENSIONS.get(self.name, Extension()).relations
+        return next(r for r in (*self.relations, *extra) if r.name == name)
+
+    @property
+    def predicates(self) -> list[Predicate]:
+        """Filter keys beyond fields and relations that other domains added (see `extend`)."""
+        return EXTENSIONS.get(self.name, Extension()).predicates
 
     def live(self, alias: str) -> str:
         """The condition that keeps soft-deleted rows out."""
@@ -117,7 +126,68 @@ class Entity:
         return [f for f in self.fields if f.sortable]
 
 
+@dataclass(frozen=True)
+class Param:
+    """One input field of a `Predicate`: a scalar (`kind`), or a filter of entity `filter`."""
+
+    name: str
+    kind: Kind | None = None
+    filter: str | None = None
+    many: bool = False  # a list of values
+    required: bool = False
+    minimum: float | None = None
+    maximum: float | None = None
+    target: str | None = None  # for ID values: the entity type the ids name
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class Predicate:
+    """A filter key that is neither a field nor a relation, e.g. a contact's behaviour
+    ("at least 3 touchpoints on WhatsApp in the last 14 days"). Declared once as data: the
+    filter inputs are generated from `params` (an input object named `type_name`) or `value`
+    (a plain value), and the predicate compiler calls `compile(value, alias, params, depth)`
+    for the SQL condition. `relation` names the relation of the entity whose rows it reads, and
+    `clock_params` the params that make it depend on the current time (for segments, which
+    must know what a rule reads to keep their membership current).
+    """
+
+    name: str
+    compile: Callable[[Any, str, Any, int], str]
+    description: str
+    type_name: str | None = None
+    params: tuple[Param, ...] = ()
+    value: Param | None = None
+    relation: str | None = None
+    clock_params: tuple[str, ...] = ()
+
+    def param(self, name: str) -> Param:
+        return next(p for p in self.params if p.name == name)
+
+
+@dataclass
+class Extension:
+    predicates: list[Predicate] = field(default_factory=list)
+    # loadable (DataLoaders, relation connections) but not filterable: a filter could then
+    # reach what another domain derives from filters (segment membership) in a loop
+    relations: list[Relation] = field(default_factory=list)
+
+
 ENTITIES: dict[str, Entity] = {}
+EXTENSIONS: dict[str, Extension] = {}
+
+
+def extend(
+    entity_name: str,
+    *,
+    predicates: tuple[Predicate, ...] = (),
+    relations: tuple[Relation, ...] = (),
+) -> None:
+    """Let another domain add filter predicates or loadable relations to an entity it does
+    not own (segments add `touchpoints`, `inSegment`, ... and `segments` to Contact)."""
+    ext = EXTENSIONS.setdefault(entity_name, Extension())
+    ext.predicates.extend(predicates)
+    ext.relations.extend(relations)
 
 
 def register(entity: Entity) -> Entity:

@@ -7,7 +7,8 @@ correlated on indexed keys, so a filter is always one statement, never a per-row
 
 The filter object is read by attribute: field names of the entity's mapping hold operator
 objects (eq, ne, in_, not_in, gt, gte, lt, lte, contains, starts_with, is_null), relation names
-hold nested filters, plus `and_`, `or_`, `not_`, `search` and `custom_attributes`.
+hold nested filters, plus `and_`, `or_`, `not_`, `search`, `custom_attributes` and the
+predicates other domains add to an entity (`model.extend`: a contact's behaviour, segments).
 """
 
 from __future__ import annotations
@@ -15,9 +16,9 @@ from __future__ import annotations
 from enum import Enum
 from typing import Any
 
-from relasi.errors import AppError
+from relasi.errors import AppError, Forbidden
 from relasi.resolvers import global_ids
-from relasi.resolvers.model import Entity, Field, Kind, Relation, entity
+from relasi.resolvers.model import Entity, Field, Kind, Relation, camel, entity
 
 MAX_DEPTH = 8
 
@@ -25,9 +26,10 @@ MAX_DEPTH = 8
 class Params:
     """Collects bind values; each call returns the placeholder that will carry the value."""
 
-    def __init__(self, *values: Any) -> None:
+    def __init__(self, *values: Any, pii: bool = True) -> None:
         self.values: list[Any] = list(values)
         self._aliases = 0
+        self.pii = pii  # may the filter touch personal data (the caller has pii:read)
 
     def __call__(self, value: Any, sql_type: str | None = None) -> str:
         self.values.append(value)
@@ -73,6 +75,8 @@ def compile_filter(ent: Entity, flt: Any, alias: str, params: Params, depth: int
     for f in ent.fields:
         ops = getattr(flt, f.name, None)
         if ops is not None:
+            if f.pii and not params.pii:
+                raise Forbidden(f"Filtering by {camel(f.name)} needs the pii:read scope.")
             parts.extend(_field_conditions(ent, f, ops, alias, params))
     for rel in ent.relations:
         nested = getattr(flt, rel.name, None)
@@ -81,9 +85,14 @@ def compile_filter(ent: Entity, flt: Any, alias: str, params: Params, depth: int
     search = getattr(flt, "search", None)
     if search:
         pattern = params(f"%{_escape_like(search.strip())}%", "text")
-        parts.append("(" + " OR ".join(s.format(t=alias, p=pattern) for s in ent.search) + ")")
+        searched = ent.search + (ent.pii_search if params.pii else ())
+        parts.append("(" + " OR ".join(s.format(t=alias, p=pattern) for s in searched) + ")")
     for attr in getattr(flt, "custom_attributes", None) or ():
         parts.extend(_custom_attribute_conditions(attr, alias, params))
+    for predicate in ent.predicates:  # added by other domains (model.extend)
+        value = getattr(flt, predicate.name, None)
+        if value is not None:
+            parts.append(predicate.compile(value, alias, params, depth))
     for sub in getattr(flt, "and_", None) or ():
         parts.append(compile_filter(ent, sub, alias, params, depth + 1))
     any_of = getattr(flt, "or_", None)
@@ -131,6 +140,8 @@ def _python_value(f: Field, value: Any, ent: Entity) -> Any:
     if f.kind is Kind.ID:
         target = f.target or ent.name
         type_name, pk = global_ids.decode_any(value, field=f.name)
+        if target == "*":  # an id of any type (the audit log's entityId)
+            return pk
         if type_name != target:
             raise AppError(f"{value!r} is not the id of a {target}.", field=f.name)
         return pk

@@ -37,6 +37,7 @@ class Session:
         self.request_id = request_id or uuid.uuid4().hex[:16]
         self.read_only = True
         self._conn: asyncpg.Connection | None = None
+        self._closed = False
         self._tx: asyncpg.transaction.Transaction | None = None
         # asyncpg runs one statement at a time per connection, and loaders fire concurrently
         self._lock = asyncio.Lock()
@@ -47,6 +48,10 @@ class Session:
         return self.principal.workspace_id
 
     async def _connection(self) -> asyncpg.Connection:
+        if self._closed:
+            # a resolver still running after its request ended (a sibling field failed
+            # and the response was sent): it must not take a connection nobody releases
+            raise RuntimeError("this request's session is closed")
         if self._conn is None:
             conn = await self.db.pool.acquire()
             if self.read_only:
@@ -100,6 +105,21 @@ class Session:
         finally:
             self._loaders.clear()
 
+    async def audit_as(self, mutation: str) -> None:
+        """Attribute the writes that follow (until the transaction ends) to this caller and
+        mutation: the audit triggers read these settings (see dbschema/0005_audit.sql)."""
+        await self.execute(
+            """SELECT set_config('relasi.audit', 'on', true),
+                      set_config('relasi.mutation', $1, true),
+                      set_config('relasi.request_id', $2, true),
+                      set_config('relasi.actor_api_key_id', coalesce($3::uuid::text, ''), true),
+                      set_config('relasi.actor_member_id', coalesce($4::uuid::text, ''), true)""",
+            mutation,
+            self.request_id,
+            self.principal.api_key_id,
+            self.principal.member_id,
+        )
+
     def loader(self, key: Hashable, batch: Callable[[list[Any]], Any]) -> DataLoader:
         """The request's DataLoader for `key`, made on first use (inside the running loop)."""
         found = self._loaders.get(key)
@@ -108,15 +128,18 @@ class Session:
         return found
 
     async def close(self, *, commit: bool = True) -> None:
-        conn, tx = self._conn, self._tx
-        self._conn = self._tx = None
-        self._loaders.clear()
-        if conn is None:
-            return
-        try:
-            if commit and not self.read_only:
-                await tx.commit()
-            else:
-                await tx.rollback()
-        finally:
-            await self.db.pool.release(conn)
+        # under the lock: a statement still running for an abandoned resolver ends first
+        async with self._lock:
+            self._closed = True
+            conn, tx = self._conn, self._tx
+            self._conn = self._tx = None
+            self._loaders.clear()
+            if conn is None:
+                return
+            try:
+                if commit and not self.read_only:
+                    await tx.commit()
+                else:
+                    await tx.rollback()
+            finally:
+                await self.db.pool.release(conn)

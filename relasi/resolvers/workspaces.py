@@ -1,4 +1,5 @@
-"""Creating a workspace: its row, its default sales pipeline and its first admin API key."""
+"""Creating a workspace: its row, its default sales pipeline and its first admin API key; and
+its HS256 secret for staff tokens."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from uuid import UUID
 import asyncpg
 
 from relasi.auth.api_keys import create_api_key
+from relasi.auth.jwt import new_jwt_secret
 
 # name, win probability, status
 DEFAULT_PIPELINE_NAME = "Sales"
@@ -57,5 +59,20 @@ async def create_workspace(
         await create_pipeline(
             conn, workspace_id, DEFAULT_PIPELINE_NAME, DEFAULT_STAGES, is_default=True
         )
-        _, api_key = await create_api_key(conn, workspace_id, key_name, "ADMIN")
+        _, api_key = await create_api_key(conn, workspace_id, key_name)
     return workspace_id, api_key
+
+
+async def set_jwt_secret(db, workspace_id: UUID, *, replace: bool) -> str | None:
+    """A new HS256 secret for the workspace's staff tokens, returned this once; tokens signed
+    with the previous one stop working at once. Without `replace`, only where none is set
+    (None if one is)."""
+    secret = new_jwt_secret()
+    done = await db.fetchval(
+        """UPDATE workspaces SET jwt_secret = $2
+           WHERE id = $1 AND ($3 OR jwt_secret IS NULL) RETURNING id""",
+        workspace_id,
+        secret,
+        replace,
+    )
+    return secret if done else None

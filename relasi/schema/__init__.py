@@ -1,25 +1,28 @@
-"""The GraphQL schema: one Query and one Mutation root merged from the domain modules."""
+"""The GraphQL schema: one Query and one Mutation root merged from the domain modules, and the
+Subscription root (`relasi/schema/subscriptions.py`)."""
 
 import strawberry
-from strawberry.extensions import ValidationCache
+from strawberry.extensions import MaxTokensLimiter
 from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 
+from relasi.auth.permissions import protect
+from relasi.schema.access import AccessMutations, AccessQueries
 from relasi.schema.accounts import AccountMutations, AccountQueries
+from relasi.schema.api_keys import ApiKeyMutations, ApiKeyQueries
+from relasi.schema.audit import AuditQueries
 from relasi.schema.cases import CaseMutations, CaseQueries
 from relasi.schema.contacts import ContactMutations, ContactQueries
 from relasi.schema.deals import DealMutations, DealQueries
 from relasi.schema.errors import ErrorPolicy
-from relasi.schema.interactions import (
-    InteractionBatchMutations,
-    InteractionMutations,
-    InteractionQueries,
-)
+from relasi.schema.interactions import InteractionMutations, InteractionQueries
+from relasi.schema.limits import Limits, limited_validation
 from relasi.schema.members import MemberMutations, MemberQueries
 from relasi.schema.node import NodeQueries
 from relasi.schema.operations import SafeParserCache, TransactionMode
 from relasi.schema.pipelines import PipelineMutations, PipelineQueries
 from relasi.schema.relay import NODE_TYPES
+from relasi.schema.subscriptions import Subscription
 from relasi.schema.timeline import TIMELINE_TYPES, TimelineMutations
 
 Query = merge_types(
@@ -33,6 +36,9 @@ Query = merge_types(
         CaseQueries,
         InteractionQueries,
         MemberQueries,
+        AuditQueries,
+        AccessQueries,
+        ApiKeyQueries,
     ),
 )
 Mutation = merge_types(
@@ -43,24 +49,30 @@ Mutation = merge_types(
         DealMutations,
         CaseMutations,
         InteractionMutations,
-        InteractionBatchMutations,
         MemberMutations,
+        AccessMutations,
+        ApiKeyMutations,
         PipelineMutations,
         TimelineMutations,
     ),
 )
 
 
-def build_schema(*, production: bool = False) -> strawberry.Schema:
+def build_schema(*, production: bool = False, limits: Limits = Limits()) -> strawberry.Schema:
+    types = [*NODE_TYPES.values(), *TIMELINE_TYPES]
+    protect([Query, Mutation, Subscription], types)
+    validation = limited_validation(limits)
     return strawberry.Schema(
         query=Query,
         mutation=Mutation,
-        types=[*NODE_TYPES.values(), *TIMELINE_TYPES],
+        subscription=Subscription,
+        types=types,
         extensions=[
             TransactionMode,
             ErrorPolicy,
+            lambda: MaxTokensLimiter(max_token_count=limits.tokens),
             lambda: SafeParserCache(maxsize=256),
-            lambda: ValidationCache(maxsize=256),
+            lambda: validation(maxsize=256),
         ],
         config=StrawberryConfig(disable_field_suggestions=production),
     )

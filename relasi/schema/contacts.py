@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, Annotated
 import strawberry
 from strawberry.scalars import JSON
 
+from relasi.auth.pii import PII_READ, mask_email, mask_phone
 from relasi.resolvers import contacts
 from relasi.resolvers.contacts import CONTACT
 from relasi.schema.enums import JourneyStage, LeadRating, LifecycleStage
@@ -82,11 +83,14 @@ class Contact(Node):
     def full_name(self) -> str:
         return " ".join(p for p in (self.first_name, self.last_name) if p)
 
-    @strawberry.field(description="All email addresses, the primary one first.")
+    @strawberry.field(
+        description="All email addresses, the primary one first (masked without pii:read)."
+    )
     async def emails(self, info: strawberry.Info) -> list[ContactEmail]:
         found = await contacts.identities(info.context.session, self.pk)
+        mask = None if info.context.principal.has(PII_READ) else mask_email
         return [
-            ContactEmail(address=r["value"], primary=r["is_primary"])
+            ContactEmail(address=mask(r["value"]) if mask else r["value"], primary=r["is_primary"])
             for r in found
             if r["kind"] == "EMAIL"
         ]
@@ -95,11 +99,14 @@ class Contact(Node):
     async def email(self, info: strawberry.Info) -> str | None:
         return next((e.address for e in await self.emails(info) if e.primary), None)
 
-    @strawberry.field(description="All phone numbers, the primary one first.")
+    @strawberry.field(
+        description="All phone numbers, the primary one first (masked without pii:read)."
+    )
     async def phones(self, info: strawberry.Info) -> list[ContactPhone]:
         found = await contacts.identities(info.context.session, self.pk)
+        mask = None if info.context.principal.has(PII_READ) else mask_phone
         return [
-            ContactPhone(number=r["value"], primary=r["is_primary"])
+            ContactPhone(number=mask(r["value"]) if mask else r["value"], primary=r["is_primary"])
             for r in found
             if r["kind"] == "PHONE"
         ]

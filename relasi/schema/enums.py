@@ -4,6 +4,7 @@ from enum import Enum
 
 import strawberry
 
+from relasi.auth import scopes
 from relasi.errors import ErrorCode
 from relasi.resolvers import enums as e
 
@@ -21,6 +22,15 @@ DealStatus = strawberry.enum(e.DealStatus, description="Derived from the deal's 
 DealContactRole = strawberry.enum(e.DealContactRole, description="A contact's part in a deal.")
 CaseStatus = strawberry.enum(e.CaseStatus, description="Support case status.")
 CasePriority = strawberry.enum(e.CasePriority, description="Support case priority; sets the SLA.")
+Role = strawberry.enum(
+    scopes.Role,
+    description="A member's role in a workspace; it decides the member's scopes (see `me`).",
+)
+MemberStatus = strawberry.enum(
+    e.MemberStatus,
+    description="INVITED until the first sign-in, then ACTIVE; REMOVED members cannot sign in.",
+)
+AuditOperation = strawberry.enum(e.AuditOperation, description="What a change did to an object.")
 ErrorCodeEnum = strawberry.enum(
     ErrorCode, name="ErrorCode", description="Machine-readable error codes."
 )

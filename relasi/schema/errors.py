@@ -9,6 +9,7 @@
 
 import logging
 from collections.abc import Iterator
+from typing import Any
 
 import strawberry
 from graphql import GraphQLError
@@ -36,13 +37,23 @@ def user_errors(errors: list[FieldError]) -> list[UserError]:
 class ErrorPolicy(SchemaExtension):
     """Gives every error a code, and masks the unexpected ones."""
 
+    _streamed = False
+
     def on_operation(self) -> Iterator[None]:
         yield
-        result = self.execution_context.result
+        if not self._streamed:
+            self._apply(self.execution_context.result)
+
+    def on_stream_result(self, result: Any) -> Iterator[None]:
+        # a WebSocket sends each result as it is yielded, long before on_operation resumes
+        self._streamed = True
+        self._apply(result)
+        yield
+
+    def _apply(self, result: Any) -> None:
         if result is None or not getattr(result, "errors", None):
             return
-        context = self.execution_context.context
-        request_id = getattr(context, "request_id", None)
+        request_id = getattr(self.execution_context.context, "request_id", None)
         result.errors = [self._process(error, request_id) for error in result.errors]
 
     def _process(self, error: GraphQLError, request_id: str | None) -> GraphQLError:
@@ -50,7 +61,10 @@ class ErrorPolicy(SchemaExtension):
         if isinstance(original, AppError):
             return error
         if error.path is None:  # parse, validation or variable coercion: the request's fault
-            error.extensions = {**(error.extensions or {}), "code": ErrorCode.BAD_USER_INPUT.value}
+            # the parser's token limit (MaxTokensLimiter) is a size limit, not a typo
+            too_big = "tokens. Parsing aborted" in error.message
+            code = ErrorCode.QUERY_TOO_COMPLEX if too_big else ErrorCode.BAD_USER_INPUT
+            error.extensions = {**(error.extensions or {}), "code": code.value}
             return error
         log.error("request %s failed", request_id, exc_info=original)
         return GraphQLError(

@@ -15,8 +15,19 @@ import strawberry
 from strawberry.scalars import JSON
 
 # importing the domain resolvers registers their entities in ENTITIES
-from relasi.resolvers import accounts, cases, contacts, deals, interactions, members, pipelines  # noqa: F401
-from relasi.resolvers.model import ENTITIES, Entity, Kind, camel
+from relasi.resolvers import (  # noqa: F401
+    accounts,
+    api_keys,
+    audit,
+    cases,
+    contacts,
+    deals,
+    interactions,
+    members,
+    pipelines,
+    segments,  # also adds the behaviour and segment predicates to Contact
+)
+from relasi.resolvers.model import ENTITIES, Entity, Kind, Predicate, camel
 from relasi.schema.enums import NullsOrder, OrderDirection
 
 
@@ -87,6 +98,36 @@ class CustomAttributeFilter:
     exists: bool | None = strawberry.field(default=None, description="Whether the key is set.")
 
 
+_PARAM_TYPES = {
+    Kind.ID: strawberry.ID,
+    Kind.STRING: str,
+    Kind.INT: int,
+    Kind.DECIMAL: decimal.Decimal,
+    Kind.FLOAT: float,
+    Kind.DATETIME: datetime.datetime,
+    Kind.DATE: datetime.date,
+    Kind.BOOLEAN: bool,
+}
+
+
+def _predicate_type(predicate: Predicate, filters: dict[str, type]) -> Any:
+    """The input type of a predicate another domain added to an entity (`model.extend`)."""
+    if predicate.value is not None:
+        value_type = _PARAM_TYPES[predicate.value.kind]
+        return list[value_type] if predicate.value.many else value_type
+    cls = type(predicate.type_name, (), {"__annotations__": {}})
+    for param in sorted(predicate.params, key=lambda p: not p.required):
+        annotation = filters[param.filter] if param.filter else _PARAM_TYPES[param.kind]
+        if param.many:
+            annotation = list[annotation]
+        if param.required:
+            cls.__annotations__[param.name] = annotation
+            setattr(cls, param.name, strawberry.field(description=param.description))
+        else:
+            _set(cls, param.name, annotation, param.description)
+    return strawberry.input(cls, description=predicate.description)
+
+
 def _build() -> tuple[dict[str, type], dict[str, type], dict[str, type]]:
     # two passes, because filters refer to each other (Contact -> Account -> Contact ...):
     # first make every class, then give each its fields and let strawberry process it
@@ -95,6 +136,9 @@ def _build() -> tuple[dict[str, type], dict[str, type], dict[str, type]]:
     orders: dict[str, type] = {}
     for name, ent in ENTITIES.items():
         _fill_filter(filters[name], ent, filters, lists)
+        for predicate in ent.predicates:
+            input_type = _predicate_type(predicate, filters)
+            _set(filters[name], predicate.name, input_type, predicate.description)
         _fill_list(lists[name], name, filters[name])
         orders[name] = _order_input(ent)
     for name in ENTITIES:
@@ -171,3 +215,5 @@ CaseFilter, CaseOrder = FILTERS["Case"], ORDERS["Case"]
 InteractionFilter, InteractionOrder = FILTERS["Interaction"], ORDERS["Interaction"]
 PipelineFilter, PipelineOrder = FILTERS["Pipeline"], ORDERS["Pipeline"]
 MemberFilter, MemberOrder = FILTERS["Member"], ORDERS["Member"]
+ApiKeyFilter, ApiKeyOrder = FILTERS["ApiKey"], ORDERS["ApiKey"]
+AuditEntryFilter, AuditEntryOrder = FILTERS["AuditEntry"], ORDERS["AuditEntry"]

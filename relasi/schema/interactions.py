@@ -174,20 +174,6 @@ class TrackInteractionPayload:
     user_errors: list[UserError]
 
 
-@strawberry.type
-class InteractionMutations:
-    @strawberry.mutation(description="Record a touchpoint (idempotent by source + externalId).")
-    async def track_interaction(
-        self, info: strawberry.Info, input: TrackInteractionInput
-    ) -> TrackInteractionPayload:
-        return await run_mutation(
-            info,
-            TrackInteractionPayload,
-            lambda s: interactions.track_interaction(s, provided(input)),
-            lambda result: {"interaction": from_row(Interaction, result[0]), "created": result[1]},
-        )
-
-
 @strawberry.type(description="The outcome of one item of trackInteractions.")
 class TrackInteractionResult:
     interaction: Interaction | None
@@ -204,7 +190,18 @@ class TrackInteractionsPayload:
 
 
 @strawberry.type
-class InteractionBatchMutations:
+class InteractionMutations:
+    @strawberry.mutation(description="Record a touchpoint (idempotent by source + externalId).")
+    async def track_interaction(
+        self, info: strawberry.Info, input: TrackInteractionInput
+    ) -> TrackInteractionPayload:
+        return await run_mutation(
+            info,
+            TrackInteractionPayload,
+            lambda s: interactions.track_interaction(s, provided(input)),
+            lambda result: {"interaction": from_row(Interaction, result[0]), "created": result[1]},
+        )
+
     @strawberry.mutation(
         description="Record up to 1,000 touchpoints in one transaction; a refused item reports its "
         "userErrors (paths start with inputs.<index>) and the others are recorded."

@@ -4,7 +4,8 @@ import asyncio
 
 import strawberry
 
-from relasi.errors import AppError
+from relasi.auth.permissions import TYPE_SCOPES, can_read_type
+from relasi.errors import AppError, Forbidden
 from relasi.resolvers import global_ids
 from relasi.schema.relay import NODE_TYPES, Node, load_node
 
@@ -15,6 +16,8 @@ async def _node(info: strawberry.Info, global_id: str) -> Node | None:
     type_name, pk = global_ids.decode_any(global_id)
     if type_name not in NODE_TYPES:
         return None
+    if not can_read_type(info.context.principal, type_name):
+        raise Forbidden(f"Reading a {type_name} needs the {TYPE_SCOPES[type_name]} scope.")
     return await load_node(info, type_name, pk)
 
 

@@ -40,6 +40,7 @@ async def run_mutation(
     session: Session = info.context.session
     try:
         async with session.savepoint():
+            await session.audit_as(info.field_name)
             value = await action(session)
     except UserInputError as e:
         return payload(user_errors=user_errors(e.errors))

@@ -38,7 +38,7 @@ async def _populate(api, count: int) -> None:
             f'a{i}: createAccount(input: {{name: "Account {i}", parentId: "{parent["account"]["id"]}",'
             f' ownerId: "{owner}"}}) {{ account {{ id }} userErrors {{ message }} }}'
         )
-    accounts = await api("mutation {" + "\n".join(parts) + "}")
+    accounts = await api.mutate_many(parts)
     parts = []
     for i in range(count):
         account_id = accounts[f"a{i}"]["account"]["id"]
@@ -47,7 +47,7 @@ async def _populate(api, count: int) -> None:
             f' phones: [{{number: "+628123456{i:04d}"}}], accountId: "{account_id}",'
             f' ownerId: "{owner}"}}) {{ contact {{ id }} userErrors {{ message }} }}'
         )
-    contacts = await api("mutation {" + "\n".join(parts) + "}")
+    contacts = await api.mutate_many(parts)
     parts = []
     for i in range(count):
         contact_id = contacts[f"c{i}"]["contact"]["id"]
@@ -64,7 +64,7 @@ async def _populate(api, count: int) -> None:
                 f'i{i}_{j}: trackInteraction(input: {{contactId: "{contact_id}", channel: WEB,'
                 f" kind: PAGE_VIEW}}) {{ userErrors {{ message }} }}"
             )
-    created = await api("mutation {" + "\n".join(parts) + "}")
+    created = await api.mutate_many(parts)
     assert all(not payload["userErrors"] for payload in created.values())
 
 

@@ -105,3 +105,32 @@ async def test_demo_is_deterministic(demo_keys, client):
                  deals(first: 10, orderBy: [{field: CREATED_AT}]) { nodes { name amount { amount currency } } } }"""
     first, second = (Api(client, k["workspace_id"], k["api_key"]) for k in demo_keys)
     assert await first(query) == await second(query)
+
+
+async def test_demo_timelines_and_journeys(demo):
+    """The demo's timelines hold what the API would have recorded: journey moves matching the
+    touchpoints, cases, and deal moves (through the deal's contacts)."""
+    order = ["AWARENESS", "CONSIDERATION", "DECISION", "RETENTION", "ADVOCACY"]
+    data = await demo(
+        """{ contacts(first: 10, filter: {journeyStage: {eq: ADVOCACY}}) { nodes { journeyStage
+             journey { stage transitions { fromStage toStage interaction { journeyStage } }
+                       touchpointCount firstTouch { channel } }
+             timeline(first: 100, filter: {kinds: [JOURNEY_STAGE_CHANGED]}) { totalCount } } }
+             dealContacts: contacts(first: 5, filter: {deals: {some: {status: {eq: WON}}}}) { nodes {
+               timeline(filter: {kinds: [DEAL_STAGE_CHANGED]}) { totalCount } } }
+             caseContacts: contacts(first: 5, filter: {cases: {some: {status: {eq: RESOLVED}}}}) {
+               nodes { timeline(filter: {kinds: [CASE_OPENED, CASE_STATUS_CHANGED]}) { totalCount } } } }"""
+    )
+    for contact in data["contacts"]["nodes"]:
+        journey = contact["journey"]
+        steps = journey["transitions"]
+        assert journey["stage"] == "ADVOCACY" == steps[-1]["toStage"]
+        assert steps[0] == {"fromStage": None, "toStage": "AWARENESS", "interaction": None}
+        assert [order.index(s["toStage"]) for s in steps] == sorted(
+            order.index(s["toStage"]) for s in steps
+        )
+        assert all(s["interaction"]["journeyStage"] == s["toStage"] for s in steps[1:])
+        assert contact["timeline"]["totalCount"] == len(steps)
+        assert journey["touchpointCount"] > 0 and journey["firstTouch"]["channel"]
+    assert all(c["timeline"]["totalCount"] >= 2 for c in data["dealContacts"]["nodes"])
+    assert all(c["timeline"]["totalCount"] >= 2 for c in data["caseContacts"]["nodes"])

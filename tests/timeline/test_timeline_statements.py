@@ -17,7 +17,7 @@ async def _populate(api, count: int) -> None:
         parts.append(
             f'a{i}: createAccount(input: {{name: "A{i}"}}) {{ account {{ id }} {ERRORS} }}'
         )
-    accounts = await api("mutation {" + " ".join(parts) + "}")
+    accounts = await api.mutate_many(parts)
     parts = []
     for i in range(count):
         account = accounts[f"a{i}"]["account"]["id"]
@@ -25,7 +25,7 @@ async def _populate(api, count: int) -> None:
             f'c{i}: createContact(input: {{firstName: "C{i}", accountId: "{account}"}})'
             f" {{ contact {{ id }} {ERRORS} }}"
         )
-    contacts = await api("mutation {" + " ".join(parts) + "}")
+    contacts = await api.mutate_many(parts)
     parts = []
     for i in range(count):
         contact = contacts[f"c{i}"]["contact"]["id"]
@@ -37,7 +37,7 @@ async def _populate(api, count: int) -> None:
         parts.append(
             f'n{i}: addNote(input: {{contactId: "{contact}", body: "note {i}"}}) {{ {ERRORS} }}'
         )
-    created = await api("mutation {" + " ".join(parts) + "}")
+    created = await api.mutate_many(parts)
     assert all(not payload["userErrors"] for payload in created.values())
 
 

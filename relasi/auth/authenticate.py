@@ -1,0 +1,27 @@
+"""The one way a bearer token becomes a principal: `rls_…` tokens are API keys, anything else
+is a staff JWT."""
+
+from __future__ import annotations
+
+import asyncpg
+
+from relasi.auth import api_keys
+from relasi.auth.jwt import JwtVerifier
+from relasi.auth.principal import Principal
+from relasi.auth.sign_in import member_principal
+
+
+async def authenticate(
+    conn: asyncpg.Connection, token: str, verifier: JwtVerifier | None = None
+) -> Principal | None:
+    """The caller a token names, or None (bad, expired or revoked token; no membership)."""
+    if token.startswith(f"{api_keys.KEY_PREFIX}_"):
+        return await api_keys.authenticate(conn, token)
+    if verifier is None:
+        return None
+    claims = await verifier.verify(conn, token)
+    if claims is None:
+        return None
+    return await member_principal(
+        conn, claims, user_claim=verifier.user_claim, workspace_claim=verifier.workspace_claim
+    )

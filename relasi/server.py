@@ -9,6 +9,7 @@ per event.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator, Callable
@@ -17,8 +18,10 @@ from typing import Any
 from cross_web import HTTPException  # what strawberry's views raise
 from graphql import GraphQLError, OperationType, get_operation_ast, parse
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
-from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Route, WebSocketRoute
 from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
@@ -40,10 +43,13 @@ from relasi.auth.jwt import JwtVerifier
 from relasi.auth.principal import Principal
 from relasi.db import Database
 from relasi.errors import ErrorCode
+from relasi.guards import RateLimiter, RequestGuard, caller_key, error_response, rate_limited
 from relasi.notifier import Notifier
+from relasi.resolvers.segments import scheduler as segment_scheduler
 from relasi.resolvers.session import Session
 from relasi.schema import build_schema
 from relasi.schema.context import Context, release_session
+from relasi.schema.limits import Limits
 from relasi.settings import Settings
 
 log = logging.getLogger("relasi")
@@ -106,9 +112,19 @@ class RelasiGraphQL(GraphQL):
     graphql_ws_handler_class = LegacyWSHandler
 
     def __init__(self, settings: Settings, **kwargs: Any) -> None:
+        limits = Limits(
+            depth=settings.max_query_depth,
+            aliases=settings.max_query_aliases,
+            cost=settings.max_query_cost,
+            tokens=settings.max_query_tokens,
+        )
         super().__init__(
-            build_schema(production=not settings.graphiql),
-            graphql_ide="graphiql" if settings.graphiql else None,
+            build_schema(
+                production=settings.production,
+                introspection=settings.introspection_enabled,
+                limits=limits,
+            ),
+            graphql_ide="graphiql" if settings.graphiql_enabled else None,
             # graphql-ws clients expect `ka` messages; graphql-transport-ws clients send
             # pings, which strawberry always answers
             keep_alive=True,
@@ -117,6 +133,7 @@ class RelasiGraphQL(GraphQL):
         )
         self.settings = settings
         self.jwt = JwtVerifier(settings)  # per app, not per request: it caches the JWKS
+        self.rate_limiter = RateLimiter(settings.rate_limit, settings.rate_limit_burst)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "websocket":
@@ -127,13 +144,16 @@ class RelasiGraphQL(GraphQL):
             await super().__call__(scope, receive, send)  # the IDE page itself needs no key
             return
         context = await self.authenticated_context(request)
+        wait = self.rate_limiter.take(caller_key(context.principal)) if context else 0
         if context is None:
             response: Response = _unauthenticated()
+        elif wait:
+            response = rate_limited(wait)
         else:
             try:
                 response = await self.run(request, context=context)
-            except HTTPException as e:
-                response = PlainTextResponse(e.reason, status_code=e.status_code)
+            except HTTPException as e:  # malformed requests: no JSON, GET mutations, batches
+                response = error_response(e.status_code, ErrorCode.BAD_USER_INPUT, e.reason)
             finally:
                 await context.request_session.close()
         await response(scope, receive, send)
@@ -283,15 +303,37 @@ def create_app(
             notifier = Notifier(db, db.dsn, queue_size=settings.subscription_queue_size)
             await notifier.start()
             app.state.notifier = notifier
+            # segments: the scheduled refresh of time-based rules (resolvers/segments/scheduler.py)
+            segment_refresh = asyncio.create_task(
+                segment_scheduler.run(
+                    db, settings.segment_refresh_interval, settings.segment_reconcile_interval
+                ),
+                name="relasi-segment-refresh",
+            )
             try:
                 yield
             finally:
+                segment_refresh.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await segment_refresh
                 await notifier.stop()
         finally:
             if owned:
                 await db.close()
 
     graphql = RelasiGraphQL(settings)
+    middleware = [Middleware(RequestGuard, max_body_bytes=settings.max_body_bytes)]
+    if settings.cors_origin_list:
+        middleware.insert(
+            0,
+            Middleware(
+                CORSMiddleware,
+                allow_origins=settings.cors_origin_list,
+                allow_methods=["GET", "POST"],
+                allow_headers=["Authorization", "Content-Type", "Accept"],
+                max_age=600,
+            ),
+        )
     app = Starlette(
         routes=[
             Route("/graphql", graphql, methods=["GET", "POST"]),
@@ -299,6 +341,7 @@ def create_app(
             Route("/healthz", healthz),
             Route("/readyz", readyz),
         ],
+        middleware=middleware,
         lifespan=lifespan,
     )
     if database is not None:

@@ -30,11 +30,40 @@ class Settings(BaseSettings):
     pool_min_size: int = Field(default=1, ge=0)
     pool_max_size: int = Field(default=10, ge=1)
     max_page_size: int = Field(default=100, ge=1, description="Cap on first/last.")
-    graphiql: bool = True
+    production: bool = Field(
+        default=False,
+        description="Production mode: GraphiQL, introspection and field suggestions off "
+        "unless turned on explicitly.",
+    )
+    graphiql: bool | None = Field(default=None, description="Default: on outside production.")
+    introspection: bool | None = Field(default=None, description="Default: on outside production.")
+    # abuse resistance (relasi/schema/limits.py, relasi/guards.py)
+    max_query_depth: int = Field(default=12, ge=1)
+    max_query_aliases: int = Field(default=100, ge=0)
+    max_query_tokens: int = Field(default=5_000, ge=10)
+    max_query_cost: int = Field(default=25_000, ge=1)
+    max_body_bytes: int = Field(default=2 * 1024 * 1024, ge=1_024)
+    rate_limit: float = Field(
+        default=20, ge=0, description="Requests a second per API key or member; 0: off."
+    )
+    rate_limit_burst: int = Field(default=100, ge=1, description="Requests at once.")
+    cors_origins: str = Field(
+        default="", description="Comma-separated origins browsers may call from; empty: none."
+    )
     subscription_queue_size: int = Field(
         default=1000,
         ge=1,
         description="Events buffered per subscription; a subscriber this far behind is ended.",
+    )
+    segment_refresh_interval: float = Field(
+        default=300,
+        gt=0,
+        description="Seconds between refreshes of segments whose rules depend on the clock.",
+    )
+    segment_reconcile_interval: float = Field(
+        default=3600,
+        gt=0,
+        description="Seconds between full re-checks of every dynamic segment.",
     )
     ws_keep_alive_interval: float = Field(
         default=10,
@@ -88,10 +117,24 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _issuer_with_jwks(self) -> "Settings":
+        if self.jwt_jwks_url and not self.jwt_jwks_url.startswith(("https://", "http://")):
+            raise ValueError("RELASI_JWT_JWKS_URL must be an http(s) URL")
         if self.jwt_jwks_url and not self.jwt_issuer:
             # without an issuer check, any token signed by that provider's keys would do
             raise ValueError("RELASI_JWT_ISSUER is required when RELASI_JWT_JWKS_URL is set")
         return self
+
+    @property
+    def graphiql_enabled(self) -> bool:
+        return not self.production if self.graphiql is None else self.graphiql
+
+    @property
+    def introspection_enabled(self) -> bool:
+        return not self.production if self.introspection is None else self.introspection
+
+    @property
+    def cors_origin_list(self) -> list[str]:
+        return [o.strip() for o in self.cors_origins.split(",") if o.strip()]
 
     @property
     def jwt_algorithm_list(self) -> list[str]:

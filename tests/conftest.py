@@ -56,7 +56,8 @@ async def database(postgres_server_uri):
 
 @pytest.fixture(scope="session")
 def app(database):
-    return create_app(Settings(max_page_size=100), database=database)
+    # no rate limit here: tests fire requests far faster than any client (see tests/limits)
+    return create_app(Settings(max_page_size=100, rate_limit=0), database=database)
 
 
 @pytest.fixture

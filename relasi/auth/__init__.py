@@ -1,1 +1,2 @@
-"""Who is calling: API keys now; users, roles and JWT later (see the roles issue)."""
+"""Who is calling: API keys with scopes, and staff members signed in with JWTs (their role's
+scopes). `authenticate.authenticate` turns a bearer token into a Principal."""

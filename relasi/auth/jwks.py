@@ -18,7 +18,6 @@ from collections.abc import Callable
 
 import httpx
 from jwt import PyJWK, PyJWKSet
-from jwt.exceptions import PyJWTError
 
 log = logging.getLogger("relasi.auth")
 
@@ -79,11 +78,10 @@ class JwksCache:
                 self._forced_at = now
             try:
                 self._keys = await self._fetch()
-            except (httpx.HTTPError, ValueError, PyJWTError) as e:
+            except Exception as e:  # unreachable, not JSON, no usable key: all the same here
                 # keep the keys we have: a provider outage must not sign everybody out
                 self._retry_at = now + self.cooldown
-                log.warning("could not fetch the JWKS at %s: %s", self.url, e)
-                return
+                log.warning("could not fetch the JWKS at %s: %r", self.url, e)
             else:
                 self._fetched_at = self._clock()
                 self._retry_at = 0.0

@@ -87,6 +87,7 @@ ROOT_RULES: dict[str, str] = {
     "Mutation.addToSegment": "segments:write",
     "Mutation.removeFromSegment": "segments:write",
     "Mutation.refreshSegment": "segments:write",
+    "Mutation.clearSegmentOverrides": "segments:write",
     "Mutation.createMember": ADMIN,
     "Mutation.inviteMember": ADMIN,
     "Mutation.updateMemberRole": ADMIN,

@@ -8,7 +8,7 @@ from uuid import UUID
 import asyncpg
 
 from relasi.errors import ErrorCode, UserInputError
-from relasi.resolvers import global_ids, journey, rows, timeline
+from relasi.resolvers import global_ids, journey, rows, segments, timeline
 from relasi.resolvers.enums import JourneyStage, LeadRating, LifecycleStage
 from relasi.resolvers.loaders import children
 from relasi.resolvers.model import (
@@ -212,6 +212,7 @@ async def _save(
     if phones is not None:
         await _write_identities(session, row["id"], "PHONE", phones, "phones")
     await _require_identifiable(session, row)
+    await segments.changed(session, "Contact", row, current)
     return row
 
 

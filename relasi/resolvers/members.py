@@ -65,14 +65,14 @@ async def create_member(session: Session, data: dict[str, Any]) -> asyncpg.Recor
 
 async def invite(db: Db, workspace_id: UUID, data: dict[str, Any]) -> asyncpg.Record:
     """An INVITED member (it becomes ACTIVE on first sign-in). A removed member's email is
-    invited again on the same row, so what it owned stays linked to it."""
+    invited again on the same row, so what it owned stays linked to it; like any invitation
+    it goes to whoever signs in with that email next (the old subject is forgotten)."""
     check = Checker("input")
     email = check.email("email", data["email"])
     name = check.text("name", data.get("name"))
     check.raise_if_any()
     assert email is not None
     role = (data.get("role") or Role.VIEWER).value
-    name = name or email.split("@")[0]
     existing = await db.fetchrow(
         "SELECT status FROM members WHERE workspace_id = $1 AND email = $2", workspace_id, email
     )
@@ -80,10 +80,11 @@ async def invite(db: Db, workspace_id: UUID, data: dict[str, Any]) -> asyncpg.Re
         raise _already_member(email, existing["status"])
     row = await db.fetchrow(
         """INSERT INTO members (workspace_id, name, email, role, status, invited_at)
-           VALUES ($1, $2, $3, $4, 'INVITED', now())
+           VALUES ($1, coalesce($2, split_part($3, '@', 1)), $3, $4, 'INVITED', now())
            ON CONFLICT (workspace_id, email) DO UPDATE
-           SET name = EXCLUDED.name, role = EXCLUDED.role, status = 'INVITED',
-               invited_at = now(), joined_at = NULL, removed_at = NULL, updated_at = now()
+           SET name = coalesce($2, members.name), role = EXCLUDED.role, status = 'INVITED',
+               invited_at = now(), joined_at = NULL, removed_at = NULL, subject = NULL,
+               updated_at = now()
            WHERE members.status = 'REMOVED'
            RETURNING *""",
         workspace_id,
@@ -135,7 +136,7 @@ async def _locked(db: Db, workspace_id: UUID, pk: UUID) -> asyncpg.Record:
     """The member, with the workspace's membership changes serialised until the transaction
     ends: two admins demoting each other at once must not leave the workspace without one."""
     await db.execute(
-        "SELECT pg_advisory_xact_lock($1, hashtext($2::text))", _MEMBERSHIP_LOCK, workspace_id
+        "SELECT pg_advisory_xact_lock($1, hashtext($2::uuid::text))", _MEMBERSHIP_LOCK, workspace_id
     )
     member = await db.fetchrow(
         "SELECT * FROM members WHERE workspace_id = $1 AND id = $2", workspace_id, pk

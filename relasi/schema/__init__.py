@@ -2,7 +2,7 @@
 Subscription root (`relasi/schema/subscriptions.py`)."""
 
 import strawberry
-from strawberry.extensions import MaxTokensLimiter
+from strawberry.extensions import DisableIntrospection, MaxTokensLimiter
 from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 
@@ -22,6 +22,7 @@ from relasi.schema.node import NodeQueries
 from relasi.schema.operations import SafeParserCache, TransactionMode
 from relasi.schema.pipelines import PipelineMutations, PipelineQueries
 from relasi.schema.relay import NODE_TYPES
+from relasi.schema.segments import SegmentMutations, SegmentQueries
 from relasi.schema.subscriptions import Subscription
 from relasi.schema.timeline import TIMELINE_TYPES, TimelineMutations
 
@@ -36,6 +37,7 @@ Query = merge_types(
         CaseQueries,
         InteractionQueries,
         MemberQueries,
+        SegmentQueries,
         AuditQueries,
         AccessQueries,
         ApiKeyQueries,
@@ -54,11 +56,15 @@ Mutation = merge_types(
         ApiKeyMutations,
         PipelineMutations,
         TimelineMutations,
+        SegmentMutations,
     ),
 )
 
 
-def build_schema(*, production: bool = False, limits: Limits = Limits()) -> strawberry.Schema:
+def build_schema(
+    *, production: bool = False, introspection: bool = True, limits: Limits = Limits()
+) -> strawberry.Schema:
+    """`production` hides field suggestions (they spell out the schema to a prober)."""
     types = [*NODE_TYPES.values(), *TIMELINE_TYPES]
     protect([Query, Mutation, Subscription], types)
     validation = limited_validation(limits)
@@ -73,6 +79,7 @@ def build_schema(*, production: bool = False, limits: Limits = Limits()) -> stra
             lambda: MaxTokensLimiter(max_token_count=limits.tokens),
             lambda: SafeParserCache(maxsize=256),
             lambda: validation(maxsize=256),
+            *([] if introspection else [DisableIntrospection]),
         ],
         config=StrawberryConfig(disable_field_suggestions=production),
     )

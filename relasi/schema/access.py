@@ -4,13 +4,22 @@ from datetime import datetime
 
 import strawberry
 
-from relasi.resolvers import workspaces
+from relasi.resolvers import global_ids, workspaces
 from relasi.resolvers.loaders import load_one
 from relasi.resolvers.members import require_admin
+from relasi.schema.enums import MemberStatus, Role
 from relasi.schema.errors import UserError
-from relasi.schema.members import Member
 from relasi.schema.payloads import run_mutation
-from relasi.schema.relay import from_row
+
+
+@strawberry.type(description="The member a request was signed in as.")
+class CallerMember:
+    id: strawberry.ID = strawberry.field(description="The Member's id.")
+    name: str
+    email: str
+    role: Role
+    status: MemberStatus
+    joined_at: datetime | None
 
 
 @strawberry.type(description="The API key a request was made with.")
@@ -33,10 +42,21 @@ class Me:
     member_id: strawberry.Private[object]
     api_key_id: strawberry.Private[object]
 
+    # the caller's own membership and key have types of their own: reading them needs no
+    # scope beyond being the caller (Member and ApiKey objects do)
     @strawberry.field(description="The signed-in member (null for API keys).")
-    async def member(self, info: strawberry.Info) -> Member | None:
+    async def member(self, info: strawberry.Info) -> CallerMember | None:
         row = await load_one(info.context.session, "Member", self.member_id)
-        return None if row is None else from_row(Member, row)
+        if row is None:
+            return None
+        return CallerMember(
+            id=strawberry.ID(global_ids.encode("Member", row["id"])),
+            name=row["name"],
+            email=row["email"],
+            role=Role(row["role"]),
+            status=MemberStatus(row["status"]),
+            joined_at=row["joined_at"],
+        )
 
     @strawberry.field(description="The API key used (null for members).")
     async def api_key(self, info: strawberry.Info) -> CallerApiKey | None:

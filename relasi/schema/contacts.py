@@ -20,6 +20,8 @@ from relasi.schema.filters import (
     DealOrder,
     InteractionFilter,
     InteractionOrder,
+    SegmentFilter,
+    SegmentOrder,
 )
 from relasi.schema.journey import ContactJourney, contact_journey
 from relasi.schema.members import Member
@@ -49,6 +51,7 @@ if TYPE_CHECKING:  # names used in lazy annotations (imported at schema build ti
     from relasi.schema.cases import CaseConnection
     from relasi.schema.deals import ContactDealConnection
     from relasi.schema.interactions import InteractionConnection
+    from relasi.schema.segments import SegmentConnection
 
 
 @strawberry.type(description="An email address of a contact (stored lower-cased).")
@@ -148,6 +151,14 @@ class Contact(Node):
         InteractionOrder,
         Annotated["InteractionConnection", strawberry.lazy("relasi.schema.interactions")],
         "This contact's touchpoints, newest first.",
+    )
+    segments = relation_field(
+        "Contact",
+        "segments",
+        SegmentFilter,
+        SegmentOrder,
+        Annotated["SegmentConnection", strawberry.lazy("relasi.schema.segments")],
+        "The segments this contact is a member of now.",
     )
     timeline = timeline_field(
         "contact",

@@ -7,6 +7,7 @@ import strawberry
 from relasi.auth import scopes
 from relasi.errors import ErrorCode
 from relasi.resolvers import enums as e
+from relasi.resolvers.segments import mapping as segments
 
 LifecycleStage = strawberry.enum(
     e.LifecycleStage, description="Where a contact is in the sales funnel."
@@ -31,6 +32,16 @@ MemberStatus = strawberry.enum(
     description="INVITED until the first sign-in, then ACTIVE; REMOVED members cannot sign in.",
 )
 AuditOperation = strawberry.enum(e.AuditOperation, description="What a change did to an object.")
+SegmentKind = strawberry.enum(
+    segments.SegmentKind,
+    description="STATIC: explicit members. DYNAMIC: a rule decides, with static overrides.",
+)
+SegmentChange = strawberry.enum(
+    segments.SegmentChange, description="Entry into or exit from a segment."
+)
+SegmentChangeReason = strawberry.enum(
+    segments.SegmentChangeReason, description="What made a contact enter or leave a segment."
+)
 ErrorCodeEnum = strawberry.enum(
     ErrorCode, name="ErrorCode", description="Machine-readable error codes."
 )

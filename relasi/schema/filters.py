@@ -210,6 +210,9 @@ FILTERS, LIST_FILTERS, ORDERS = _build()
 
 AccountFilter, AccountOrder = FILTERS["Account"], ORDERS["Account"]
 ContactFilter, ContactOrder = FILTERS["Contact"], ORDERS["Contact"]
+SegmentFilter, SegmentOrder = FILTERS["Segment"], ORDERS["Segment"]
+SegmentMembershipChangeFilter = FILTERS["SegmentMembershipChange"]
+SegmentMembershipChangeOrder = ORDERS["SegmentMembershipChange"]
 DealFilter, DealOrder = FILTERS["Deal"], ORDERS["Deal"]
 CaseFilter, CaseOrder = FILTERS["Case"], ORDERS["Case"]
 InteractionFilter, InteractionOrder = FILTERS["Interaction"], ORDERS["Interaction"]

@@ -3,8 +3,9 @@
 The cost of a document is what it can make the server load: each field counts once for every
 row its enclosing lists can hold, a list counting as the page size it asks for (`first`/`last`,
 their variables read, 20 when not given) and `nodes(ids:)` as its number of ids. So
-`contacts(first: 100) { deals(first: 100) { name } }` costs 100 + 100 * 100 * 2, however
-little data there happens to be. Introspection is left out (it has its own switch).
+`contacts(first: 100) { nodes { deals(first: 100) { nodes { name } } } }` costs
+1 + 100 + 100 + 10,000 + 10,000, however little data there happens to be. Introspection is
+left out (it has its own switch).
 """
 
 from __future__ import annotations

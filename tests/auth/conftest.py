@@ -1,6 +1,9 @@
 """Staff sign-in fixtures: generated RSA and EC keys, an identity provider's JWKS endpoint on
 loopback (counting its fetches), an app configured for it, and token minting."""
 
+import base64
+import hashlib
+import hmac
 import json
 import os
 import subprocess
@@ -107,6 +110,18 @@ def claims(workspace_id: UUID | str | None, email: str | None, **overrides: Any)
     }
     base.update(overrides)
     return {k: v for k, v in base.items() if v is not None}
+
+
+def b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def hs256_signed_with(secret: bytes, payload: dict[str, Any], kid: str | None = None) -> str:
+    """HS256 by hand, for secrets PyJWT rightly refuses to use (public keys)."""
+    header = {"alg": "HS256", "typ": "JWT", **({"kid": kid} if kid else {})}
+    signing_input = f"{b64(json.dumps(header).encode())}.{b64(json.dumps(payload).encode())}"
+    signature = hmac.new(secret, signing_input.encode(), hashlib.sha256).digest()
+    return f"{signing_input}.{b64(signature)}"
 
 
 def sign(payload: dict[str, Any], key: Any, alg: str, kid: str | None = None) -> str:

@@ -3,8 +3,6 @@ what is refused, and how the keys are cached."""
 
 import asyncio
 import base64
-import hashlib
-import hmac
 import json
 
 import jwt
@@ -14,11 +12,18 @@ from cryptography.hazmat.primitives import serialization
 from relasi.auth.scopes import ROLE_SCOPES, Role
 from relasi.server import create_app
 from relasi.settings import Settings
-from tests.auth.conftest import ME, ISSUER, Caller, JwksServer, claims, invite, sign
-
-
-def _b64(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+from tests.auth.conftest import (
+    ISSUER,
+    ME,
+    Caller,
+    JwksServer,
+    b64,
+    claims,
+    hs256_signed_with,
+    invite,
+    jwt_secret,
+    sign,
+)
 
 
 async def test_rs256_and_es256_tokens_sign_in(api, idp, rsa_key, ec_key):
@@ -98,23 +103,16 @@ async def test_expired_cache_is_refetched_and_kept_through_an_outage(database, a
         jwks.stop()
 
 
-def _hs256_with(secret: bytes, payload: dict) -> str:
-    header = _b64(json.dumps({"alg": "HS256", "typ": "JWT", "kid": "rsa-1"}).encode())
-    body = _b64(json.dumps(payload).encode())
-    signature = hmac.new(secret, f"{header}.{body}".encode(), hashlib.sha256).digest()
-    return f"{header}.{body}.{_b64(signature)}"
-
-
 def _unsigned(payload: dict) -> str:
-    header = _b64(json.dumps({"alg": "none", "typ": "JWT"}).encode())
-    return f"{header}.{_b64(json.dumps(payload).encode())}."
+    header = b64(json.dumps({"alg": "none", "typ": "JWT"}).encode())
+    return f"{header}.{b64(json.dumps(payload).encode())}."
 
 
 def _tampered(token: str, **changes) -> str:
     header, body, signature = token.split(".")
     payload = json.loads(base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)))
     payload.update(changes)
-    return f"{header}.{_b64(json.dumps(payload).encode())}.{signature}"
+    return f"{header}.{b64(json.dumps(payload).encode())}.{signature}"
 
 
 @pytest.mark.parametrize(
@@ -143,6 +141,7 @@ def _tampered(token: str, **changes) -> str:
 async def test_refused_tokens(case, api, other_api, idp, rsa_key, ec_key, other_rsa_key):
     await invite(api, "rina@relasi.co.id")
     await invite(api, "boss@relasi.co.id", "ADMIN")
+    await jwt_secret(api)  # so an HS256 token is refused for its signature, not for HS256 off
     ws, email = api.workspace_id, "rina@relasi.co.id"
     good = claims(ws, email)
     # the same claims, signed properly, are accepted: each case below changes one thing
@@ -151,7 +150,9 @@ async def test_refused_tokens(case, api, other_api, idp, rsa_key, ec_key, other_
         serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
     )
     token = {
-        "expired": lambda: sign(claims(ws, email, exp=good["iat"] - 120), rsa_key, "RS256", "rsa-1"),
+        "expired": lambda: sign(
+            claims(ws, email, exp=good["iat"] - 120), rsa_key, "RS256", "rsa-1"
+        ),
         "not_yet_valid": lambda: sign(
             claims(ws, email, nbf=good["iat"] + 120), rsa_key, "RS256", "rsa-1"
         ),
@@ -163,7 +164,7 @@ async def test_refused_tokens(case, api, other_api, idp, rsa_key, ec_key, other_
         "no_expiry": lambda: sign(claims(ws, email, exp=None), rsa_key, "RS256", "rsa-1"),
         "wrong_key": lambda: sign(good, other_rsa_key, "RS256", "rsa-1"),
         "alg_none": lambda: _unsigned(good),
-        "hs256_with_public_key": lambda: _hs256_with(public_pem, good),
+        "hs256_with_public_key": lambda: hs256_signed_with(public_pem, good, kid="rsa-1"),
         "es256_header_on_rsa_key": lambda: sign(good, ec_key, "ES256", "rsa-1"),
         "tampered_payload": lambda: _tampered(
             sign(good, rsa_key, "RS256", "rsa-1"), email="boss@relasi.co.id"
@@ -190,3 +191,19 @@ async def test_hs256_needs_the_workspace_secret_even_with_a_jwks(api, idp, rsa_k
     await invite(api, "rina@relasi.co.id")
     payload = claims(api.workspace_id, "rina@relasi.co.id")
     await idp.caller.refused(jwt.encode(payload, "guessed-" * 8, algorithm="HS256"))
+
+
+@pytest.mark.parametrize(
+    "settings",
+    [
+        {"jwt_algorithms": "RS256,HS256"},  # a token must never pick HMAC with a public key
+        {"jwt_algorithms": "none"},
+        {"jwt_jwks_url": "https://idp.example.com/jwks.json"},  # without an issuer
+        {"jwt_jwks_url": "file:///etc/passwd", "jwt_issuer": ISSUER},
+    ],
+)
+def test_unsafe_settings_are_refused_at_start(settings):
+    from pydantic import ValidationError
+
+    with pytest.raises(ValidationError):
+        Settings(**settings)

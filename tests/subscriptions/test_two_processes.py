@@ -20,17 +20,17 @@ TRACK = """mutation($c: ID!, $s: String!) {
 ADDED = "subscription($c: ID) { interactionAdded(contactId: $c) { id summary } }"
 
 
-async def _ready(client: httpx.AsyncClient, process: subprocess.Popen, port: int) -> None:
+async def _ready(client: httpx.AsyncClient, process: subprocess.Popen, port: int, log) -> None:
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
-        assert process.poll() is None, "relasi serve exited"
+        assert process.poll() is None, f"relasi serve exited: {log.read_text()[-2000:]}"
         try:
             if (await client.get(f"http://127.0.0.1:{port}/readyz")).status_code == 200:
                 return
         except httpx.TransportError:
             pass
         await asyncio.sleep(0.2)
-    raise AssertionError(f"server on {port} not ready")
+    raise AssertionError(f"server on {port} not ready: {log.read_text()[-2000:]}")
 
 
 async def test_a_write_through_one_process_reaches_a_subscriber_of_another(database, tmp_path):
@@ -53,7 +53,7 @@ async def test_a_write_through_one_process_reaches_a_subscriber_of_another(datab
     try:
         async with httpx.AsyncClient(timeout=30) as client:
             for process, port in zip(processes, ports, strict=True):
-                await _ready(client, process, port)
+                await _ready(client, process, port, tmp_path / f"serve-{port}.log")
 
             async def post(query: str, **variables) -> dict:
                 response = await client.post(

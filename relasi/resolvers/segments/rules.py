@@ -91,6 +91,14 @@ def end_entity(path: tuple[str, ...]) -> Entity:
 
 def parse(value: Any, prefix: list[str]) -> Rule:
     """Parse and check a rule; every problem found is raised together (UserInputError)."""
+    rule, errors = parse_all(value, prefix)
+    if errors:
+        raise UserInputError(errors)
+    return rule
+
+
+def parse_all(value: Any, prefix: list[str]) -> tuple[Rule, list[FieldError]]:
+    """Parse a rule, returning it with every problem found (callers add their own checks)."""
     parser = _Parser()
     rule = Rule(Node())
     parser.rule = rule
@@ -98,9 +106,7 @@ def parse(value: Any, prefix: list[str]) -> Rule:
         parser.error(prefix, "A rule is a JSON object of ContactFilter keys.")
     else:
         rule.filter = parser.filter(entity("Contact"), value, prefix, (), 0)
-    if parser.errors:
-        raise UserInputError(parser.errors)
-    return rule
+    return rule, parser.errors
 
 
 class _Parser:

@@ -1,0 +1,140 @@
+"""HTTP-level protections in front of GraphQL: body size, CSRF-safe content types, rate limits.
+
+- Bodies over the limit are refused with 413 before they are read whole (a declared
+  Content-Length is checked up front, a streamed body as it arrives).
+- A browser can send a cross-site POST without a preflight only as text/plain, form or
+  multipart; GraphQL POSTs must be `application/json`, so those are refused with 415 and a
+  page of another origin can never make a logged-in browser run a mutation.
+- Each caller (API key or member) has a token bucket: `rate` requests a second on average,
+  `burst` at once. Past it: 429 with Retry-After. Buckets live in the process: with several
+  server processes each allows the full rate.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections import OrderedDict
+from collections.abc import Hashable
+from typing import Any
+
+from starlette.responses import JSONResponse
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from relasi.errors import ErrorCode
+
+SIMPLE_CONTENT_TYPES = ("text/plain", "application/x-www-form-urlencoded", "multipart/form-data")
+
+
+def error_response(
+    status: int, code: ErrorCode, message: str, headers: dict[str, str] | None = None
+) -> JSONResponse:
+    return JSONResponse(
+        {"errors": [{"message": message, "extensions": {"code": code.value}}]},
+        status_code=status,
+        headers=headers,
+    )
+
+
+class _TooLarge(Exception):
+    pass
+
+
+class RequestGuard:
+    """ASGI middleware for /graphql POSTs: body size and content type."""
+
+    def __init__(self, app: ASGIApp, *, max_body_bytes: int, path: str = "/graphql") -> None:
+        self.app = app
+        self.max_body_bytes = max_body_bytes
+        self.path = path
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["path"] != self.path or scope["method"] != "POST":
+            await self.app(scope, receive, send)
+            return
+        headers = {k.decode().lower(): v.decode() for k, v in scope["headers"]}
+        content_type = headers.get("content-type", "").split(";")[0].strip().lower()
+        if content_type != "application/json":
+            refusal = (
+                "Cross-site form posts cannot run GraphQL"
+                if content_type in SIMPLE_CONTENT_TYPES
+                else "Unsupported content type"
+            )
+            await error_response(
+                415,
+                ErrorCode.BAD_USER_INPUT,
+                f"{refusal}: POST /graphql takes Content-Type: application/json.",
+            )(scope, receive, send)
+            return
+        declared = headers.get("content-length")
+        if declared is not None and declared.isdigit() and int(declared) > self.max_body_bytes:
+            await self._too_large(scope, receive, send)
+            return
+        received = 0
+
+        async def counted() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.max_body_bytes:
+                    raise _TooLarge
+            return message
+
+        try:
+            await self.app(scope, counted, send)
+        except _TooLarge:
+            await self._too_large(scope, receive, send)
+
+    async def _too_large(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await error_response(
+            413,
+            ErrorCode.BAD_USER_INPUT,
+            f"The request body is larger than {self.max_body_bytes} bytes.",
+        )(scope, receive, send)
+
+
+class RateLimiter:
+    """Token buckets per caller, in this process; the least recently seen are forgotten
+    past `max_callers` (a forgotten caller starts again with a full bucket)."""
+
+    def __init__(self, rate: float, burst: int, max_callers: int = 100_000) -> None:
+        self.rate = rate
+        self.burst = burst
+        self.max_callers = max_callers
+        self._buckets: OrderedDict[Hashable, tuple[float, float]] = OrderedDict()
+
+    @property
+    def enabled(self) -> bool:
+        return self.rate > 0
+
+    def take(self, caller: Hashable, now: float | None = None) -> float:
+        """Spend one token; returns 0 if allowed, else the seconds until one is available."""
+        if not self.enabled:
+            return 0.0
+        now = time.monotonic() if now is None else now
+        tokens, last = self._buckets.pop(caller, (float(self.burst), now))
+        tokens = min(float(self.burst), tokens + (now - last) * self.rate)
+        wait = 0.0
+        if tokens >= 1:
+            tokens -= 1
+        else:
+            wait = (1 - tokens) / self.rate
+        self._buckets[caller] = (tokens, now)
+        if len(self._buckets) > self.max_callers:
+            self._buckets.popitem(last=False)
+        return wait
+
+
+def rate_limited(wait: float) -> JSONResponse:
+    seconds = max(1, math.ceil(wait))
+    return error_response(
+        429,
+        ErrorCode.RATE_LIMITED,
+        f"Too many requests; retry in {seconds} s.",
+        headers={"Retry-After": str(seconds)},
+    )
+
+
+def caller_key(principal: Any) -> Hashable:
+    return principal.api_key_id or ("member", principal.member_id)

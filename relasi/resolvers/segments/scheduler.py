@@ -1,0 +1,109 @@
+"""The in-server refresh of dynamic segments, run as one asyncio task per process.
+
+Each tick (every few seconds) refreshes, one segment per transaction, the segments that are due:
+
+- settling: a rule was saved or restored; writes that raced with it evaluated the old
+  definition. Once every transaction that was running after it committed is over (all
+  transaction ids below `settle_xid`, a snapshot's xmax taken after the commit, have ended),
+  one refresh catches what they missed;
+- scheduled: the rule depends on the clock ("in the last 14 days") or reads far relations,
+  every `segment_refresh_interval` seconds;
+- every dynamic segment, every `segment_reconcile_interval` seconds: data written past the
+  write paths (bulk imports) and writes to different records racing each other.
+
+It never uses a request's connection (it takes its own from the pool, one at a time) and never
+waits for a request: a segment is claimed with FOR UPDATE SKIP LOCKED (two processes never
+refresh the same one; a refreshSegment in progress is skipped), and contacts a request holds
+are skipped and retried a few seconds later.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+from uuid import UUID
+
+import asyncpg
+
+from relasi.db import Database
+from relasi.resolvers.segments import membership
+
+log = logging.getLogger("relasi.segments")
+
+RETRY_SECONDS = 3  # a refresh that skipped locked contacts is due again this soon
+MAX_PER_TICK = 100
+
+_SETTLING = (
+    "needs_settle AND settle_xid IS NOT NULL"
+    " AND settle_xid <= txid_snapshot_xmin(txid_current_snapshot())"
+)
+_CLAIM = f"""
+    SELECT workspace_id, id, {_SETTLING} AS settling FROM segments
+     WHERE deleted_at IS NULL AND kind = 'DYNAMIC'
+       AND (({_SETTLING})
+            OR (scheduled AND refreshed_at < now() - make_interval(secs => $1))
+            OR refreshed_at < now() - make_interval(secs => $2))
+     ORDER BY refreshed_at
+     LIMIT 1 FOR UPDATE SKIP LOCKED"""
+
+
+class _Job:
+    """A workspace's view of the scheduler's connection (what `membership` needs)."""
+
+    def __init__(self, conn: asyncpg.Connection, workspace_id: UUID) -> None:
+        self.conn = conn
+        self.workspace_id = workspace_id
+
+    async def fetch(self, sql: str, *args: Any) -> list[asyncpg.Record]:
+        return await self.conn.fetch(sql, *args)
+
+    async def execute(self, sql: str, *args: Any) -> str:
+        return await self.conn.execute(sql, *args)
+
+
+async def tick(db: Database, refresh_interval: float, reconcile_interval: float) -> int:
+    """Refresh what is due; returns how many segments were refreshed."""
+    async with db.pool.acquire() as conn:
+        await conn.execute(
+            "UPDATE segments SET settle_xid = txid_snapshot_xmax(txid_current_snapshot())"
+            " WHERE needs_settle AND settle_xid IS NULL AND deleted_at IS NULL"
+        )
+    done = 0
+    while done < MAX_PER_TICK:
+        async with db.pool.acquire() as conn, conn.transaction():
+            claimed = await conn.fetchrow(_CLAIM, refresh_interval, reconcile_interval)
+            if claimed is None:
+                break
+            job = _Job(conn, claimed["workspace_id"])
+            _, _, complete = await membership.refresh(
+                job, claimed["id"], "SCHEDULE", skip_locked=True
+            )
+            await conn.execute(
+                """UPDATE segments
+                      SET refreshed_at = CASE WHEN $3 THEN now()
+                              ELSE now() - make_interval(secs => $4) END,
+                          needs_settle = needs_settle AND NOT ($5 AND $3),
+                          settle_xid = CASE WHEN $5 AND $3 THEN NULL ELSE settle_xid END
+                    WHERE workspace_id = $1 AND id = $2""",
+                claimed["workspace_id"],
+                claimed["id"],
+                complete,
+                max(reconcile_interval - RETRY_SECONDS, 0),
+                claimed["settling"],
+            )
+        done += 1
+    return done
+
+
+async def run(db: Database, refresh_interval: float, reconcile_interval: float) -> None:
+    """Tick until cancelled; a failing tick is logged and the next one tries again."""
+    pause = min(refresh_interval, 2.0)
+    while True:
+        try:
+            await tick(db, refresh_interval, reconcile_interval)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("scheduled segment refresh failed")
+        await asyncio.sleep(pause)

@@ -1,0 +1,131 @@
+"""Protections in front of GraphQL: content types (CSRF), body size, rate limits, CORS,
+production mode."""
+
+import httpx
+import pytest
+
+from relasi.server import create_app
+from relasi.settings import Settings
+from tests.conftest import new_api
+
+QUERY = "{ pipelines { totalCount } }"
+
+
+@pytest.fixture
+async def make_client(database):
+    clients = []
+
+    async def make(**settings) -> httpx.AsyncClient:
+        app = create_app(Settings(**settings), database=database)
+        client = httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app), base_url="http://relasi.test"
+        )
+        clients.append(client)
+        return client
+
+    yield make
+    for client in clients:
+        await client.aclose()
+
+
+async def test_simple_request_content_types_are_refused(api, client):
+    headers = {"Authorization": f"Bearer {api.key}"}
+    for content_type in (
+        "text/plain",
+        "application/x-www-form-urlencoded",
+        "multipart/form-data; boundary=x",
+    ):
+        response = await client.post(
+            "/graphql",
+            content=f'{{"query": "{QUERY}"}}',
+            headers={**headers, "Content-Type": content_type},
+        )
+        assert response.status_code == 415, content_type
+        assert response.json()["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
+        assert "Cross-site" in response.json()["errors"][0]["message"]
+    ok = await client.post("/graphql", json={"query": QUERY}, headers=headers)
+    assert ok.status_code == 200
+
+
+async def test_body_size_limit(api, make_client):
+    client = await make_client(max_body_bytes=2048, rate_limit=0)
+    headers = {"Authorization": f"Bearer {api.key}", "Content-Type": "application/json"}
+    big = '{"query": "{ pipelines { totalCount } }", "variables": {"x": "' + "a" * 5000 + '"}}'
+    declared = await client.post("/graphql", content=big, headers=headers)
+    assert declared.status_code == 413
+    assert declared.json()["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
+
+    async def chunks():  # no Content-Length: counted as it streams
+        for i in range(0, len(big), 500):
+            yield big[i : i + 500].encode()
+
+    streamed = await client.post("/graphql", content=chunks(), headers=headers)
+    assert streamed.status_code == 413
+    small = await client.post("/graphql", json={"query": QUERY}, headers=headers)
+    assert small.status_code == 200
+
+
+async def test_rate_limit_per_key(database, make_client):
+    client = await make_client(rate_limit=0.5, rate_limit_burst=3)
+    first = await new_api(database, client, "Limited")
+    second = await new_api(database, client, "Other")
+    statuses = [(await first.post(QUERY)).status_code for _ in range(3)]
+    assert statuses == [200, 200, 200]
+    refused = await first.post(QUERY)
+    assert refused.status_code == 429
+    assert refused.headers["retry-after"] == "2"
+    assert refused.json()["errors"][0]["extensions"]["code"] == "RATE_LIMITED"
+    assert (await second.post(QUERY)).status_code == 200  # each key has its own bucket
+
+
+async def test_cors_allow_list(make_client):
+    client = await make_client(cors_origins="https://app.example.com", rate_limit=0)
+    preflight = {"Access-Control-Request-Method": "POST"}
+    allowed = await client.options(
+        "/graphql",
+        headers={
+            **preflight,
+            "Origin": "https://app.example.com",
+            "Access-Control-Request-Headers": "authorization,content-type",
+        },
+    )
+    assert allowed.status_code == 200
+    assert allowed.headers["access-control-allow-origin"] == "https://app.example.com"
+    other = await client.options(
+        "/graphql", headers={**preflight, "Origin": "https://evil.example.net"}
+    )
+    assert other.status_code == 400
+    assert "access-control-allow-origin" not in other.headers
+
+
+async def test_production_mode(api, make_client):
+    client = await make_client(production=True, rate_limit=0)
+    headers = {"Authorization": f"Bearer {api.key}"}
+    introspection = await client.post(
+        "/graphql", json={"query": "{ __schema { types { name } } }"}, headers=headers
+    )
+    body = introspection.json()
+    assert body["data"] is None and body["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
+    typo = await client.post(
+        "/graphql", json={"query": "{ contactz { totalCount } }"}, headers=headers
+    )
+    assert "Did you mean" not in typo.text
+    page = await client.get("/graphql", headers={"Accept": "text/html"})
+    assert "graphiql" not in page.text.lower()
+    # the same requests outside production
+    dev = await make_client(rate_limit=0)
+    typo = await dev.post(
+        "/graphql", json={"query": "{ contactz { totalCount } }"}, headers=headers
+    )
+    assert "Did you mean" in typo.text
+
+
+async def test_batches_are_refused_with_a_graphql_error(api, client):
+    response = await client.post(
+        "/graphql",
+        json=[{"query": QUERY}, {"query": QUERY}],
+        headers={"Authorization": f"Bearer {api.key}"},
+    )
+    assert response.status_code == 400
+    error = response.json()["errors"][0]
+    assert error["extensions"]["code"] == "BAD_USER_INPUT" and "Batching" in error["message"]

@@ -21,6 +21,8 @@ SHORT_TEXT = 100
 LONG_TEXT = 10_000
 MAX_JSON_BYTES = 16_384
 MAX_AMOUNT = Decimal("1e15")
+NUL = "\x00"
+NUL_MESSAGE = "Must not contain NUL (\\u0000) characters."
 
 _NOT_COUNTRIES = {"EU", "EZ", "UN", "QO", "ZZ", "XA", "XB"}
 COUNTRIES = (
@@ -56,6 +58,8 @@ class Checker:
             return None
         if len(value) > max_length:
             self.error(field, f"Must be at most {max_length} characters (got {len(value)}).")
+        if NUL in value:
+            self.error(field, NUL_MESSAGE)
         return value
 
     def email(self, field: str, value: str) -> str | None:
@@ -133,6 +137,9 @@ class Checker:
         if not isinstance(value, dict):
             self.error(field, "Must be a JSON object.")
             return None
-        if len(json.dumps(value)) > MAX_JSON_BYTES:
+        text = json.dumps(value)
+        if len(text) > MAX_JSON_BYTES:
             self.error(field, f"Must be at most {MAX_JSON_BYTES} bytes as JSON.")
+        if "\\u0000" in text:  # PostgreSQL's jsonb cannot hold it
+            self.error(field, NUL_MESSAGE)
         return value

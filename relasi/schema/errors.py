@@ -11,6 +11,7 @@ import logging
 from collections.abc import Iterator
 from typing import Any
 
+import asyncpg
 import strawberry
 from graphql import GraphQLError
 from strawberry.extensions import SchemaExtension
@@ -19,6 +20,12 @@ from relasi.errors import AppError, ErrorCode, FieldError
 from relasi.schema.enums import ErrorCodeEnum
 
 log = logging.getLogger("relasi.errors")
+
+# the client's text, not our code, is at fault: invalid byte sequences, \u0000 in text or jsonb
+UNSTORABLE_TEXT = (
+    asyncpg.exceptions.CharacterNotInRepertoireError,
+    asyncpg.exceptions.UntranslatableCharacterError,
+)
 
 
 @strawberry.type(description="A problem with a mutation's input that the client can fix.")
@@ -60,6 +67,13 @@ class ErrorPolicy(SchemaExtension):
         original = error.original_error
         if isinstance(original, AppError):
             return error
+        if isinstance(original, UNSTORABLE_TEXT):  # e.g. a NUL in a filter value
+            return GraphQLError(
+                "Text may not contain NUL (\\u0000) or other characters PostgreSQL cannot store.",
+                nodes=error.nodes,
+                path=error.path,
+                extensions={"code": ErrorCode.BAD_USER_INPUT.value},
+            )
         if error.path is None:  # parse, validation or variable coercion: the request's fault
             # the parser's token limit (MaxTokensLimiter) is a size limit, not a typo
             too_big = "tokens. Parsing aborted" in error.message

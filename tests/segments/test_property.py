@@ -4,7 +4,7 @@ its exclusions), for rules covering every kind of operator and predicate."""
 
 from typing import Any
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from tests.conftest import new_api
@@ -34,6 +34,7 @@ NESTED = [
     lambda seg: {"inSegment": [seg[11], seg[5]], "touchpoints": {}},
 ]
 
+STATIC = len(RULES) + len(NESTED)  # the static segment's index
 contact_index = st.integers(0, CONTACTS - 1)
 ACTIONS = st.one_of(
     st.tuples(
@@ -65,7 +66,7 @@ ACTIONS = st.one_of(
         st.just("override"),
         contact_index,
         st.sampled_from(["addToSegment", "removeFromSegment", "clearSegmentOverrides"]),
-        st.sampled_from([0, 13]),  # the first dynamic segment, or the static one
+        st.sampled_from([0, STATIC]),  # the first dynamic segment, or the static one
     ),
 )
 
@@ -208,11 +209,39 @@ class World:
 
 
 @settings(
-    max_examples=20,
+    max_examples=30,
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
-@given(steps=st.lists(ACTIONS, min_size=1, max_size=8))
+@given(steps=st.lists(ACTIONS, min_size=2, max_size=12))
+# one sequence that surely takes every kind of step, whatever the random ones draw
+@example(
+    steps=[
+        ("touch", 0, "WHATSAPP", 0, "-0.6", None),
+        ("touch", 0, "WHATSAPP", 3, None, "DECISION"),
+        ("touch", 1, "EMAIL", 30, "0.4", None),
+        ("contact", 1, "Bandung", None, "pro", True),
+        ("contact", 0, "Jakarta", "HOT", "pro", True),
+        ("account", "Finance", 50),
+        ("account", "Retail", 500),
+        ("deal", 2, "5000"),
+        ("link", 0, 3, True),
+        ("link", 0, 2, False),
+        ("move", 0, "Closed Won"),
+        ("deal", 3, "500"),
+        ("case", 1, "URGENT"),
+        ("resolve", 0, 1),
+        ("case", 1, "LOW"),
+        ("override", 2, "removeFromSegment", 0),
+        ("override", 3, "addToSegment", 0),
+        ("override", 2, "clearSegmentOverrides", 0),
+        ("override", 3, "addToSegment", 13),
+        ("override", 0, "removeFromSegment", 13),
+        ("delete", 1, True),
+        ("delete", 3, True),
+        ("delete", 1, False),
+    ]
+)
 async def test_membership_equals_direct_evaluation(database, client, steps):
     world = World(await new_api(database, client, "Property"))
     await world.setup()

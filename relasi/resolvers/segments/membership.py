@@ -87,7 +87,8 @@ async def definitions(db: Db) -> dict[UUID, Definition]:
     """The workspace's live segments (read on every write: definitions change at any time,
     in any process)."""
     found = await db.fetch(
-        "SELECT id, kind, rule, version FROM segments WHERE workspace_id = $1 AND deleted_at IS NULL",
+        "SELECT id, kind, rule, version FROM segments WHERE workspace_id = $1"
+        " AND deleted_at IS NULL ORDER BY id",
         db.workspace_id,
     )
     out = {}
@@ -169,7 +170,9 @@ async def reevaluate(
     pending = {s: dict(c) for s, c in pending.items() if s in segs and c}
     while pending:
         level = min(levels[s] for s in pending)
-        batch = {s: c for s, c in pending.items() if levels[s] == level}
+        # in a fixed order: the same segments make the same statement text, which asyncpg
+        # keeps prepared (and PostgreSQL may plan once)
+        batch = {s: pending[s] for s in sorted(pending) if levels[s] == level}
         for s in batch:
             del pending[s]
         changes = await _apply(db, batch, segs)
@@ -210,7 +213,11 @@ async def _apply(
             f" ({member}) IS TRUE AS member FROM unnest({ids}, {why}) AS p(id, reason)"
             " JOIN contacts c ON c.workspace_id = $1 AND c.id = p.id"
         )
-    return await db.fetch(
+    saved = await db.fetch(
+        "SELECT current_setting('plan_cache_mode') AS mode,"
+        " set_config('plan_cache_mode', 'force_generic_plan', true)"
+    )
+    found = await db.fetch(
         f"WITH ev AS ({' UNION ALL '.join(branches)}),"
         " entered AS (INSERT INTO segment_members (workspace_id, segment_id, contact_id)"
         "   SELECT $1, segment_id, contact_id FROM ev WHERE member"
@@ -228,6 +235,8 @@ async def _apply(
         f" SELECT l.id, l.segment_id, l.contact_id, l.change, {_notify('$1::text', 'l.id')} FROM logged l",
         *params.values,
     )
+    await db.execute("SELECT set_config('plan_cache_mode', $1, true)", saved[0]["mode"])
+    return found
 
 
 async def refresh(
@@ -292,10 +301,14 @@ async def changed(
             for path in seg.reads_at(entity_name):
                 pending[seg.id] |= walks[path]
         if entity_name == "Interaction" and row["contact_id"] is not None:
-            # a touch may create its contact (ingest by identity), add identities to it, or
-            # move its journey stage: the contact's own fields count as changed too
+            # a touch may add identities to its contact (ingest by identity) and move its
+            # journey stage (a touch with a stage): those of its fields count as changed too;
+            # a contact it created is caught below, as new
+            touched = {"email", "phone", "search"}
+            if row["journey_stage"] is not None:
+                touched.add("journey_stage")
             for seg in segs.values():
-                if seg.reads_at("Contact"):
+                if seg.rule is not None and seg.rule.contact_fields & touched:
                     pending[seg.id].add(row["contact_id"])
     contacts = set().union(*pending.values()) if pending else set()
     if not contacts:

@@ -9,7 +9,8 @@ reads, so a write re-evaluates only the segments that read what it changed:
 - `paths`: the relation paths from the contact whose rows the rule reads (() for the
   contact's own fields, ("deals",) for its deals, ("deals", "stage") for their stages, ...);
 - `refs`: the segments it reads through `inSegment`;
-- `clock`: whether it depends on the current time ("in the last 14 days").
+- `clock`: whether it depends on the current time ("in the last 14 days");
+- `contact_fields`: which of the contact's own fields it reads (a touch changes only some).
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from relasi.resolvers.segments.behaviour import object_problem, problem
 MAX_LIST = 1_000  # values of one `in` / `notIn`
 MAX_TEXT = 1_000
 INT_RANGE = (-(2**31), 2**31 - 1)
+MAX_DECIMAL = Decimal("1e30")
 
 _COMMON_OPS = {"eq": "eq", "ne": "ne", "in": "in_", "notIn": "not_in", "isNull": "is_null"}
 _ORDERED_OPS = {"gt": "gt", "gte": "gte", "lt": "lt", "lte": "lte"}
@@ -58,6 +60,7 @@ class Rule:
     paths: set[tuple[str, ...]] = field(default_factory=set)
     refs: dict[UUID, list[tuple[list[str], tuple[str, ...]]]] = field(default_factory=dict)
     clock: bool = False
+    contact_fields: set[str] = field(default_factory=set)  # the contact's own, read at ()
 
     @property
     def deep(self) -> bool:
@@ -135,7 +138,7 @@ class _Parser:
         for key, item in value.items():
             here = [*path, key]
             if key in fields:
-                self.rule.paths.add(at)
+                self.read(at, fields[key].name)
                 setattr(out, fields[key].name, self.ops(ent, fields[key], item, here))
             elif key in relations:
                 setattr(
@@ -154,10 +157,10 @@ class _Parser:
             elif key == "not":
                 out.not_ = self.filter(ent, item, here, at, depth + 1)
             elif key == "search" and ent.search:
-                self.rule.paths.add(at)
+                self.read(at, "search")
                 out.search = self.text(item, here)
             elif key == "customAttributes" and ent.custom_attributes:
-                self.rule.paths.add(at)
+                self.read(at, "custom_attributes")
                 out.custom_attributes = [
                     self.attribute(attr, [*here, str(i)])
                     for i, attr in enumerate(self.list_of(item, here, MAX_LIST))
@@ -165,6 +168,11 @@ class _Parser:
             else:
                 self.error(here, f"{ent.name}Filter has no {key!r}.")
         return out
+
+    def read(self, at: tuple[str, ...], name: str) -> None:
+        self.rule.paths.add(at)
+        if not at:
+            self.rule.contact_fields.add(name)
 
     def relation(
         self, rel: Any, value: Any, path: list[str], at: tuple[str, ...], depth: int
@@ -234,6 +242,8 @@ class _Parser:
         if not isinstance(value, str):
             self.error(path, "Expected a string.")
             return None
+        if "\0" in value:
+            self.error(path, "Must not contain NUL characters.")
         if len(value) > MAX_TEXT:
             self.error(path, f"Must be at most {MAX_TEXT} characters.")
         return value
@@ -360,9 +370,13 @@ def _scalar(kind: Kind, value: Any, enum: type[Enum] | None, target: str | None)
             raise _Bad(f"{value!r} is not a decimal number.") from None
         if not number.is_finite():
             raise _Bad("Expected a finite decimal number.")
+        if abs(number) >= MAX_DECIMAL:
+            raise _Bad(f"Must be less than {MAX_DECIMAL:.0e} in size.")
         return number
     if not isinstance(value, str):
         raise _Bad("Expected a string.")
+    if "\0" in value:
+        raise _Bad("Must not contain NUL characters.")
     if kind is Kind.STRING:
         if len(value) > MAX_TEXT:
             raise _Bad(f"Must be at most {MAX_TEXT} characters.")

@@ -199,7 +199,7 @@ async def main(contacts: int, touches: int, repeat: int) -> None:
                 f"seeded {contacts:,} contacts, {touches:,} interactions, {contacts // 10:,} deals"
                 f" in {time.perf_counter() - started:.1f} s"
             )
-        app = create_app(Settings(), database=db)
+        app = create_app(Settings(rate_limit=0), database=db)  # a bench, not a client
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://bench") as client:
             before = await track_latency(client, db, key, ids, repeat)

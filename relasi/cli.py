@@ -51,7 +51,7 @@ def _run(
     settings: Settings, action: Callable[[Any], Awaitable[Any]], *, migrate_first: bool = True
 ) -> Any:
     """Open the database (embedded unless DATABASE_URL), migrate, run `action(connection)`."""
-    from relasi.db import Database
+    from relasi.db import Database, use_system
 
     async def main() -> Any:
         db = await Database.from_settings(settings)
@@ -59,6 +59,8 @@ def _run(
             async with db.pool.acquire() as conn:
                 if migrate_first:
                     await dbschema.migrate(conn)
+                # an operator's tool: it acts across workspaces, past row-level security
+                await use_system(conn)
                 return await action(conn)
         finally:
             await db.close()

@@ -110,3 +110,25 @@ class Database:
 
     async def close(self) -> None:
         await self.pool.close()
+
+
+# Row-level security (dbschema/0006_row_level_security.sql) admits the rows of the workspace a
+# connection is set to. Requests set theirs per transaction (resolvers/session.py); trusted
+# code that works across workspaces (the notifier, the segment scheduler, the CLI) says so.
+async def use_workspace(conn: asyncpg.Connection, workspace_id, *, local: bool = True) -> None:
+    """Admit `workspace_id`'s rows: for the transaction (`local`), or for the connection
+    until it goes back to the pool (whose reset clears it)."""
+    await conn.execute("SELECT set_config('relasi.workspace_id', $1, $2)", str(workspace_id), local)
+
+
+async def use_system(conn: asyncpg.Connection) -> None:
+    """Admit every workspace's rows, until the connection goes back to the pool."""
+    await conn.execute("SELECT set_config('relasi.system', 'on', false)")
+
+
+@contextlib.asynccontextmanager
+async def system_connection(db: Database):
+    """A pooled connection for trusted code that reads or writes across workspaces."""
+    async with db.pool.acquire() as conn:
+        await use_system(conn)
+        yield conn

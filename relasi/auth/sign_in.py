@@ -18,6 +18,7 @@ import asyncpg
 from relasi.auth.jwt import claim_uuid
 from relasi.auth.principal import Principal
 from relasi.auth.scopes import ROLE_SCOPES, Role
+from relasi.db import use_workspace
 
 log = logging.getLogger("relasi.auth")
 
@@ -33,6 +34,8 @@ async def member_principal(
         log.debug("JWT refused: no workspace id in the %r claim", workspace_claim)
         return None
     subject = claims.get("sub") if isinstance(claims.get("sub"), str) else None
+    # the connection goes back to the pool (which resets it) right after sign-in
+    await use_workspace(conn, workspace_id, local=False)
     member = await _find(conn, workspace_id, claims, user_claim, subject)
     if member is None or member["status"] == "REMOVED":
         log.debug("JWT refused: the user is no member of workspace %s", workspace_id)

@@ -17,8 +17,10 @@ from relasi.resolvers.session import Session
 CHANNEL = "relasi_events"
 
 # what changed: "interaction" (an `interactions` row was recorded), "timeline" (a
-# `timeline_events` row), "case" (a `cases` row was created or changed)
-Topic = Literal["interaction", "timeline", "case"]
+# `timeline_events` row), "case" (a `cases` row was created or changed), "segment" (a
+# `segment_changes` row: a contact entered or left a segment; published in bulk by
+# resolvers/segments/membership.py with this same payload)
+Topic = Literal["interaction", "timeline", "case", "segment"]
 
 
 def payload(workspace_id: UUID, topic: Topic, row_id: UUID) -> str:

@@ -10,6 +10,7 @@ import asyncpg
 
 from relasi.auth.api_keys import create_api_key
 from relasi.auth.jwt import new_jwt_secret
+from relasi.db import use_workspace
 
 # name, win probability, status
 DEFAULT_PIPELINE_NAME = "Sales"
@@ -56,6 +57,7 @@ async def create_workspace(
         workspace_id = await conn.fetchval(
             "INSERT INTO workspaces (name) VALUES ($1) RETURNING id", name
         )
+        await use_workspace(conn, workspace_id)
         await create_pipeline(
             conn, workspace_id, DEFAULT_PIPELINE_NAME, DEFAULT_STAGES, is_default=True
         )

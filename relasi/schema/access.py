@@ -6,7 +6,6 @@ import strawberry
 
 from relasi.resolvers import global_ids, workspaces
 from relasi.resolvers.loaders import load_one
-from relasi.resolvers.members import require_admin
 from relasi.schema.enums import MemberStatus, Role
 from relasi.schema.errors import UserError
 from relasi.schema.payloads import run_mutation
@@ -102,7 +101,6 @@ class AccessMutations:
     )
     async def rotate_jwt_secret(self, info: strawberry.Info) -> JwtSecretPayload:
         async def action(session):
-            require_admin(session, "rotate the JWT secret")
             return await workspaces.set_jwt_secret(session, session.workspace_id, replace=True)
 
         return await run_mutation(info, JwtSecretPayload, action, lambda s: {"secret": s})

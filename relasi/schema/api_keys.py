@@ -5,7 +5,6 @@ from datetime import datetime
 import strawberry
 
 from relasi.resolvers import api_keys, global_ids
-from relasi.resolvers.members import require_admin
 from relasi.schema.errors import UserError
 from relasi.schema.filters import ApiKeyFilter, ApiKeyOrder
 from relasi.schema.payloads import provided, run_mutation
@@ -107,7 +106,6 @@ class ApiKeyQueries:
         last: int | None = None,
         before: str | None = None,
     ) -> ApiKeyConnection:
-        require_admin(info.context.session, "list API keys")
         args = page_args(first, after, last, before)
         return await root_connection(info, "ApiKey", filter, order_by, args)
 
@@ -122,7 +120,6 @@ class ApiKeyMutations:
         self, info: strawberry.Info, input: CreateApiKeyInput
     ) -> NewApiKeyPayload:
         async def action(session):
-            require_admin(session, "create API keys")
             return await api_keys.create(
                 session, session.workspace_id, provided(input), session.principal
             )
@@ -138,7 +135,6 @@ class ApiKeyMutations:
         self, info: strawberry.Info, input: RotateApiKeyInput
     ) -> NewApiKeyPayload:
         async def action(session):
-            require_admin(session, "rotate API keys")
             data = provided(input)
             pk = global_ids.decode(data.pop("id"), "ApiKey", field="input.id")
             return await api_keys.rotate(session, session.workspace_id, pk, data, session.principal)
@@ -153,7 +149,6 @@ class ApiKeyMutations:
         self, info: strawberry.Info, input: RevokeApiKeyInput
     ) -> ApiKeyPayload:
         async def action(session):
-            require_admin(session, "revoke API keys")
             pk = global_ids.decode(input.id, "ApiKey", field="input.id")
             return await api_keys.revoke(session, session.workspace_id, pk)
 

@@ -108,7 +108,6 @@ class MemberMutations:
     )
     async def invite_member(self, info: strawberry.Info, input: InviteMemberInput) -> MemberPayload:
         async def action(session):
-            members.require_admin(session, "invite members")
             return await members.invite(session, session.workspace_id, provided(input))
 
         return await run_mutation(info, MemberPayload, action, _member)
@@ -121,7 +120,6 @@ class MemberMutations:
         self, info: strawberry.Info, input: UpdateMemberRoleInput
     ) -> MemberPayload:
         async def action(session):
-            members.require_admin(session, "change roles")
             pk = global_ids.decode(input.id, "Member", field="input.id")
             return await members.set_role(session, session.workspace_id, pk, input.role)
 
@@ -134,7 +132,6 @@ class MemberMutations:
     )
     async def remove_member(self, info: strawberry.Info, input: RemoveMemberInput) -> MemberPayload:
         async def action(session):
-            members.require_admin(session, "remove members")
             pk = global_ids.decode(input.id, "Member", field="input.id")
             return await members.remove(session, session.workspace_id, pk)
 

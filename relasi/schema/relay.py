@@ -120,15 +120,15 @@ def build_connection(
         )
         for row, cursor in zip(page.rows, page.cursors, strict=True)
     ]
-    return connection_cls(
-        edges=edges,
-        page_info=PageInfo(
-            has_next_page=page.has_next,
-            has_previous_page=page.has_previous,
-            start_cursor=page.cursors[0] if page.cursors else None,
-            end_cursor=page.cursors[-1] if page.cursors else None,
-        ),
-        counter=count,
+    return connection_cls(edges=edges, page_info=page_info(page), counter=count)
+
+
+def page_info(page: Page) -> PageInfo:
+    return PageInfo(
+        has_next_page=page.has_next,
+        has_previous_page=page.has_previous,
+        start_cursor=page.cursors[0] if page.cursors else None,
+        end_cursor=page.cursors[-1] if page.cursors else None,
     )
 
 

@@ -23,6 +23,7 @@ from relasi.schema.context import Context
 from relasi.schema.enums import Channel
 from relasi.schema.interactions import Interaction
 from relasi.schema.relay import from_row
+from relasi.schema.segments import SegmentMembershipChange
 from relasi.schema.timeline import (
     DealStageChangedEvent,
     JourneyStageChangedEvent,
@@ -197,6 +198,25 @@ class Subscription:
             )
 
         return _stream(info, frozenset({"timeline"}), match, _node)
+
+    @strawberry.subscription(
+        description="Each contact entering or leaving a segment, as it happens (a touch, an "
+        "edit, an override, a refresh)."
+    )
+    async def segment_membership_changed(
+        self, info: strawberry.Info, segment_id: strawberry.ID
+    ) -> AsyncGenerator[SegmentMembershipChange, None]:
+        segment = (await _filter_ids(info, segmentId=("Segment", segment_id)))["segmentId"]
+
+        def match(topic: str, row: Row) -> bool:
+            return row["segment_id"] == segment
+
+        return _stream(
+            info,
+            frozenset({"segment"}),
+            match,
+            lambda _, row: from_row(SegmentMembershipChange, row),
+        )
 
 
 def _node(topic: str, row: Row) -> Any:

@@ -13,7 +13,7 @@ from relasi.resolvers.pagination import Page
 from relasi.schema.enums import CaseStatus, Channel, InteractionKind, JourneyStage
 from relasi.schema.errors import UserError
 from relasi.schema.payloads import provided, run_mutation
-from relasi.schema.relay import PageInfo, load_node, page_args
+from relasi.schema.relay import PageInfo, load_node, page_args, page_info
 
 if TYPE_CHECKING:
     from relasi.schema.accounts import Account
@@ -271,16 +271,7 @@ def _connection(page: Page, total: Any) -> TimelineEventConnection:
         TimelineEventEdge(cursor=c, node=event_node(row))
         for row, c in zip(page.rows, page.cursors, strict=True)
     ]
-    return TimelineEventConnection(
-        edges=edges,
-        page_info=PageInfo(
-            has_next_page=page.has_next,
-            has_previous_page=page.has_previous,
-            start_cursor=page.cursors[0] if page.cursors else None,
-            end_cursor=page.cursors[-1] if page.cursors else None,
-        ),
-        total=total,
-    )
+    return TimelineEventConnection(edges=edges, page_info=page_info(page), total=total)
 
 
 def timeline_field(owner: timeline.Owner, description: str) -> Any:

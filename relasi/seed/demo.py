@@ -15,7 +15,7 @@ from decimal import Decimal
 
 import asyncpg
 
-from relasi.db import init_connection
+from relasi.db import init_connection, use_workspace
 from relasi.seed import vocabulary as v
 
 JOURNEY = ("AWARENESS", "CONSIDERATION", "DECISION", "RETENTION", "ADVOCACY")
@@ -345,6 +345,7 @@ async def seed_demo(
     """Fill a freshly created workspace (with its default pipeline) with the demo data set."""
     now = now or datetime.combine(date.today(), datetime.min.time(), UTC)
     demo = _Demo(workspace_id, seed, now)
+    await use_workspace(conn, workspace_id, local=False)  # until conn goes back to its pool
     pipeline = await conn.fetchrow(
         "SELECT id FROM pipelines WHERE workspace_id = $1 AND is_default", workspace_id
     )

@@ -3,13 +3,13 @@
 - `mapping`: the storage mapping (segments, members, overrides, change log, Contact.segments).
 - `behaviour`: the behaviour and `inSegment` predicates added to the contacts filter language.
 - `rules`: rules as stored JSON, checked against the mapping, with what they read.
-- `membership`: building, incremental re-evaluation after writes, refresh.
+- `membership`: building, re-evaluation, refresh; `hooks`: what a write affects.
 - `mutations` / `queries`: the API's behaviour; `scheduler`: the in-server refresh loop.
 
 Write paths call `changed(session, entity_name, row, old)` once, after they wrote.
 """
 
 from relasi.resolvers.segments import behaviour, mapping  # noqa: F401 (registers them)
-from relasi.resolvers.segments.membership import changed
+from relasi.resolvers.segments.hooks import changed
 
 __all__ = ["changed"]

@@ -5,9 +5,8 @@ the rule. `segment_members` holds the members; every entry and exit goes to `seg
 (and is announced to subscribers) in the statement that makes it.
 
 - Build: one INSERT ... SELECT over all contacts (a new segment).
-- Writes: `changed(...)`, called once by each write path, finds the segments whose rules read
-  what changed and, for each, the contacts it can affect (walking the relation paths the rule
-  reads back from the changed row), then re-evaluates all those (segment, contact) pairs in one
+- Writes: `hooks.changed(...)`, called once by each write path, finds the segments and contacts
+  a write can affect; `reevaluate` re-evaluates all those (segment, contact) pairs in one
   statement. Segments that read other segments (`inSegment`) follow, one statement per level.
 - Refresh: the contacts whose membership disagrees with the rule (one read), then the same
   re-evaluation for just those.
@@ -29,20 +28,11 @@ from uuid import UUID
 import asyncpg
 
 from relasi.resolvers.events import CHANNEL
-from relasi.resolvers.model import Relation, entity
+from relasi.resolvers.model import entity
 from relasi.resolvers.predicates import Params, compile_filter
 from relasi.resolvers.segments import rules
 
 Row = Mapping[str, Any]
-
-# which write made a contact enter or leave
-REASONS = {
-    "Contact": "CONTACT",
-    "Account": "ACCOUNT",
-    "Deal": "DEAL",
-    "Case": "CASE",
-    "Interaction": "INTERACTION",
-}
 
 
 class Db(Protocol):
@@ -274,145 +264,3 @@ async def contacts_changed(db: Db, segment_id: UUID, contact_ids: list[UUID], re
     segs = await definitions(db)
     locked = [r["id"] for r in await lock_contacts(db, contact_ids)]
     await reevaluate(db, {segment_id: dict.fromkeys(locked, reason)}, segs)
-
-
-# -- the write paths' hook -------------------------------------------------------------------
-
-
-async def changed(
-    db: Db, entity_name: str, row: Row, old: Row | None = None, *, linked: Iterable[UUID] = ()
-) -> None:
-    """A write changed `row` of `entity_name` (`old`: the row before, when the caller has it;
-    `linked`: contacts linked to or unlinked from it). Re-evaluates the contacts this can
-    affect, in the segments whose rules read it."""
-    if entity_name not in _readable():
-        return
-    segs = await definitions(db)
-    if not segs:
-        return
-    reason = REASONS.get(entity_name, "CONTACT")
-    pending: dict[UUID, set[UUID]] = collections.defaultdict(set)
-    if entity_name == "Contact":  # its own fields, or whether it is live at all
-        for seg in segs.values():
-            pending[seg.id].add(row["id"])
-    else:
-        walks = await _walk_back(db, entity_name, row, old, list(linked), segs)
-        for seg in segs.values():
-            for path in seg.reads_at(entity_name):
-                pending[seg.id] |= walks[path]
-        if entity_name == "Interaction" and row["contact_id"] is not None:
-            # a touch may add identities to its contact (ingest by identity) and move its
-            # journey stage (a touch with a stage): those of its fields count as changed too;
-            # a contact it created is caught below, as new
-            touched = {"email", "phone", "search"}
-            if row["journey_stage"] is not None:
-                touched.add("journey_stage")
-            for seg in segs.values():
-                if seg.rule is not None and seg.rule.contact_fields & touched:
-                    pending[seg.id].add(row["contact_id"])
-    contacts = set().union(*pending.values()) if pending else set()
-    if not contacts:
-        return
-    locked = await lock_contacts(db, contacts)
-    new = {r["id"] for r in locked if r["new"]}
-    if new:  # a contact created in this transaction: every segment decides about it
-        for seg in segs.values():
-            pending[seg.id] |= new
-    await reevaluate(db, {s: dict.fromkeys(c, reason) for s, c in pending.items() if c}, segs)
-
-
-async def _walk_back(
-    db: Db,
-    entity_name: str,
-    row: Row,
-    old: Row | None,
-    linked: list[UUID],
-    segs: dict[UUID, Definition],
-) -> dict[tuple[str, ...], set[UUID]]:
-    """For each path (read by some segment) ending at `entity_name`: the contacts from which
-    the changed row is (or, by `old` and `linked`, was) reached. One statement for all paths
-    that need SQL; a row that names its contact directly (a touch, a case) needs none."""
-    paths = {p for seg in segs.values() for p in seg.reads_at(entity_name)}
-    found: dict[tuple[str, ...], set[UUID]] = {p: set() for p in paths}
-    params = Params(db.workspace_id)
-    queries = []
-    for i, path in enumerate(sorted(paths)):
-        hops = _hops(path)
-        last = hops[-1]
-        if last.cardinality == "many" and last.through is None and _has(row, last.remote):
-            # the row holds its parent's id: start one hop back, from the old parent too
-            start = {r[last.remote] for r in (row, old) if r is not None and r[last.remote]}
-            hops = hops[:-1]
-        else:
-            start = {row["id"]}
-        if len(path) == 1 and last.through is not None:
-            found[path] |= set(linked)
-        if not hops:
-            found[path] |= start
-            continue
-        sql = f"SELECT unnest({params(list(start), 'uuid[]')})"
-        for j in range(len(hops) - 1, -1, -1):
-            sql = _parents(hops[j], path, j, sql)
-        queries.append(f"SELECT {i} AS path, x FROM ({sql}) q(x)")
-    if queries:
-        ordered = sorted(paths)
-        for r in await db.fetch(" UNION ALL ".join(queries), *params.values):
-            if r["x"] is not None:
-                found[ordered[r["path"]]].add(r["x"])
-    return found
-
-
-def _has(row: Row, column: str) -> bool:
-    try:
-        row[column]
-    except KeyError:
-        return False
-    return True
-
-
-def _hops(path: tuple[str, ...]) -> list[Relation]:
-    hops, ent = [], entity("Contact")
-    for name in path:
-        rel = ent.relation(name)
-        hops.append(rel)
-        ent = entity(rel.target)
-    return hops
-
-
-def _parents(rel: Relation, path: tuple[str, ...], j: int, ids_sql: str) -> str:
-    """The ids of the rows at hop j of `path` from which `rel` reaches the ids `ids_sql`."""
-    parent = rules.end_entity(path[:j])
-    target = entity(rel.target)
-    if rel.through is not None:
-        link = rel.through
-        return (
-            f"SELECT l.{link.near} FROM {link.table} l WHERE l.workspace_id = $1"
-            f" AND l.{link.far} IN ({ids_sql})"
-        )
-    if rel.cardinality == "one":
-        return (
-            f"SELECT p.id FROM {parent.table} p WHERE p.workspace_id = $1"
-            f" AND p.{rel.local} IN ({ids_sql})"
-        )
-    return f"SELECT t.{rel.remote} FROM {target.table} t WHERE t.workspace_id = $1 AND t.id IN ({ids_sql})"
-
-
-_READABLE: set[str] = set()
-
-
-def _readable() -> set[str]:
-    """The entity types a rule can read: those reached from Contact by filterable relations
-    (and the relations of its predicates). A write to anything else affects no segment."""
-    if not _READABLE:
-        pending = ["Contact"]
-        while pending:
-            name = pending.pop()
-            if name in _READABLE:
-                continue
-            _READABLE.add(name)
-            ent = entity(name)
-            pending.extend(r.target for r in ent.relations)
-            pending.extend(
-                entity(name).relation(p.relation).target for p in ent.predicates if p.relation
-            )
-    return _READABLE

@@ -15,6 +15,7 @@ from relasi.settings import Settings
 log = logging.getLogger(__name__)
 
 EMBEDDED_DATABASE = "relasi"
+_UNKNOWN = object()
 
 
 def start_embedded(data_dir: Path):
@@ -60,6 +61,7 @@ class Database:
         self.embedded_server = embedded_server
         self.dsn: str | None = None  # for connections outside the pool (the LISTEN connection)
         self._captures: list[list[str]] = []
+        self._request_role: str | object | None = _UNKNOWN
 
     @classmethod
     async def connect(
@@ -67,6 +69,7 @@ class Database:
     ) -> Database:
         db = cls.__new__(cls)
         db._captures = []
+        db._request_role = _UNKNOWN
         db.embedded_server = embedded_server
         db.dsn = dsn
 
@@ -94,6 +97,20 @@ class Database:
             embedded_server=server,
         )
 
+    async def begin_request(self, conn: asyncpg.Connection, workspace_id) -> None:
+        """In a request's fresh transaction: admit only its workspace's rows, as the role row
+        security binds (looked up once: the migrations have run by the first request)."""
+        if self._request_role is _UNKNOWN:
+            self._request_role = await app_role(conn)
+        if self._request_role is None:
+            await use_workspace(conn, workspace_id)
+        else:
+            await conn.execute(
+                "SELECT set_config('relasi.workspace_id', $1, true), set_config('role', $2, true)",
+                str(workspace_id),
+                self._request_role,
+            )
+
     def _on_query(self, record) -> None:
         for capture in self._captures:
             capture.append(record.query)
@@ -115,15 +132,29 @@ class Database:
 # Row-level security (dbschema/0006_row_level_security.sql) admits the rows of the workspace a
 # connection is set to. Requests set theirs per transaction (resolvers/session.py); trusted
 # code that works across workspaces (the notifier, the segment scheduler, the CLI) says so.
+APP_ROLE = "relasi_app"  # the role requests run as (dbschema/0006_row_level_security.sql)
+
+
+async def app_role(conn: asyncpg.Connection) -> str | None:
+    """`relasi_app` if this login may act as it (None before the migration made it, or where
+    it could not be made)."""
+    return await conn.fetchval(
+        "SELECT $1::text WHERE EXISTS (SELECT 1 FROM pg_roles WHERE rolname = $1)"
+        " AND pg_has_role(current_user, $1, 'MEMBER')",
+        APP_ROLE,
+    )
+
+
 async def use_workspace(conn: asyncpg.Connection, workspace_id, *, local: bool = True) -> None:
     """Admit `workspace_id`'s rows: for the transaction (`local`), or for the connection
     until it goes back to the pool (whose reset clears it)."""
     await conn.execute("SELECT set_config('relasi.workspace_id', $1, $2)", str(workspace_id), local)
 
 
-async def use_system(conn: asyncpg.Connection) -> None:
-    """Admit every workspace's rows, until the connection goes back to the pool."""
-    await conn.execute("SELECT set_config('relasi.system', 'on', false)")
+async def use_system(conn: asyncpg.Connection, on: bool = True, *, local: bool = False) -> None:
+    """Admit every workspace's rows (or stop, with `on=False`): for the transaction
+    (`local`), or until the connection goes back to the pool."""
+    await conn.execute("SELECT set_config('relasi.system', $1, $2)", "on" if on else "", local)
 
 
 @contextlib.asynccontextmanager

@@ -19,7 +19,7 @@ import asyncpg
 from aiodataloader import DataLoader
 
 from relasi.auth.principal import Principal
-from relasi.db import Database, use_workspace
+from relasi.db import Database
 
 
 class Session:
@@ -60,7 +60,7 @@ class Session:
                 tx = conn.transaction(isolation="read_committed")
             try:
                 await tx.start()
-                await use_workspace(conn, self.workspace_id)  # for row-level security
+                await self.db.begin_request(conn, self.workspace_id)  # row-level security
             except BaseException:
                 await self.db.pool.release(conn)
                 raise

@@ -26,7 +26,7 @@ from uuid import UUID
 
 import asyncpg
 
-from relasi.db import Database
+from relasi.db import Database, system_connection, use_system, use_workspace
 from relasi.resolvers.segments import membership
 
 log = logging.getLogger("relasi.segments")
@@ -64,7 +64,7 @@ class _Job:
 
 async def tick(db: Database, refresh_interval: float, reconcile_interval: float) -> int:
     """Refresh what is due; returns how many segments were refreshed."""
-    async with db.pool.acquire() as conn:
+    async with system_connection(db) as conn:  # every workspace's segments
         await conn.execute(
             "UPDATE segments SET settle_xid = txid_snapshot_xmax(txid_current_snapshot())"
             " WHERE needs_settle AND settle_xid IS NULL AND deleted_at IS NULL"
@@ -72,9 +72,13 @@ async def tick(db: Database, refresh_interval: float, reconcile_interval: float)
     done = 0
     while done < MAX_PER_TICK:
         async with db.pool.acquire() as conn, conn.transaction():
+            await use_system(conn, local=True)  # to find the next due segment, in any workspace
             claimed = await conn.fetchrow(_CLAIM, refresh_interval, reconcile_interval)
             if claimed is None:
                 break
+            # then only its workspace's rows, like a request
+            await use_system(conn, on=False, local=True)
+            await use_workspace(conn, claimed["workspace_id"])
             job = _Job(conn, claimed["workspace_id"])
             _, _, complete = await membership.refresh(
                 job, claimed["id"], "SCHEDULE", skip_locked=True

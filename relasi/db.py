@@ -6,6 +6,7 @@ import contextlib
 import json
 import logging
 from collections.abc import Iterator
+from contextvars import ContextVar
 from pathlib import Path
 
 import asyncpg
@@ -16,6 +17,7 @@ log = logging.getLogger(__name__)
 
 EMBEDDED_DATABASE = "relasi"
 _UNKNOWN = object()
+_capture: ContextVar[list[str] | None] = ContextVar("relasi_capture", default=None)
 
 
 def start_embedded(data_dir: Path):
@@ -60,7 +62,6 @@ class Database:
         self.pool = pool
         self.embedded_server = embedded_server
         self.dsn: str | None = None  # for connections outside the pool (the LISTEN connection)
-        self._captures: list[list[str]] = []
         self._request_role: str | object | None = _UNKNOWN
 
     @classmethod
@@ -68,7 +69,6 @@ class Database:
         cls, dsn: str, *, min_size: int = 1, max_size: int = 10, embedded_server=None
     ) -> Database:
         db = cls.__new__(cls)
-        db._captures = []
         db._request_role = _UNKNOWN
         db.embedded_server = embedded_server
         db.dsn = dsn
@@ -112,18 +112,21 @@ class Database:
             )
 
     def _on_query(self, record) -> None:
-        for capture in self._captures:
+        capture = _capture.get()
+        if capture is not None:
             capture.append(record.query)
 
     @contextlib.contextmanager
     def capture_statements(self) -> Iterator[list[str]]:
-        """Collect every statement run on the pool while the block runs (for tests)."""
+        """Collect the statements this task (and the tasks it starts) runs while the block
+        runs, for tests: background work of the same process (the notifier, the segment
+        scheduler) stays out. asyncpg calls the logger in the querying task's context."""
         statements: list[str] = []
-        self._captures.append(statements)
+        token = _capture.set(statements)
         try:
             yield statements
         finally:
-            self._captures.remove(statements)
+            _capture.reset(token)
 
     async def close(self) -> None:
         await self.pool.close()

@@ -13,7 +13,7 @@ from relasi.errors import (
     Unauthenticated,
     UserInputError,
 )
-from relasi.resolvers import events, rows, segments
+from relasi.resolvers import events, interaction_batches, rows, segments
 from relasi.resolvers.enums import Channel, InteractionKind, JourneyStage
 from relasi.resolvers.identities import resolve_contact
 from relasi.resolvers.journey import apply_touch
@@ -55,6 +55,7 @@ UTM_FIELDS = ("source", "medium", "campaign", "term", "content")
 
 
 MAX_BATCH = 1_000
+Result = tuple[asyncpg.Record | None, bool, list[FieldError]]
 
 
 def _values(check: Checker, data: dict[str, Any]) -> dict[str, Any]:
@@ -149,15 +150,18 @@ async def track_interaction(
     return row, True
 
 
-async def track_interactions(
-    session: Session, items: list[dict[str, Any]]
-) -> list[tuple[asyncpg.Record | None, bool, list[FieldError]]]:
-    """Record up to MAX_BATCH touchpoints in one transaction. Each item runs in its own
-    savepoint: a refused item reports its userErrors (paths start with inputs.<index>) and
-    the good items are recorded all the same."""
+async def track_interactions(session: Session, items: list[dict[str, Any]]) -> list[Result]:
+    """Record up to MAX_BATCH touchpoints in one transaction (see `interaction_batches`): a
+    refused item reports its userErrors (paths start with inputs.<index>) and the good items
+    are recorded all the same."""
     if len(items) > MAX_BATCH:
         raise UserInputError.single("inputs", f"At most {MAX_BATCH} interactions per call.")
-    results: list[tuple[asyncpg.Record | None, bool, list[FieldError]]] = []
+    return await interaction_batches.track_interactions(session, items, _values, _one_by_one)
+
+
+async def _one_by_one(session: Session, items: list[dict[str, Any]]) -> list[Result]:
+    """The batch as single touches, each in its own savepoint."""
+    results: list[Result] = []
     for i, data in enumerate(items):
         try:
             async with session.savepoint():

@@ -262,3 +262,92 @@ async def test_a_retried_touch_moves_nothing_twice(api):
         "AWARENESS",
         "CONSIDERATION",
     ]
+
+
+async def test_batch_statements_do_not_grow_with_its_size(api, database):
+    contacts = [await _contact(api) for _ in range(3)]
+
+    async def statements(n: int, start: int) -> int:
+        inputs = [
+            {
+                "contactId": contacts[i % 3],
+                "channel": "WEB",
+                "kind": "PAGE_VIEW",
+                "source": "web",
+                "externalId": f"pv-{start + i}",
+            }
+            for i in range(n)
+        ]
+        with database.capture_statements() as captured:
+            payload = await api.mutate(BATCH, inputs=inputs)
+        assert all(r["created"] for r in payload["results"])
+        return len(captured)
+
+    await statements(1, 1000)  # asyncpg learns the array types once per connection
+    assert await statements(10, 0) == await statements(200, 10)
+    assert await _count(api) == 211
+
+
+async def test_batch_moves_journeys_in_time_order_and_finds_people_by_identity(api):
+    contact = await _contact(api)
+    inputs = [
+        # listed out of order: applied in the order they happened
+        {
+            "contactId": contact,
+            "channel": "EMAIL",
+            "kind": "EMAIL_CLICK",
+            "journeyStage": "DECISION",
+            "occurredAt": "2030-01-03T00:00:00Z",
+        },
+        {
+            "contactId": contact,
+            "channel": "WEB",
+            "kind": "PAGE_VIEW",
+            "journeyStage": "CONSIDERATION",
+            "occurredAt": "2030-01-02T00:00:00Z",
+        },
+        {"contact": {"email": "new.person@example.com"}, "channel": "CHAT", "kind": "MESSAGE"},
+        {"contact": {"email": "NEW.person@example.com"}, "channel": "CHAT", "kind": "MESSAGE"},
+        {"contact": {"email": "broken@"}, "channel": "CHAT", "kind": "MESSAGE"},
+    ]
+    payload = await api.mutate(BATCH, inputs=inputs)
+    results = payload["results"]
+    assert [r["created"] for r in results] == [True, True, True, True, False]
+    assert results[2]["interaction"]["contact"]["id"] == results[3]["interaction"]["contact"]["id"]
+    assert results[4]["userErrors"][0]["field"] == ["inputs", "4", "contact", "email"]
+    data = await api(JOURNEY, c=contact)
+    assert data["contact"]["journeyStage"] == "DECISION"
+    assert [s["toStage"] for s in data["contact"]["journey"]["transitions"]] == [
+        "AWARENESS",
+        "CONSIDERATION",
+        "DECISION",
+    ]
+
+
+async def test_concurrent_batches_over_the_same_contacts(api):
+    contacts = [await _contact(api) for _ in range(4)]
+
+    def batch(order: list[str], tag: str) -> list[dict]:
+        return [
+            {
+                "contactId": c,
+                "channel": "WEB",
+                "kind": "PAGE_VIEW",
+                "journeyStage": "CONSIDERATION",
+                "source": tag,
+                "externalId": f"{tag}-{i}",
+            }
+            for i, c in enumerate(order)
+        ]
+
+    bodies = await asyncio.gather(
+        api.raw(BATCH, inputs=batch(contacts, "a")),
+        api.raw(BATCH, inputs=batch(list(reversed(contacts)), "b")),
+        api.raw(BATCH, inputs=batch(contacts, "a")),  # a retry of the first
+    )
+    for body in bodies:
+        assert "errors" not in body, body
+        assert all(not r["userErrors"] for r in body["data"]["trackInteractions"]["results"])
+    assert await _count(api) == 8
+    for c in contacts:
+        assert (await api(JOURNEY, c=c))["contact"]["journeyStage"] == "CONSIDERATION"

@@ -10,6 +10,6 @@ Write paths call `changed(session, entity_name, row, old)` once, after they wrot
 """
 
 from relasi.resolvers.segments import behaviour, mapping  # noqa: F401 (registers them)
-from relasi.resolvers.segments.hooks import changed
+from relasi.resolvers.segments.hooks import changed, changed_rows
 
-__all__ = ["changed"]
+__all__ = ["changed", "changed_rows"]

@@ -41,34 +41,38 @@ async def changed(
     """A write changed `row` of `entity_name` (`old`: the row before, when the caller has it;
     `linked`: contacts linked to or unlinked from it). Re-evaluates the contacts this can
     affect, in the segments whose rules read it."""
-    if entity_name not in _readable():
+    await changed_rows(db, entity_name, [row], old, linked=linked)
+
+
+async def changed_rows(
+    db: Db,
+    entity_name: str,
+    changed: list[Row],
+    old: Row | None = None,
+    *,
+    linked: Iterable[UUID] = (),
+) -> None:
+    """`changed` for many rows of one entity written together (batch ingest): one
+    re-evaluation for all the contacts they can affect."""
+    if entity_name not in _readable() or not changed:
         return
     segs = await definitions(db)
     if not segs:
         return
     reason = REASONS.get(entity_name, "CONTACT")
     pending: dict[UUID, set[UUID]] = collections.defaultdict(set)
-    if entity_name == "Contact":  # its own fields, or whether it is live at all
-        for seg in segs.values():
-            pending[seg.id].add(row["id"])
-    else:
-        walks = await _walk_back(db, entity_name, row, old, list(linked), segs)
-        for seg in segs.values():
-            for path in seg.reads_at(entity_name):
-                pending[seg.id] |= walks[path]
-        if entity_name == "Interaction" and row["contact_id"] is not None:
-            # a touch may add identities to its contact (ingest by identity) and move its
-            # journey stage (a touch with a stage): those of its fields count as changed too;
-            # a contact it created is caught below, as new
-            touched = {"email", "phone", "search"}
-            if row["journey_stage"] is not None:
-                touched.add("journey_stage")
+    contacts: set[UUID] = set()
+    for row in changed:
+        _pending_for(entity_name, row, segs, pending)
+        if entity_name != "Contact":
+            # no SQL where the row names its contact (a touch, a case) and the path is one hop
+            walks = await _walk_back(db, entity_name, row, old, list(linked), segs)
             for seg in segs.values():
-                if seg.rule is not None and seg.rule.contact_fields & touched:
-                    pending[seg.id].add(row["contact_id"])
-    contacts = set().union(*pending.values()) if pending else set()
-    if entity_name == "Interaction" and row["contact_id"] is not None:
-        contacts.add(row["contact_id"])  # to learn whether the touch created it
+                for path in seg.reads_at(entity_name):
+                    pending[seg.id] |= walks[path]
+        if entity_name == "Interaction" and row["contact_id"] is not None:
+            contacts.add(row["contact_id"])  # to learn whether the touch created it
+    contacts |= set().union(*pending.values()) if pending else set()
     if not contacts:
         return
     locked = await lock_contacts(db, contacts)
@@ -77,6 +81,25 @@ async def changed(
         for seg in segs.values():
             pending[seg.id] |= new
     await reevaluate(db, {s: dict.fromkeys(c, reason) for s, c in pending.items() if c}, segs)
+
+
+def _pending_for(
+    entity_name: str, row: Row, segs: dict[UUID, Definition], pending: dict[UUID, set[UUID]]
+) -> None:
+    """The (segment, contact) pairs a row's own fields make pending."""
+    if entity_name == "Contact":  # its own fields, or whether it is live at all
+        for seg in segs.values():
+            pending[seg.id].add(row["id"])
+    elif entity_name == "Interaction" and row["contact_id"] is not None:
+        # a touch may add identities to its contact (ingest by identity) and move its
+        # journey stage (a touch with a stage): those of its fields count as changed too;
+        # a contact it created is caught below, as new
+        touched = {"email", "phone", "search"}
+        if row["journey_stage"] is not None:
+            touched.add("journey_stage")
+        for seg in segs.values():
+            if seg.rule is not None and seg.rule.contact_fields & touched:
+                pending[seg.id].add(row["contact_id"])
 
 
 async def _walk_back(

@@ -6,6 +6,8 @@ from each other exactly the way the API isolates customers.
 """
 
 import os
+import subprocess
+import sys
 import tempfile
 import uuid
 from dataclasses import dataclass
@@ -127,3 +129,23 @@ async def api(database, client) -> Api:
 async def other_api(database, client) -> Api:
     """A second workspace, to prove isolation."""
     return await new_api(database, client, "Other")
+
+
+@pytest.fixture
+def relasi(database):
+    """The `relasi` command against the test database."""
+    env = {**os.environ, "DATABASE_URL": database.dsn}
+
+    def run(*args: str, check: bool = True) -> subprocess.CompletedProcess:
+        result = subprocess.run(
+            [sys.executable, "-m", "relasi", *args],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        if check:
+            assert result.returncode == 0, result.stdout + result.stderr
+        return result
+
+    return run

@@ -5,9 +5,6 @@ import base64
 import hashlib
 import hmac
 import json
-import os
-import subprocess
-import sys
 import threading
 import time
 from dataclasses import dataclass, field
@@ -210,23 +207,3 @@ async def scoped_key(database, workspace_id: UUID, *scopes: str) -> str:
 
 def code_of(body: dict[str, Any]) -> str:
     return body["errors"][0]["extensions"]["code"]
-
-
-@pytest.fixture
-def relasi(database):
-    """The `relasi` command against the test database."""
-    env = {**os.environ, "DATABASE_URL": database.dsn}
-
-    def run(*args: str, check: bool = True) -> subprocess.CompletedProcess:
-        result = subprocess.run(
-            [sys.executable, "-m", "relasi", *args],
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
-        if check:
-            assert result.returncode == 0, result.stdout + result.stderr
-        return result
-
-    return run

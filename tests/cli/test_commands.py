@@ -6,27 +6,6 @@ import subprocess
 import sys
 from urllib.parse import urlparse, urlunparse
 
-import pytest
-
-
-@pytest.fixture
-def relasi(database):
-    env = {**os.environ, "DATABASE_URL": database.dsn}
-
-    def run(*args: str, check: bool = True) -> subprocess.CompletedProcess:
-        result = subprocess.run(
-            [sys.executable, "-m", "relasi", *args],
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
-        if check:
-            assert result.returncode == 0, result.stdout + result.stderr
-        return result
-
-    return run
-
 
 async def _pipelines(client, key: str) -> int:
     response = await client.post(

@@ -57,12 +57,13 @@ _COLUMNS = {
     "utm_content": "text",
     "properties": "jsonb",
 }
+_SELECTED = ", ".join(
+    "coalesce(u.occurred_at, now())" if c == "occurred_at" else f"u.{c}" for c in _COLUMNS
+)
+_ARRAYS = ", ".join(f"${i}::{t}[]" for i, t in enumerate(_COLUMNS.values(), start=2))
 _INSERT = (
     f"INSERT INTO interactions (workspace_id, {', '.join(_COLUMNS)})"
-    f" SELECT $1, {', '.join('coalesce(u.occurred_at, now())' if c == 'occurred_at' else f'u.{c}' for c in _COLUMNS)}"
-    " FROM unnest("
-    + ", ".join(f"${i}::{t}[]" for i, t in enumerate(_COLUMNS.values(), start=2))
-    + f") AS u({', '.join(_COLUMNS)})"
+    f" SELECT $1, {_SELECTED} FROM unnest({_ARRAYS}) AS u({', '.join(_COLUMNS)})"
     " ON CONFLICT (workspace_id, source, external_id) WHERE external_id IS NOT NULL DO NOTHING"
     " RETURNING *"
 )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from uuid import UUID
 
 from relasi.auth.scopes import ADMIN
@@ -19,6 +20,7 @@ class Principal:
     api_key_name: str | None = None
     member_id: UUID | None = None
     role: str | None = None  # a member's role (JWT principals)
+    expires_at: datetime | None = None  # a JWT's `exp`; API keys are checked in the database
 
     def has(self, scope: str) -> bool:
         return ADMIN in self.scopes or scope in self.scopes

@@ -10,6 +10,7 @@ users without a membership of the token's workspace get no principal.
 from __future__ import annotations
 
 import logging
+from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
@@ -45,11 +46,15 @@ async def member_principal(
         if member is None:
             return None  # removed meanwhile
     role = Role(member["role"])
+    expires = claims.get("exp")
     return Principal(
         workspace_id=workspace_id,
         scopes=ROLE_SCOPES[role],
         member_id=member["id"],
         role=role.value,
+        expires_at=datetime.fromtimestamp(expires, UTC)
+        if isinstance(expires, int | float)
+        else None,
     )
 
 

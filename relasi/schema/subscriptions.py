@@ -14,7 +14,8 @@ from uuid import UUID
 import strawberry
 from starlette.websockets import WebSocket
 
-from relasi.errors import AppError, NotFound
+from relasi.auth.still_valid import still_valid
+from relasi.errors import AppError, NotFound, Unauthenticated
 from relasi.notifier import Match, Notifier, Row
 from relasi.resolvers import global_ids, loaders
 from relasi.resolvers.enums import TimelineEventKind
@@ -81,6 +82,11 @@ async def _stream(
     try:
         while True:
             topic, row = await subscriber.next()
+            if not await still_valid(context.db, context.principal):
+                raise Unauthenticated(
+                    "This socket's key or token is no longer valid (revoked, expired, or the "
+                    "member removed); connect again with a valid one."
+                )
             # released before the event is written to the socket (server.py), at the latest
             # when the consumer asks for the next event
             async with context.scoped_session():

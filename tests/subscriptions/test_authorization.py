@@ -75,3 +75,30 @@ async def test_nested_fields_of_events_follow_the_callers_scopes(live_app, api, 
         assert payload["data"]["interactionAdded"] == {"channel": "SMS", "contact": None}
         assert payload["errors"][0]["extensions"]["code"] == "FORBIDDEN"
         assert payload["errors"][0]["path"] == ["interactionAdded", "contact"]
+
+
+async def test_a_revoked_key_receives_no_more_events(live_app, api, database, monkeypatch):
+    from relasi.auth import still_valid
+    from relasi.auth.api_keys import revoke_api_key
+
+    monkeypatch.setattr(still_valid, "RECHECK_SECONDS", 0)  # no cached answer in this test
+    async with database.pool.acquire() as conn:
+        _, key = await create_api_key(conn, api.workspace_id, "feed", ["interactions:read"])
+    contact = await api.mutate(
+        'mutation { createContact(input: {firstName: "Citra"}) { contact { id } userErrors { code } } }'
+    )
+    track = (
+        "mutation($c: ID!) { trackInteraction(input: {contactId: $c, channel: WEB, kind: PAGE_VIEW})"
+        " { userErrors { code } } }"
+    )
+    live = Live(live_app, Api(api.client, api.workspace_id, key))
+    async with live.subscribed() as sock:
+        op = await sock.subscribe("subscription { interactionAdded { channel } }")
+        await live.listening()
+        await api.mutate(track, c=contact["contact"]["id"])
+        assert (await sock.data(op))["interactionAdded"] == {"channel": "WEB"}
+        async with database.pool.acquire() as conn:
+            assert await revoke_api_key(conn, key.split("_")[1])
+        await api.mutate(track, c=contact["contact"]["id"])
+        errors = await sock.errors(op)
+        assert errors[0]["extensions"]["code"] == "UNAUTHENTICATED"

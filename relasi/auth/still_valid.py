@@ -1,0 +1,48 @@
+"""Is a WebSocket's caller still allowed in? A socket authenticates once, but lives for hours.
+
+Before a subscription delivers an event, its caller is checked again: an API key must not be
+revoked or expired, a member must still be active, a JWT must not be past its `exp`. A
+database answer is kept for a few seconds per caller in this process, so a thousand
+subscribers of one key cost one query per event burst, not a thousand.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Hashable
+from datetime import UTC, datetime
+
+from relasi.auth.principal import Principal
+from relasi.db import Database, system_connection
+
+RECHECK_SECONDS = 5.0
+
+_answers: dict[Hashable, tuple[bool, float]] = {}
+
+
+async def still_valid(db: Database, principal: Principal) -> bool:
+    if principal.expires_at is not None and principal.expires_at <= datetime.now(UTC):
+        return False
+    key = (principal.api_key_id, principal.member_id, principal.workspace_id)
+    now = time.monotonic()
+    answer = _answers.get(key)
+    if answer is not None and now - answer[1] < RECHECK_SECONDS:
+        return answer[0]
+    async with system_connection(db) as conn:
+        if principal.api_key_id is not None:
+            valid = await conn.fetchval(
+                """SELECT EXISTS (SELECT 1 FROM api_keys WHERE id = $1 AND revoked_at IS NULL
+                       AND (expires_at IS NULL OR expires_at > now()))""",
+                principal.api_key_id,
+            )
+        else:
+            valid = await conn.fetchval(
+                """SELECT EXISTS (SELECT 1 FROM members WHERE workspace_id = $1 AND id = $2
+                       AND status = 'ACTIVE')""",
+                principal.workspace_id,
+                principal.member_id,
+            )
+    if len(_answers) > 10_000:
+        _answers.clear()
+    _answers[key] = (valid, now)
+    return valid

@@ -49,11 +49,10 @@ READ_ROWS = {
           FROM unnest($1::uuid[], $2::uuid[]) AS k(workspace_id, id)
           JOIN timeline_events t ON t.workspace_id = k.workspace_id AND t.id = k.id
           LEFT JOIN deals d ON d.workspace_id = t.workspace_id AND d.id = t.deal_id""",
-    # a deleted case leaves lookups and lists, so it is not pushed either
+    # deleted cases too: their deletion is news to a support screen (Case.deletedAt says so)
     "case": """
         SELECT t.* FROM unnest($1::uuid[], $2::uuid[]) AS k(workspace_id, id)
-        JOIN cases t ON t.workspace_id = k.workspace_id AND t.id = k.id
-         WHERE t.deleted_at IS NULL""",
+        JOIN cases t ON t.workspace_id = k.workspace_id AND t.id = k.id""",
     "segment": """
         SELECT t.* FROM unnest($1::uuid[], $2::uuid[]) AS k(workspace_id, id)
         JOIN segment_changes t ON t.workspace_id = k.workspace_id AND t.id = k.id""",

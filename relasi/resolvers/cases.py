@@ -42,6 +42,7 @@ CASE = register(
             Relation("owner", "Member", "one", local="owner_id"),
         ),
         search=("{t}.subject ILIKE {p}", "{t}.description ILIKE {p}"),
+        topic="case",  # caseUpdated hears of deletes and restores too
     )
 )
 

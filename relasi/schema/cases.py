@@ -60,6 +60,9 @@ class Case(Node):
     created_at: datetime
     updated_at: datetime
     version: int = strawberry.field(description="Send back with updates (optimistic concurrency).")
+    deleted_at: datetime | None = strawberry.field(
+        description="When it was deleted: only `caseUpdated` events show deleted cases."
+    )
 
     @strawberry.field(description="Seconds from creation to first response.")
     def first_response_seconds(self) -> int | None:

@@ -246,7 +246,9 @@ async def test_deal_stage_changed_by_pipeline(live):
 
 
 CASES = """subscription($a: ID, $c: ID) {
-  caseUpdated(accountId: $a, contactId: $c) { id subject status account { name } contact { firstName } }
+  caseUpdated(accountId: $a, contactId: $c) {
+    id subject status deletedAt account { name } contact { firstName }
+  }
 }"""
 
 
@@ -264,11 +266,21 @@ async def test_case_updated_by_account(live):
             "id": case["id"],
             "subject": "Broken",
             "status": "NEW",
+            "deletedAt": None,
             "account": {"name": "Acme"},
             "contact": {"firstName": "Sari"},
         }
         await writes.update_case(live.api, case, status="OPEN")
         assert (await sock.data(op))["caseUpdated"]["status"] == "OPEN"
+        # deletes and restores are changes too
+        deleted = "mutation($id: ID!) { %s(input: {id: $id}) { userErrors { code } } }"
+        await live.api.mutate(deleted % "deleteCase", id=case["id"])
+        gone = await sock.next(op)
+        assert gone["data"]["caseUpdated"]["id"] == case["id"]
+        assert gone["data"]["caseUpdated"]["deletedAt"] is not None
+        await live.api.mutate(deleted % "restoreCase", id=case["id"])
+        back = await sock.next(op)
+        assert back["data"]["caseUpdated"]["deletedAt"] is None
         await sock.nothing()
 
 

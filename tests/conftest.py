@@ -17,12 +17,19 @@ from urllib.parse import urlparse, urlunparse
 import asyncpg
 import httpx
 import pytest
+from hypothesis import settings as hypothesis_settings
 
 from relasi import dbschema
 from relasi.db import Database
 from relasi.resolvers.workspaces import create_workspace
 from relasi.server import create_app
 from relasi.settings import Settings
+
+# Property tests (fuzzing, segments) draw new examples on every developer run; CI replays the
+# same ones, so a submission's result does not depend on luck.
+hypothesis_settings.register_profile("ci", derandomize=True, print_blob=True)
+if os.environ.get("CI"):
+    hypothesis_settings.load_profile("ci")
 
 
 @pytest.fixture(scope="session")

@@ -246,7 +246,7 @@ async def _move_journeys(session: Session, touched: list[tuple[asyncpg.Record, d
         return
     await session.execute(
         "SELECT 1 FROM contacts WHERE workspace_id = $1 AND id = ANY($2::uuid[])"
-        " ORDER BY id FOR UPDATE",
+        " ORDER BY id FOR NO KEY UPDATE",  # compatible with the inserts' KEY SHARE locks
         session.workspace_id,
         sorted({row["contact_id"] for row, _ in moving}),
     )

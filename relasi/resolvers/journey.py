@@ -62,7 +62,9 @@ async def apply_touch(
     if stage is None:
         return False
     current = await session.fetchrow(
-        "SELECT * FROM contacts WHERE workspace_id = $1 AND id = $2 FOR UPDATE",
+        # NO KEY: the touch's insert already holds KEY SHARE on the contact (its foreign key),
+        # and FOR UPDATE would deadlock two concurrent touches of one contact over it
+        "SELECT * FROM contacts WHERE workspace_id = $1 AND id = $2 FOR NO KEY UPDATE",
         session.workspace_id,
         contact["id"],
     )

@@ -340,14 +340,16 @@ async def test_concurrent_batches_over_the_same_contacts(api):
             for i, c in enumerate(order)
         ]
 
-    bodies = await asyncio.gather(
-        api.raw(BATCH, inputs=batch(contacts, "a")),
-        api.raw(BATCH, inputs=batch(list(reversed(contacts)), "b")),
-        api.raw(BATCH, inputs=batch(contacts, "a")),  # a retry of the first
-    )
-    for body in bodies:
-        assert "errors" not in body, body
-        assert all(not r["userErrors"] for r in body["data"]["trackInteractions"]["results"])
-    assert await _count(api) == 8
+    for round_ in range(3):  # locks taken in opposite orders must never deadlock
+        bodies = await asyncio.gather(
+            api.raw(BATCH, inputs=batch(contacts, f"a{round_}")),
+            api.raw(BATCH, inputs=batch(list(reversed(contacts)), f"b{round_}")),
+            api.raw(BATCH, inputs=batch(contacts, f"a{round_}")),  # a retry of the first
+            api.raw(BATCH, inputs=batch(contacts[1:] + contacts[:1], f"c{round_}")),
+        )
+        for body in bodies:
+            assert "errors" not in body, body
+            assert all(not r["userErrors"] for r in body["data"]["trackInteractions"]["results"])
+    assert await _count(api) == 3 * 12
     for c in contacts:
         assert (await api(JOURNEY, c=c))["contact"]["journeyStage"] == "CONSIDERATION"

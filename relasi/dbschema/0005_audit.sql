@@ -50,11 +50,14 @@ BEGIN
             WHEN before_row ? 'deleted_at' AND before_row->'deleted_at' <> 'null'
                  AND after_row->'deleted_at' = 'null' THEN 'RESTORE'
             ELSE 'UPDATE' END;
-        SELECT coalesce(jsonb_object_agg(k, jsonb_build_object(
-                   'before', before_row->k, 'after', after_row->k)), '{}')
+        -- secrets are logged as changed, never with their values
+        SELECT coalesce(jsonb_object_agg(k, CASE WHEN k IN ('secret_hash', 'jwt_secret')
+                   THEN '{"before": "[secret]", "after": "[secret]"}'::jsonb
+                   ELSE jsonb_build_object('before', before_row->k, 'after', after_row->k) END),
+               '{}')
           INTO changes
           FROM jsonb_object_keys(any_row) AS k
-         WHERE k NOT IN ('workspace_id', 'updated_at', 'version', 'secret_hash')
+         WHERE k NOT IN ('workspace_id', 'updated_at', 'version')
            AND coalesce(before_row->k, 'null') IS DISTINCT FROM coalesce(after_row->k, 'null');
         IF operation = 'UPDATE' AND changes = '{}' THEN
             RETURN NULL;  -- nothing a client would call a change
@@ -62,7 +65,8 @@ BEGIN
     END IF;
     INSERT INTO audit_log (workspace_id, entity_type, entity_id, operation, mutation, request_id,
                            actor_api_key_id, actor_member_id, changes)
-    VALUES ((any_row->>'workspace_id')::uuid, TG_ARGV[0], (any_row->>TG_ARGV[1])::uuid, operation,
+    VALUES (coalesce(any_row->>'workspace_id', any_row->>'id')::uuid,  -- a workspace's own row
+            TG_ARGV[0], (any_row->>TG_ARGV[1])::uuid, operation,
             nullif(current_setting('relasi.mutation', true), ''),
             nullif(current_setting('relasi.request_id', true), ''),
             nullif(current_setting('relasi.actor_api_key_id', true), '')::uuid,
@@ -94,6 +98,10 @@ SELECT relasi_audit_table('cases', 'Case', 'id');
 SELECT relasi_audit_table('interactions', 'Interaction', 'id');
 SELECT relasi_audit_table('members', 'Member', 'id');
 SELECT relasi_audit_table('api_keys', 'ApiKey', 'id');
+SELECT relasi_audit_table('workspaces', 'Workspace', 'id');
+SELECT relasi_audit_table('segments', 'Segment', 'id');
+SELECT relasi_audit_table('segment_includes', 'Segment', 'segment_id', 'included');
+SELECT relasi_audit_table('segment_excludes', 'Segment', 'segment_id', 'excluded');
 -- notes are the only timeline events a client writes directly
 CREATE TRIGGER audit AFTER INSERT ON timeline_events FOR EACH ROW WHEN (NEW.kind = 'NOTE')
     EXECUTE FUNCTION relasi_audit('Note', 'id');

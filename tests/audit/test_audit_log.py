@@ -102,3 +102,30 @@ async def test_only_admins_read_it_and_only_their_workspace(api, other_api, data
     body = await Api(api.client, api.workspace_id, key).raw(LOG)
     assert body["errors"][0]["extensions"]["code"] == "FORBIDDEN"
     assert body["data"] is None
+
+
+async def test_segments_keys_and_secrets_are_logged_without_secret_values(api):
+    contact = (await api.mutate(CREATE, i={"firstName": "Dina"}))["contact"]
+    segment = await api.mutate(
+        "mutation($i: CreateSegmentInput!) { createSegment(input: $i) {"
+        f" segment {{ id }} {ERRORS} }} }}",
+        i={"name": "VIP", "include": [contact["id"]]},
+    )
+    key = await api.mutate(
+        'mutation { createApiKey(input: {name: "feed", scopes: ["interactions:read"]}) {'
+        f" secret {ERRORS} }} }}"
+    )
+    secret = await api.mutate(f"mutation {{ rotateJwtSecret {{ secret {ERRORS} }} }}")
+    entries = await _log(api)
+    by_type: dict[str, list[dict]] = {}
+    for entry in entries:
+        by_type.setdefault(entry["entityType"], []).append(entry)
+    seg = [e for e in by_type["Segment"] if e["entityId"] == segment["segment"]["id"]]
+    assert {e["mutation"] for e in seg} == {"createSegment"}
+    assert any("included" in e["changes"] for e in seg)
+    api_key = next(e for e in by_type["ApiKey"] if e["mutation"] == "createApiKey")
+    assert api_key["changes"]["secret_hash"] == {"before": "[secret]", "after": "[secret]"}
+    workspace = next(e for e in by_type["Workspace"] if e["mutation"] == "rotateJwtSecret")
+    assert workspace["changes"] == {"jwt_secret": {"before": "[secret]", "after": "[secret]"}}
+    text = str(entries)
+    assert key["secret"].split("_")[-1] not in text and secret["secret"] not in text

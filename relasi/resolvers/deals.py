@@ -177,8 +177,9 @@ async def update_deal(session: Session, pk: UUID, data: dict[str, Any]) -> async
     values = _values(check, data)
     check.raise_if_any()
     await rows.resolve_links(session, data, values, account_id="Account", owner_id="Member")
+    current = await load_one(session, "Deal", pk)  # a deal that moves leaves its old account
     row = await rows.update(session, DEAL, pk, data.get("version"), values)
-    await segments.changed(session, "Deal", row)
+    await segments.changed(session, "Deal", row, current)
     return row
 
 

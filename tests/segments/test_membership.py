@@ -281,3 +281,30 @@ async def test_size_history(api):
         "query($id: ID!) { segment(id: $id) { sizeHistory(days: 0) { size } } }", id=segment["id"]
     )
     assert body["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
+
+
+async def test_a_deal_moving_between_accounts_updates_both_accounts_contacts(api):
+    """Two to-many hops away (contact -> account -> deals): the hook walks back from the
+    deal's new account and from its old one."""
+    first = await h.account(api, "First")
+    second = await h.account(api, "Second")
+    ani = await h.contact(api, "Ani", accountId=first)
+    budi = await h.contact(api, "Budi", accountId=second)
+    segment = await h.create_segment(
+        api, "Big accounts", {"account": {"deals": {"some": {"amount": {"gt": "1000"}}}}}
+    )
+    deal = await h.deal(
+        api, "Big", [], accountId=first, amount={"amount": "5000", "currency": "USD"}
+    )
+    assert await h.members(api, segment["id"]) == {ani}
+    update = """mutation($i: UpdateDealInput!) { updateDeal(input: $i) {
+        deal { version } userErrors { field message code } } }"""
+    moved = await api.mutate(
+        update, i={"id": deal["id"], "version": deal["version"], "accountId": second}
+    )
+    assert await h.members(api, segment["id"]) == {budi}  # without refreshSegment
+    await api.mutate(
+        update,
+        i={"id": deal["id"], "version": moved["deal"]["version"], "accountId": first},
+    )
+    assert await h.members(api, segment["id"]) == {ani}

@@ -10,7 +10,7 @@ from typing import Any
 
 import phonenumbers
 from babel import Locale
-from babel.numbers import get_currency_precision, is_currency
+from babel.numbers import get_currency_precision, get_territory_currencies
 from email_validator import EmailNotValidError, validate_email
 
 from relasi.errors import ErrorCode, FieldError, UserInputError
@@ -29,6 +29,9 @@ COUNTRIES = (
     frozenset(code for code in Locale("en").territories if len(code) == 2 and code.isalpha())
     - _NOT_COUNTRIES
 )
+# money is in a currency some country uses today: ISO 4217's testing, "no currency" and
+# precious-metal codes are not amounts a deal can carry
+CURRENCIES = frozenset(c for t in COUNTRIES for c in get_territory_currencies(t))
 _DOMAIN = re.compile(r"^(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
 
 
@@ -93,7 +96,7 @@ class Checker:
 
     def currency(self, field: str, value: str) -> str | None:
         code = value.strip().upper()
-        if len(code) != 3 or not is_currency(code) or code in ("XXX", "XTS"):
+        if code not in CURRENCIES:
             self.error(field, f"{value!r} is not an ISO 4217 currency code (e.g. USD, IDR).")
             return None
         return code

@@ -54,6 +54,8 @@ async def test_create_deal_defaults_and_exact_money(api):
         ({"amount": "-1", "currency": "USD"}, ["input", "amount", "amount"], "BAD_USER_INPUT"),
         ({"amount": "10.5", "currency": "JPY"}, ["input", "amount", "amount"], "BAD_USER_INPUT"),
         ({"amount": "10", "currency": "ABC"}, ["input", "amount", "currency"], "BAD_USER_INPUT"),
+        ({"amount": "10", "currency": "XTS"}, ["input", "amount", "currency"], "BAD_USER_INPUT"),
+        ({"amount": "10", "currency": "XAU"}, ["input", "amount", "currency"], "BAD_USER_INPUT"),
         ({"amount": "1e20", "currency": "USD"}, ["input", "amount", "amount"], "BAD_USER_INPUT"),
     ],
 )

@@ -96,7 +96,9 @@ async def seed_demo_workspace(conn) -> dict[str, str]:
 @app.command()
 def migrate(data_dir: DataDir = None) -> None:
     """Apply pending database migrations."""
-    applied = run(settings_with(data_dir=data_dir), dbschema.migrate, migrate_first=False)
+    applied = run(
+        settings_with(data_dir=data_dir), dbschema.migrate, migrate_first=False, system=False
+    )
     typer.echo(f"applied: {', '.join(applied)}" if applied else "up to date")
 
 

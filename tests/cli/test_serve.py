@@ -22,37 +22,37 @@ from tests.cli.serving import (
 )
 
 
-def test_two_servers_share_one_embedded_postgres(tmp_path):
+def test_two_servers_share_one_embedded_postgres(data_dir):
     first_port, second_port = free_port(), free_port()
     first = second = None
     try:
-        first = serve(tmp_path, first_port)
+        first = serve(data_dir, first_port)
         wait_ready(first, first_port)
-        key = create_workspace(tmp_path)
+        key = create_workspace(data_dir)
         mutation = 'mutation { createAccount(input: {name: "Shared"}) { account { id } } }'
         assert query(first_port, key, mutation)["data"]["createAccount"]["account"]["id"]
 
-        second = serve(tmp_path, second_port)
+        second = serve(data_dir, second_port)
         wait_ready(second, second_port)
         # a write through one process is read through the other: one database
         data = query(second_port, key, "{ accounts { nodes { name } } }")["data"]
         assert data == {"accounts": {"nodes": [{"name": "Shared"}]}}
 
         stop(first, signal.SIGTERM)
-        assert postmaster_pid(tmp_path)  # still used by the second process
+        assert postmaster_pid(data_dir)  # still used by the second process
         assert query(second_port, key, "{ accounts { totalCount } }")["data"]
         stop(second, signal.SIGINT)
-        assert postgres_stops(tmp_path)  # the last one out stopped it
+        assert postgres_stops(data_dir)  # the last one out stopped it
     finally:
-        clean_up(tmp_path, first, second)
+        clean_up(data_dir, first, second)
 
 
-def test_serve_demo_seeds_once_and_prints_its_key(tmp_path):
+def test_serve_demo_seeds_once_and_prints_its_key(data_dir):
     port = free_port()
-    server = serve(tmp_path, port, "--demo")
+    server = serve(data_dir, port, "--demo")
     try:
         wait_ready(server, port)
-        key = json.loads((tmp_path / "demo-workspace.json").read_text())["api_key"]
+        key = json.loads((data_dir / "demo-workspace.json").read_text())["api_key"]
         data = query(port, key, "{ contacts { totalCount } interactions { totalCount } }")["data"]
         assert data["contacts"]["totalCount"] >= 2000
         assert data["interactions"]["totalCount"] >= 50_000
@@ -60,24 +60,24 @@ def test_serve_demo_seeds_once_and_prints_its_key(tmp_path):
         assert f"API key: {key}" in output
 
         # a restart finds the demo workspace instead of building another one
-        server = serve(tmp_path, port, "--demo")
+        server = serve(data_dir, port, "--demo")
         wait_ready(server, port)
         data = query(port, key, "{ contacts { totalCount } }")["data"]
         assert data["contacts"]["totalCount"] >= 2000
         output = stop(server)
         assert f"API key: {key}" in output
-        assert (tmp_path / "demo-workspace.json").stat().st_mode & 0o077 == 0  # owner-only
+        assert (data_dir / "demo-workspace.json").stat().st_mode & 0o077 == 0  # owner-only
     finally:
-        clean_up(tmp_path, server)
+        clean_up(data_dir, server)
 
 
-async def test_workers_share_the_parents_postgres_and_stop_with_it(tmp_path):
+async def test_workers_share_the_parents_postgres_and_stop_with_it(data_dir):
     port = free_port()
-    server = serve(tmp_path, port, "--workers", "2")
+    server = serve(data_dir, port, "--workers", "2")
     try:
         await asyncio.to_thread(wait_ready, server, port)
-        key = await asyncio.to_thread(create_workspace, tmp_path)
-        conn = await asyncpg.connect(embedded_dsn(tmp_path))
+        key = await asyncio.to_thread(create_workspace, data_dir)
+        conn = await asyncpg.connect(embedded_dsn(data_dir))
         try:
             # each worker finished its startup on the one embedded server: its LISTEN
             # connection (relasi/notifier.py) is there
@@ -115,6 +115,6 @@ async def test_workers_share_the_parents_postgres_and_stop_with_it(tmp_path):
 
         await asyncio.to_thread(stop, server)  # SIGTERM to the parent stops everything
         assert refuses_connections(port)  # no worker is left holding the socket
-        assert postgres_stops(tmp_path)
+        assert postgres_stops(data_dir)
     finally:
-        clean_up(tmp_path, server)
+        clean_up(data_dir, server)

@@ -29,14 +29,14 @@ CREATE = (
 LOCK_WAITS = "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'"
 
 
-async def test_sigterm_finishes_requests_closes_sockets_and_stops_postgres(tmp_path):
+async def test_sigterm_finishes_requests_closes_sockets_and_stops_postgres(data_dir):
     port = free_port()
     url = f"http://127.0.0.1:{port}/graphql"
-    server = serve(tmp_path, port, RELASI_SHUTDOWN_TIMEOUT="120")
+    server = serve(data_dir, port, RELASI_SHUTDOWN_TIMEOUT="120")
     try:
         await asyncio.to_thread(wait_ready, server, port)
-        key = await asyncio.to_thread(create_workspace, tmp_path)
-        blocker = await asyncpg.connect(embedded_dsn(tmp_path))
+        key = await asyncio.to_thread(create_workspace, data_dir)
+        blocker = await asyncpg.connect(embedded_dsn(data_dir))
         async with httpx.AsyncClient(timeout=120) as client, connect(url, client) as sock:
             assert (await sock.init(key))["type"] == "connection_ack"
             await sock.subscribe("subscription { interactionAdded { id } }")
@@ -78,27 +78,27 @@ async def test_sigterm_finishes_requests_closes_sockets_and_stops_postgres(tmp_p
             "userErrors": [],
         }
         assert await asyncio.to_thread(server.wait, 120) == 0, server.stdout.read()
-        assert postgres_stops(tmp_path)
+        assert postgres_stops(data_dir)
     finally:
-        clean_up(tmp_path, server)
+        clean_up(data_dir, server)
 
 
-def test_a_killed_server_does_not_keep_postgres_running_after_the_last_exit(tmp_path):
+def test_a_killed_server_does_not_keep_postgres_running_after_the_last_exit(data_dir):
     port = free_port()
     doomed = survivor = None
     try:
-        doomed = serve(tmp_path, port)
+        doomed = serve(data_dir, port)
         wait_ready(doomed, port)
-        postgres = postmaster_pid(tmp_path)
+        postgres = postmaster_pid(data_dir)
         doomed.kill()  # SIGKILL: no cleanup of any kind runs
         doomed.wait()
-        assert postmaster_pid(tmp_path) == postgres  # nobody stopped it
+        assert postmaster_pid(data_dir) == postgres  # nobody stopped it
 
-        survivor = serve(tmp_path, port)
+        survivor = serve(data_dir, port)
         wait_ready(survivor, port)
-        assert postmaster_pid(tmp_path) == postgres  # joined the running server
+        assert postmaster_pid(data_dir) == postgres  # joined the running server
         stop(survivor, signal.SIGTERM)
         # the killed process is not counted as a user: the last one out stopped PostgreSQL
-        assert postgres_stops(tmp_path)
+        assert postgres_stops(data_dir)
     finally:
-        clean_up(tmp_path, doomed, survivor)
+        clean_up(data_dir, doomed, survivor)

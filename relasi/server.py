@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from typing import Any
 
 from cross_web import HTTPException  # what strawberry's views raise
@@ -282,10 +282,10 @@ def create_app(
     settings: Settings | None = None,
     *,
     database: Database | None = None,
-    on_ready: Callable[[Database], Any] | None = None,
 ) -> Starlette:
-    """The ASGI app. Without `database`, the lifespan opens one from settings (starting the
-    embedded PostgreSQL when no DATABASE_URL is set) and applies pending migrations."""
+    """The ASGI app. Without `database`, the lifespan opens one from settings (starting or
+    joining the embedded PostgreSQL when no DATABASE_URL is set, and leaving it at shutdown)
+    and applies pending migrations. `relasi serve` uses it as each worker's app factory."""
     settings = settings or Settings()
 
     @contextlib.asynccontextmanager
@@ -298,8 +298,6 @@ def create_app(
                 applied = await dbschema.migrate(conn)
             if applied:
                 log.info("applied migrations: %s", ", ".join(applied))
-            if on_ready is not None:
-                await on_ready(db)
             notifier = Notifier(db, db.dsn, queue_size=settings.subscription_queue_size)
             await notifier.start()
             app.state.notifier = notifier

@@ -117,6 +117,7 @@ class RelasiGraphQL(GraphQL):
             aliases=settings.max_query_aliases,
             cost=settings.max_query_cost,
             tokens=settings.max_query_tokens,
+            page_size=settings.max_page_size,
         )
         super().__init__(
             build_schema(
@@ -222,6 +223,14 @@ class RelasiGraphQL(GraphQL):
         sub_response = await super().get_sub_response(request)
         sub_response.accept = request.headers.get("accept", "")  # read by create_response
         return sub_response
+
+    async def process_result(self, request: Request, result: ExecutionResult) -> Any:
+        """GraphQL over HTTP: a request error (nothing executed) has no `data` entry at all,
+        whichever media type is asked for."""
+        body = await super().process_result(request, result)
+        if isinstance(body, dict) and _is_request_error(body):
+            body.pop("data", None)
+        return body
 
     def create_response(self, response_data: Any, sub_response: Response) -> Response:
         response = super().create_response(response_data, sub_response)

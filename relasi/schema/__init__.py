@@ -1,6 +1,7 @@
 """The GraphQL schema: one Query and one Mutation root merged from the domain modules, and the
 Subscription root (`relasi/schema/subscriptions.py`)."""
 
+from datetime import datetime
 from decimal import Decimal
 
 import strawberry
@@ -16,7 +17,6 @@ from relasi.schema.audit import AuditQueries
 from relasi.schema.cases import CaseMutations, CaseQueries
 from relasi.schema.contacts import ContactMutations, ContactQueries
 from relasi.schema.deals import DealMutations, DealQueries
-from relasi.schema.decimals import BOUNDED_DECIMAL
 from relasi.schema.errors import ErrorPolicy
 from relasi.schema.executor import executor_class
 from relasi.schema.interactions import InteractionMutations, InteractionQueries
@@ -26,6 +26,7 @@ from relasi.schema.node import NodeQueries
 from relasi.schema.operations import SafeParserCache, TransactionMode
 from relasi.schema.pipelines import PipelineMutations, PipelineQueries
 from relasi.schema.relay import NODE_TYPES
+from relasi.schema.scalars import BOUNDED_DATETIME, BOUNDED_DECIMAL
 from relasi.schema.segments import SegmentMutations, SegmentQueries
 from relasi.schema.subscriptions import Subscription
 from relasi.schema.timeline import TIMELINE_TYPES, TimelineMutations
@@ -87,7 +88,8 @@ def build_schema(
             *([] if introspection else [DisableIntrospection]),
         ],
         config=StrawberryConfig(
-            disable_field_suggestions=production, scalar_map={Decimal: BOUNDED_DECIMAL}
+            disable_field_suggestions=production,
+            scalar_map={Decimal: BOUNDED_DECIMAL, datetime: BOUNDED_DATETIME},
         ),
         execution_context_class=executor_class(hide_suggestions=production),
     )

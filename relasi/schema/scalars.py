@@ -1,18 +1,21 @@
-"""The `Decimal` scalar, bounded: exact numbers a CRM stores, nothing else.
+"""strawberry's `Decimal` and `DateTime` scalars, bounded to values Relasi can store.
 
 strawberry's own `Decimal` takes whatever Python's `decimal` parses: `NaN`, `sNaN`,
 `Infinity` and `1e999999` as well, which then fail deep inside a resolver or in PostgreSQL
-(`numeric` has no signalling NaN, and a million-digit number is no amount). Every Decimal
-argument and input field (money, probabilities, sentiments, their filters) is checked here,
-while the request is read, so a bad value is a BAD_USER_INPUT at its path before anything runs.
+(`numeric` has no signalling NaN, and a million-digit number is no amount). Its `DateTime`
+takes `0001-01-01T00:00:00+14:00`, which is before year 1 in UTC. Every such argument and
+input field (money, probabilities, sentiments, times, their filters) is checked here, while
+the request is read, so a bad value is a BAD_USER_INPUT naming where it was sent, before
+anything runs.
 """
 
 from __future__ import annotations
 
+import datetime
 import decimal
 
 from strawberry.exceptions import StrawberryInputCoercionError
-from strawberry.schema.types.base_scalars import DecimalDefinition
+from strawberry.schema.types.base_scalars import DateTimeDefinition, DecimalDefinition
 from strawberry.types.scalar import ScalarDefinition
 
 MAX_INTEGER_DIGITS = 30
@@ -41,8 +44,20 @@ def parse_decimal(value: object) -> decimal.Decimal:
     return number
 
 
-def _refused(text: str, why: str) -> StrawberryInputCoercionError:
-    return StrawberryInputCoercionError(f'Value cannot represent a Decimal: "{text}"; {why}.')
+def _refused(text: str, why: str, kind: str = "Decimal") -> StrawberryInputCoercionError:
+    return StrawberryInputCoercionError(f'Value cannot represent a {kind}: "{text}"; {why}.')
+
+
+def parse_datetime(value: object) -> datetime.datetime:
+    """ISO 8601, as strawberry reads it, within years 1 to 9999 once converted to UTC."""
+    moment = DateTimeDefinition.parse_value(value)
+    assert isinstance(moment, datetime.datetime)
+    if moment.tzinfo is not None:
+        try:
+            moment.astimezone(datetime.UTC)
+        except OverflowError:
+            raise _refused(str(value), "out of range in UTC", "DateTime") from None
+    return moment
 
 
 BOUNDED_DECIMAL = ScalarDefinition(
@@ -57,4 +72,13 @@ BOUNDED_DECIMAL = ScalarDefinition(
     parse_value=parse_decimal,
     parse_literal=None,
     origin=decimal.Decimal,
+)
+BOUNDED_DATETIME = ScalarDefinition(
+    name="DateTime",
+    description=DateTimeDefinition.description,
+    specified_by_url=None,
+    serialize=DateTimeDefinition.serialize,
+    parse_value=parse_datetime,
+    parse_literal=None,
+    origin=datetime.datetime,
 )

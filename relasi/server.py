@@ -33,6 +33,7 @@ from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
 )
 from strawberry.subscriptions.protocols.graphql_transport_ws.types import SubscribeMessage
 from strawberry.subscriptions.protocols.graphql_ws.handlers import BaseGraphQLWSHandler
+from strawberry.subscriptions.protocols.graphql_ws.types import StartMessage
 from strawberry.types.execution import ExecutionResult
 from strawberry.types.unset import UNSET, UnsetType
 
@@ -51,6 +52,7 @@ from relasi.schema import build_schema
 from relasi.schema.context import Context, release_session
 from relasi.schema.limits import Limits
 from relasi.settings import Settings
+from relasi.subscription_caps import SubscriptionCaps
 
 log = logging.getLogger("relasi")
 
@@ -73,19 +75,41 @@ class TransportWSHandler(_ReleaseSessionBeforeSend, BaseGraphQLTransportWSHandle
     sent and a query reads one snapshot."""
 
     async def handle_subscribe(self, message: SubscribeMessage) -> None:
-        if self.connection_acknowledged and not _is_subscription(message):
-            error = {
-                "message": "Only subscriptions run over the WebSocket; send queries and "
-                "mutations with HTTP POST /graphql.",
-                "extensions": {"code": ErrorCode.BAD_USER_INPUT.value},
-            }
-            await self.send_message({"id": message["id"], "type": "error", "payload": [error]})
-            return
+        new = self.connection_acknowledged and message["id"] not in self.operations
+        if new:
+            error = None
+            if not _is_subscription(message):
+                error = {
+                    "message": "Only subscriptions run over the WebSocket; send queries and "
+                    "mutations with HTTP POST /graphql.",
+                    "extensions": {"code": ErrorCode.BAD_USER_INPUT.value},
+                }
+            else:
+                error = self.view.subscription_caps.refusal(
+                    self.context.principal, len(self.operations)
+                )
+            if error is not None:
+                await self.send_message({"id": message["id"], "type": "error", "payload": [error]})
+                return
         await super().handle_subscribe(message)
+        operation = self.operations.get(message["id"])
+        if new and operation is not None and operation.task:
+            self.view.subscription_caps.hold(self.context.principal, operation.task)
 
 
 class LegacyWSHandler(_ReleaseSessionBeforeSend, BaseGraphQLWSHandler):
-    pass
+    async def handle_start(self, message: StartMessage) -> None:
+        if self.connection_acknowledged:
+            if message["id"] in self.tasks:  # a start with a running id replaces it
+                await self.cleanup_operation(message["id"])
+            error = self.view.subscription_caps.refusal(self.context.principal, len(self.tasks))
+            if error is not None:
+                await self.send_message({"type": "error", "id": message["id"], "payload": error})
+                return
+        await super().handle_start(message)
+        task = self.tasks.get(message["id"])
+        if self.connection_acknowledged and task is not None:
+            self.view.subscription_caps.hold(self.context.principal, task)
 
 
 def _is_subscription(message: SubscribeMessage) -> bool:
@@ -110,6 +134,7 @@ def _operation_type(query: Any, operation_name: str | None) -> OperationType | N
 class RelasiGraphQL(GraphQL):
     graphql_transport_ws_handler_class = TransportWSHandler
     graphql_ws_handler_class = LegacyWSHandler
+    max_subscriptions_per_connection = None  # SubscriptionCaps, with an error code
 
     def __init__(self, settings: Settings, **kwargs: Any) -> None:
         limits = Limits(
@@ -135,6 +160,9 @@ class RelasiGraphQL(GraphQL):
         self.settings = settings
         self.jwt = JwtVerifier(settings)  # per app, not per request: it caches the JWKS
         self.rate_limiter = RateLimiter(settings.rate_limit, settings.rate_limit_burst)
+        self.subscription_caps = SubscriptionCaps(
+            settings.subscriptions_per_socket, settings.subscriptions_per_key
+        )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "websocket":

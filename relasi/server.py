@@ -134,7 +134,6 @@ def _operation_type(query: Any, operation_name: str | None) -> OperationType | N
 class RelasiGraphQL(GraphQL):
     graphql_transport_ws_handler_class = TransportWSHandler
     graphql_ws_handler_class = LegacyWSHandler
-    max_subscriptions_per_connection = None  # SubscriptionCaps, with an error code
 
     def __init__(self, settings: Settings, **kwargs: Any) -> None:
         limits = Limits(
@@ -155,6 +154,7 @@ class RelasiGraphQL(GraphQL):
             # pings, which strawberry always answers
             keep_alive=True,
             keep_alive_interval=settings.ws_keep_alive_interval,
+            max_subscriptions_per_connection=None,  # SubscriptionCaps, with an error code
             **kwargs,
         )
         self.settings = settings

@@ -60,3 +60,14 @@ async def test_caps_per_socket_and_per_key(capped_app, api, database, protocol):
         )
         on_b = [await b.receive(), await b.receive()]
         assert sorted(m["id"] for m in on_b) == sorted([third, fourth]), on_b
+
+
+async def test_a_socket_cap_above_strawberrys_own_default_of_100(api, database):
+    app = create_app(Settings(subscriptions_per_socket=101, rate_limit=0), database=database)
+    async with app.router.lifespan_context(app):
+        live = Live(app, api)
+        async with live.sockets(api.key) as (sock,):
+            for _ in range(101):
+                await sock.subscribe(CASES)
+            await live.listening(101)
+            assert "socket" in await _refused(sock, await sock.subscribe(CASES))

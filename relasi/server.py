@@ -69,6 +69,13 @@ class _ReleaseSessionBeforeSend:
         await super().send_message(message)  # type: ignore[misc]
 
 
+_ONLY_SUBSCRIPTIONS = {
+    "message": "Only subscriptions run over the WebSocket; send queries and mutations with "
+    "HTTP POST /graphql.",
+    "extensions": {"code": ErrorCode.BAD_USER_INPUT.value},
+}
+
+
 class TransportWSHandler(_ReleaseSessionBeforeSend, BaseGraphQLTransportWSHandler):
     """graphql-transport-ws, refusing queries and mutations (legacy graphql-ws runs only
     subscriptions anyway): those belong on HTTP, where a mutation commits before its answer is
@@ -77,17 +84,11 @@ class TransportWSHandler(_ReleaseSessionBeforeSend, BaseGraphQLTransportWSHandle
     async def handle_subscribe(self, message: SubscribeMessage) -> None:
         new = self.connection_acknowledged and message["id"] not in self.operations
         if new:
-            error = None
-            if not _is_subscription(message):
-                error = {
-                    "message": "Only subscriptions run over the WebSocket; send queries and "
-                    "mutations with HTTP POST /graphql.",
-                    "extensions": {"code": ErrorCode.BAD_USER_INPUT.value},
-                }
-            else:
-                error = self.view.subscription_caps.refusal(
-                    self.context.principal, len(self.operations)
-                )
+            error = (
+                self.view.subscription_caps.refusal(self.context.principal, len(self.operations))
+                if _is_subscription(message)
+                else _ONLY_SUBSCRIPTIONS
+            )
             if error is not None:
                 await self.send_message({"id": message["id"], "type": "error", "payload": [error]})
                 return

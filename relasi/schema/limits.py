@@ -8,8 +8,9 @@ their variables read, 20 when not given) and `nodes(ids:)` as its number of ids.
 `__typename`, `__schema` and `__type` included: introspection is cheap once cached
 (`schema/executor.py`), but a thousand aliased copies of it are still a thousand answers to
 build and send. Only `__Type.ofType` does not add depth: it unwraps a list or non-null type,
-and introspection queries nest it 8 or 9 times. A page size beyond the cap counts as the cap: the argument itself is refused
-later as BAD_USER_INPUT, which says more than QUERY_TOO_COMPLEX would.
+and introspection queries nest it 8 or 9 times. A page size beyond the cap counts as the cap:
+the argument itself is refused later as BAD_USER_INPUT, which says more than
+QUERY_TOO_COMPLEX would.
 """
 
 from __future__ import annotations

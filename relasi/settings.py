@@ -74,6 +74,15 @@ class Settings(BaseSettings):
         ge=1,
         description="Events buffered per subscription; a subscriber this far behind is ended.",
     )
+    subscriptions_per_socket: int = Field(
+        default=100, ge=1, description="Subscriptions one WebSocket may hold open."
+    )
+    subscriptions_per_key: int = Field(
+        default=500,
+        ge=1,
+        description="Subscriptions one API key or member may hold open on all its sockets, per "
+        "server process.",
+    )
     segment_refresh_interval: float = Field(
         default=300,
         gt=0,

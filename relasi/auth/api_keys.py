@@ -17,6 +17,7 @@ import asyncpg
 
 from relasi.auth.principal import Principal
 from relasi.auth.scopes import ADMIN
+from relasi.resolvers.events import announce_revoked
 
 KEY_PREFIX = "rls"
 LAST_USED_PRECISION = timedelta(minutes=1)
@@ -64,13 +65,18 @@ async def create_api_key(
 async def revoke_api_key(
     conn: asyncpg.Connection, prefix: str, workspace_id: UUID | None = None
 ) -> bool:
-    status = await conn.execute(
-        """UPDATE api_keys SET revoked_at = now()
-           WHERE prefix = $1 AND revoked_at IS NULL AND ($2::uuid IS NULL OR workspace_id = $2)""",
-        prefix,
-        workspace_id,
-    )
-    return status.endswith(" 1")
+    async with conn.transaction():
+        revoked = await conn.fetchrow(
+            """UPDATE api_keys SET revoked_at = now()
+               WHERE prefix = $1 AND revoked_at IS NULL
+                 AND ($2::uuid IS NULL OR workspace_id = $2)
+               RETURNING id, workspace_id""",
+            prefix,
+            workspace_id,
+        )
+        if revoked is not None:
+            await announce_revoked(conn, revoked["workspace_id"], revoked["id"])
+    return revoked is not None
 
 
 async def list_api_keys(conn: asyncpg.Connection, workspace_id: UUID) -> list[asyncpg.Record]:

@@ -3,7 +3,9 @@
 Before a subscription delivers an event, its caller is checked again: an API key must not be
 revoked or expired, a member must still be active, a JWT must not be past its `exp`. A
 database answer is kept for a few seconds per caller in this process, so a thousand
-subscribers of one key cost one query per event burst, not a thousand.
+subscribers of one key cost one query per event burst, not a thousand. A revocation does not
+wait for that: it is announced with NOTIFY (`resolvers/events.announce_revoked`), and the
+notifier ends the caller's subscriptions and calls `forget` here at once.
 """
 
 from __future__ import annotations
@@ -11,19 +13,36 @@ from __future__ import annotations
 import time
 from collections.abc import Hashable
 from datetime import UTC, datetime
+from uuid import UUID
 
 from relasi.auth.principal import Principal
 from relasi.db import Database, system_connection
 
 RECHECK_SECONDS = 5.0
+NO_LONGER_VALID = (
+    "This socket's key or token is no longer valid (revoked, expired, or the member removed); "
+    "connect again with a valid one."
+)
 
 _answers: dict[Hashable, tuple[bool, float]] = {}
+_revoked: dict[UUID, float] = {}  # caller (key or member id) -> when its revocation was heard
+
+
+def forget(caller: UUID) -> None:
+    """`caller` was revoked: drop its cached answer, and keep any check already under way
+    (which may have read the row before the revocation committed) from storing a stale one."""
+    if len(_revoked) > 10_000:
+        _revoked.clear()
+    _revoked[caller] = time.monotonic()
+    for key in [k for k in _answers if caller in k]:
+        del _answers[key]
 
 
 async def still_valid(db: Database, principal: Principal) -> bool:
     if principal.expires_at is not None and principal.expires_at <= datetime.now(UTC):
         return False
     key = (principal.api_key_id, principal.member_id, principal.workspace_id)
+    caller = principal.api_key_id or principal.member_id
     now = time.monotonic()
     answer = _answers.get(key)
     if answer is not None and now - answer[1] < RECHECK_SECONDS:
@@ -42,6 +61,8 @@ async def still_valid(db: Database, principal: Principal) -> bool:
                 principal.workspace_id,
                 principal.member_id,
             )
+    if caller in _revoked and _revoked[caller] >= now:
+        return False  # revoked while the database was asked
     if len(_answers) > 10_000:
         _answers.clear()
     _answers[key] = (valid, now)

@@ -19,6 +19,7 @@ from relasi.auth.principal import Principal
 from relasi.auth.scopes import SCOPES
 from relasi.errors import Conflict
 from relasi.resolvers import rows
+from relasi.resolvers.events import announce_revoked
 from relasi.resolvers.model import Entity, Field, Kind, register
 from relasi.resolvers.session import Session
 from relasi.resolvers.validation import Checker
@@ -108,6 +109,7 @@ async def rotate(
         expires_at = None
     check.raise_if_any()
     await db.execute("UPDATE api_keys SET revoked_at = now() WHERE id = $1", pk)
+    await announce_revoked(db, workspace_id, pk)
     return await create_api_key(
         db,
         workspace_id,
@@ -128,6 +130,7 @@ async def revoke(db: Db, workspace_id: UUID, pk: UUID) -> asyncpg.Record:
     )
     if row is None:
         raise rows.not_found(API_KEY, pk)
+    await announce_revoked(db, workspace_id, pk)
     return row
 
 

@@ -10,6 +10,7 @@ import asyncpg
 from relasi.errors import ErrorCode, UserInputError
 from relasi.resolvers import global_ids, journey, rows, segments, timeline
 from relasi.resolvers.enums import JourneyStage, LeadRating, LifecycleStage
+from relasi.resolvers.identities import taken_message
 from relasi.resolvers.loaders import children
 from relasi.resolvers.model import (
     Entity,
@@ -165,13 +166,8 @@ async def _write_identities(
     if taken:
         check = Checker("input")
         for row in taken:
-            owner = global_ids.encode("Contact", row["contact_id"])
             index = values.index(row["value"])
-            check.error(
-                f"{field}.{index}",
-                f"{row['value']} already belongs to contact {owner}: merge instead of duplicating.",
-                ErrorCode.CONFLICT,
-            )
+            check.error(f"{field}.{index}", taken_message(session, row), ErrorCode.CONFLICT)
         check.raise_if_any()
     await session.execute(
         "DELETE FROM contact_identities WHERE workspace_id = $1 AND contact_id = $2 AND kind = $3",

@@ -13,6 +13,7 @@ from typing import Any
 
 import asyncpg
 
+from relasi.auth.pii import PII_READ
 from relasi.errors import ErrorCode, UserInputError
 from relasi.resolvers import global_ids
 from relasi.resolvers.journey import record_transition
@@ -70,6 +71,16 @@ async def resolve_contact(
     )
 
 
+def taken_message(session: Session, row: Any) -> str:
+    """An identity (`row`: value, contact_id) another contact has. Only a caller who may read
+    personal data learns which contact: to anyone else the id would answer "whose email is
+    this?" one guess at a time."""
+    if not session.principal.has(PII_READ):
+        return f"{row['value']} is already taken by another contact."
+    owner = global_ids.encode("Contact", row["contact_id"])
+    return f"{row['value']} already belongs to contact {owner}: merge instead of duplicating."
+
+
 async def _owner(session: Session, identities: list[Identity], path: str) -> asyncpg.Record | None:
     kinds, sources, values = (list(column) for column in zip(*identities, strict=True))
     owners = await session.fetch(
@@ -82,17 +93,23 @@ async def _owner(session: Session, identities: list[Identity], path: str) -> asy
         sources,
         values,
     )
+    named = session.principal.has(PII_READ)  # else which contact owns an email stays unsaid
     if len(owners) > 1:
         ids = ", ".join(global_ids.encode("Contact", o["id"]) for o in owners)
         raise UserInputError.single(
             path,
-            f"These identities belong to different contacts ({ids}); merge them first.",
+            f"These identities belong to different contacts ({ids}); merge them first."
+            if named
+            else "These identities belong to different contacts; merge them first.",
             ErrorCode.CONFLICT,
         )
     if owners and owners[0]["deleted_at"] is not None:
+        owner = global_ids.encode("Contact", owners[0]["id"])
         raise UserInputError.single(
             path,
-            f"This identity belongs to deleted contact {global_ids.encode('Contact', owners[0]['id'])}; restore it first.",
+            f"This identity belongs to deleted contact {owner}; restore it first."
+            if named
+            else "This identity belongs to a deleted contact; restore it first.",
             ErrorCode.CONFLICT,
         )
     return owners[0] if owners else None

@@ -17,6 +17,7 @@ from relasi.auth.scopes import Role
 from relasi.errors import Conflict, ErrorCode, UserInputError
 from relasi.resolvers import rows
 from relasi.resolvers.enums import MemberStatus
+from relasi.resolvers.events import announce_revoked
 from relasi.resolvers.model import Entity, Field, Kind, register, std_fields
 from relasi.resolvers.session import Session
 from relasi.resolvers.validation import Checker
@@ -118,12 +119,14 @@ async def remove(db: Db, workspace_id: UUID, pk: UUID) -> asyncpg.Record:
     if member["status"] == MemberStatus.REMOVED.value:
         return member
     await _keep_an_admin(db, workspace_id, member, "input.id", "remove")
-    return await db.fetchrow(
+    removed = await db.fetchrow(
         """UPDATE members SET status = 'REMOVED', removed_at = now(), updated_at = now()
            WHERE workspace_id = $1 AND id = $2 RETURNING *""",
         workspace_id,
         pk,
     )
+    await announce_revoked(db, workspace_id, pk)
+    return removed
 
 
 async def _locked(db: Db, workspace_id: UUID, pk: UUID) -> asyncpg.Record:

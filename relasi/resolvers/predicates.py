@@ -13,6 +13,7 @@ predicates other domains add to an entity (`model.extend`: a contact's behaviour
 
 from __future__ import annotations
 
+import json
 from enum import Enum
 from typing import Any
 
@@ -21,6 +22,7 @@ from relasi.resolvers import global_ids
 from relasi.resolvers.model import Entity, Field, Kind, Relation, camel, entity
 
 MAX_DEPTH = 8
+_ATTRIBUTE_OPS = ("eq", "ne", "in_", "gt", "gte", "lt", "lte", "exists")
 
 
 class Params:
@@ -198,6 +200,8 @@ def _field_conditions(ent: Entity, f: Field, ops: Any, alias: str, params: Param
 
 
 def _custom_attribute_conditions(attr: Any, alias: str, params: Params) -> list[str]:
+    if all(getattr(attr, op, None) is None for op in _ATTRIBUTE_OPS):
+        return []  # only a key (`eq: null` is no operator): no condition, no unused parameter
     column = f"{alias}.custom_attributes"
     key = params(attr.key, "text")
     value_at = f"({column} -> {key})"
@@ -208,7 +212,9 @@ def _custom_attribute_conditions(attr: Any, alias: str, params: Params) -> list[
     if attr.ne is not None:
         out.append(f"NOT ({column} @> jsonb_build_object({key}, {params(attr.ne, 'jsonb')}))")
     if attr.in_ is not None:
-        out.append(f"{value_at} = ANY({params(list(attr.in_), 'jsonb[]')})")
+        # as JSON texts: asyncpg would read a JSON array among the values as an array dimension
+        texts = [json.dumps(v) for v in attr.in_]
+        out.append(f"{value_at} = ANY({params(texts, 'text[]')}::jsonb[])")
     for op, sql_op in (("gt", ">"), ("gte", ">="), ("lt", "<"), ("lte", "<=")):
         bound = getattr(attr, op, None)
         if bound is not None:

@@ -10,9 +10,9 @@ from typing import Any
 
 import phonenumbers
 from babel import Locale
-from babel.numbers import get_currency_precision, get_territory_currencies
 from email_validator import EmailNotValidError, validate_email
 
+from relasi.currencies import decimals_of, minor_units
 from relasi.errors import ErrorCode, FieldError, UserInputError
 
 # Length limits, in characters.
@@ -29,9 +29,6 @@ COUNTRIES = (
     frozenset(code for code in Locale("en").territories if len(code) == 2 and code.isalpha())
     - _NOT_COUNTRIES
 )
-# money is in a currency some country uses today: ISO 4217's testing, "no currency" and
-# precious-metal codes are not amounts a deal can carry
-CURRENCIES = frozenset(c for t in COUNTRIES for c in get_territory_currencies(t))
 _DOMAIN = re.compile(r"^(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
 
 
@@ -96,7 +93,7 @@ class Checker:
 
     def currency(self, field: str, value: str) -> str | None:
         code = value.strip().upper()
-        if code not in CURRENCIES:
+        if minor_units(code) is None:  # relasi/currencies.py: ISO 4217 with minor units
             self.error(field, f"{value!r} is not an ISO 4217 currency code (e.g. USD, IDR).")
             return None
         return code
@@ -112,8 +109,8 @@ class Checker:
         elif amount >= MAX_AMOUNT:
             self.error(f"{field}.amount", f"Must be less than {MAX_AMOUNT:,.0f}.")
         elif currency is not None:
-            digits = get_currency_precision(currency)
-            if -amount.as_tuple().exponent > digits:
+            digits = minor_units(currency)
+            if decimals_of(amount) > digits:
                 self.error(f"{field}.amount", f"{currency} amounts have at most {digits} decimals.")
         return amount, currency
 

@@ -1,6 +1,9 @@
 """The GraphQL schema: one Query and one Mutation root merged from the domain modules, and the
 Subscription root (`relasi/schema/subscriptions.py`)."""
 
+from datetime import datetime
+from decimal import Decimal
+
 import strawberry
 from strawberry.extensions import DisableIntrospection, MaxTokensLimiter
 from strawberry.schema.config import StrawberryConfig
@@ -15,6 +18,7 @@ from relasi.schema.cases import CaseMutations, CaseQueries
 from relasi.schema.contacts import ContactMutations, ContactQueries
 from relasi.schema.deals import DealMutations, DealQueries
 from relasi.schema.errors import ErrorPolicy
+from relasi.schema.executor import executor_class
 from relasi.schema.interactions import InteractionMutations, InteractionQueries
 from relasi.schema.limits import Limits, limited_validation
 from relasi.schema.members import MemberMutations, MemberQueries
@@ -22,6 +26,7 @@ from relasi.schema.node import NodeQueries
 from relasi.schema.operations import SafeParserCache, TransactionMode
 from relasi.schema.pipelines import PipelineMutations, PipelineQueries
 from relasi.schema.relay import NODE_TYPES
+from relasi.schema.scalars import BOUNDED_DATETIME, BOUNDED_DECIMAL
 from relasi.schema.segments import SegmentMutations, SegmentQueries
 from relasi.schema.subscriptions import Subscription
 from relasi.schema.timeline import TIMELINE_TYPES, TimelineMutations
@@ -64,10 +69,11 @@ Mutation = merge_types(
 def build_schema(
     *, production: bool = False, introspection: bool = True, limits: Limits = Limits()
 ) -> strawberry.Schema:
-    """`production` hides field suggestions (they spell out the schema to a prober)."""
+    """`production` hides every "Did you mean ...?" hint (field, argument, type, enum value,
+    input field): they spell out the schema to a prober."""
     types = [*NODE_TYPES.values(), *TIMELINE_TYPES]
     protect([Query, Mutation, Subscription], types)
-    validation = limited_validation(limits)
+    validation = limited_validation(limits, hide_suggestions=production)
     return strawberry.Schema(
         query=Query,
         mutation=Mutation,
@@ -81,7 +87,11 @@ def build_schema(
             lambda: validation(maxsize=256),
             *([] if introspection else [DisableIntrospection]),
         ],
-        config=StrawberryConfig(disable_field_suggestions=production),
+        config=StrawberryConfig(
+            disable_field_suggestions=production,
+            scalar_map={Decimal: BOUNDED_DECIMAL, datetime: BOUNDED_DATETIME},
+        ),
+        execution_context_class=executor_class(hide_suggestions=production),
     )
 
 

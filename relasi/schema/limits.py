@@ -4,17 +4,24 @@ The cost of a document is what it can make the server load: each field counts on
 row its enclosing lists can hold, a list counting as the page size it asks for (`first`/`last`,
 their variables read, 20 when not given) and `nodes(ids:)` as its number of ids. So
 `contacts(first: 100) { nodes { deals(first: 100) { nodes { name } } } }` costs
-1 + 100 + 100 + 10,000 + 10,000, however little data there happens to be. Introspection is
-left out (it has its own switch).
+1 + 100 + 100 + 10,000 + 10,000, however little data there happens to be. Every field counts,
+`__typename`, `__schema` and `__type` included: introspection is cheap once cached
+(`schema/executor.py`), but a thousand aliased copies of it are still a thousand answers to
+build and send. Only `__Type.ofType` does not add depth: it unwraps a list or non-null type,
+and introspection queries nest it 8 or 9 times. A page size beyond the cap counts as the cap:
+the argument itself is refused later as BAD_USER_INPUT, which says more than
+QUERY_TOO_COMPLEX would.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from graphql import (
+    ASTValidationRule,
     DocumentNode,
     FieldNode,
     FragmentDefinitionNode,
@@ -23,12 +30,17 @@ from graphql import (
     GraphQLSchema,
     InlineFragmentNode,
     OperationDefinitionNode,
+    SchemaMetaFieldDef,
     SelectionSetNode,
+    TypeMetaFieldDef,
     VariableNode,
     get_named_type,
+    validate,
     value_from_ast_untyped,
 )
 from strawberry.extensions import ValidationCache
+from strawberry.schema.validation_rules.maybe_null import MaybeNullValidationRule
+from strawberry.schema.validation_rules.one_of import OneOfInputValidationRule
 
 from relasi.errors import AppError, ErrorCode
 from relasi.resolvers.pagination import DEFAULT_PAGE_SIZE
@@ -40,6 +52,7 @@ class Limits:
     aliases: int = 100
     cost: int = 25_000
     tokens: int = 5_000
+    page_size: int = 100  # the largest page a list can return (RELASI_MAX_PAGE_SIZE)
 
 
 @dataclass
@@ -50,8 +63,11 @@ class Measure:
 
 
 class _Walker:
-    def __init__(self, schema: GraphQLSchema, document: DocumentNode, variables: dict) -> None:
+    def __init__(
+        self, schema: GraphQLSchema, document: DocumentNode, variables: dict, page_size: int
+    ) -> None:
         self.schema = schema
+        self.page_size = page_size
         self.variables = variables or {}
         self.fragments = {
             d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)
@@ -71,12 +87,19 @@ class _Walker:
                 if name in args:
                     value = self._value(args[name])
                     if isinstance(value, int):
-                        return max(value, 1)
+                        return min(max(value, 1), self.page_size)
             return DEFAULT_PAGE_SIZE
         if "ids" in args:
             value = self._value(args["ids"])
             return max(len(value), 1) if isinstance(value, list) else 1
         return 1
+
+    def _field(self, parent: Any, name: str) -> Any:
+        if name == "__schema":
+            return SchemaMetaFieldDef
+        if name == "__type":
+            return TypeMetaFieldDef
+        return (getattr(parent, "fields", None) or {}).get(name)  # __typename: a leaf, None
 
     def walk(
         self,
@@ -89,16 +112,20 @@ class _Walker:
         for node in selections.selections if selections else ():
             if isinstance(node, FieldNode):
                 name = node.name.value
-                if name.startswith("__"):
-                    continue  # introspection and __typename are free
                 self.result.aliases += node.alias is not None
                 self.result.depth = max(self.result.depth, depth)
                 self.result.cost += weight
-                fields = getattr(parent, "fields", None) or {}
-                definition = fields.get(name)
+                definition = self._field(parent, name)
                 child = get_named_type(definition.type) if definition else None
                 size = self._size(node, definition)
-                self.walk(node.selection_set, child, depth + 1, weight * size, seen)
+                # `ofType` unwraps a type reference (`[Contact!]!`): clients nest it 8 or 9
+                # deep in every introspection query, so it costs but does not deepen
+                deeper = (
+                    depth
+                    if name == "ofType" and getattr(parent, "name", "") == "__Type"
+                    else depth + 1
+                )
+                self.walk(node.selection_set, child, deeper, weight * size, seen)
             elif isinstance(node, InlineFragmentNode):
                 target = parent
                 if node.type_condition is not None:
@@ -114,9 +141,13 @@ class _Walker:
 
 
 def measure(
-    schema: GraphQLSchema, document: DocumentNode, operation_name: str | None, variables: dict
+    schema: GraphQLSchema,
+    document: DocumentNode,
+    operation_name: str | None,
+    variables: dict,
+    page_size: int = Limits.page_size,
 ) -> Measure:
-    walker = _Walker(schema, document, variables)
+    walker = _Walker(schema, document, variables, page_size)
     for definition in document.definitions:
         if not isinstance(definition, OperationDefinitionNode):
             continue
@@ -146,11 +177,26 @@ def too_complex(found: Measure, limits: Limits) -> str | None:
     return None
 
 
-def limited_validation(limits: Limits) -> type[ValidationCache]:
+@lru_cache(maxsize=256)
+def _validate_without_suggestions(
+    schema: GraphQLSchema, document: DocumentNode, rules: tuple[type[ASTValidationRule], ...]
+) -> list[GraphQLError]:
+    """strawberry's validation, minus the "Did you mean ...?" hints (production mode): they
+    spell out the schema to a prober, one typo at a time."""
+    rules = (*rules, MaybeNullValidationRule, OneOfInputValidationRule)
+    return validate(schema, document, rules, hide_suggestions=True)
+
+
+def limited_validation(limits: Limits, *, hide_suggestions: bool = False) -> type[ValidationCache]:
     """Validation (cached per document) preceded by the limits, which read the variables and
     so are never cached."""
 
     class LimitedValidation(ValidationCache):
+        def __init__(self, maxsize: int) -> None:
+            super().__init__(maxsize)
+            if hide_suggestions:
+                self.cached_validate_document = _validate_without_suggestions
+
         def on_validate(self) -> Iterator[None]:
             context = self.execution_context
             found = measure(
@@ -158,6 +204,7 @@ def limited_validation(limits: Limits) -> type[ValidationCache]:
                 context.graphql_document,
                 context.operation_name,
                 context.variables or {},
+                limits.page_size,
             )
             message = too_complex(found, limits)
             if message is None:

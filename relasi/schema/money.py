@@ -3,7 +3,8 @@
 from decimal import Decimal
 
 import strawberry
-from babel.numbers import get_currency_precision
+
+from relasi.currencies import for_output
 
 
 @strawberry.type(description="An exact amount of money.")
@@ -19,9 +20,6 @@ class MoneyInput:
 
 
 def money(amount: Decimal | None, currency: str | None) -> Money | None:
-    """Amounts are stored with 4 decimals; clients get the currency's own (12.50 USD, 1200 JPY).
-    Input never has more decimals than the currency allows, so this never rounds."""
     if amount is None:
         return None
-    exponent = Decimal(1).scaleb(-get_currency_precision(currency))
-    return Money(amount=amount.quantize(exponent), currency=currency)
+    return Money(amount=for_output(amount, currency), currency=currency)

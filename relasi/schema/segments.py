@@ -13,11 +13,13 @@ from strawberry.scalars import JSON
 from strawberry.types.base import has_object_definition
 from strawberry.utils.str_converters import to_camel_case
 
+from relasi.auth.pii import PII_READ
 from relasi.errors import UserInputError
 from relasi.resolvers import global_ids, loaders
 from relasi.resolvers.model import entity
 from relasi.resolvers.pagination import PageArgs
 from relasi.resolvers.segments import mutations, queries
+from relasi.resolvers.segments.masking import mask_rule
 from relasi.schema.enums import SegmentChange, SegmentChangeReason, SegmentKind
 from relasi.schema.errors import UserError, user_errors
 from relasi.schema.filters import (
@@ -74,10 +76,16 @@ class Segment(Node):
     name: str
     description: str | None
     kind: SegmentKind
-    rule: JSON | None = strawberry.field(
+
+    @strawberry.field(
         description="The rule as stored (ContactFilter JSON, as sent); null for static segments. "
-        "Pass it as `filter` to `contacts` for a direct evaluation."
+        "Pass it as `filter` to `contacts` for a direct evaluation. Without pii:read, the emails "
+        "and phones in it are masked (`d***@example.com`), like everywhere else."
     )
+    def rule(self, info: strawberry.Info) -> JSON | None:
+        stored = self.row["rule"]
+        return stored if info.context.principal.has(PII_READ) else mask_rule(stored)
+
     refreshed_at: datetime.datetime = strawberry.field(
         description="When the membership was last recomputed from the rule as a whole."
     )

@@ -14,7 +14,7 @@ from uuid import UUID
 import strawberry
 from starlette.websockets import WebSocket
 
-from relasi.auth.still_valid import still_valid
+from relasi.auth.still_valid import NO_LONGER_VALID, still_valid
 from relasi.errors import AppError, NotFound, Unauthenticated
 from relasi.notifier import Match, Notifier, Row
 from relasi.resolvers import global_ids, loaders
@@ -78,15 +78,14 @@ async def _stream(
     context: Context = info.context
     assert context.principal is not None
     notifier: Notifier = context.request.app.state.notifier
-    subscriber = notifier.subscribe(context.principal.workspace_id, topics, match)
+    principal = context.principal
+    caller = principal.api_key_id or principal.member_id
+    subscriber = notifier.subscribe(principal.workspace_id, topics, match, caller=caller)
     try:
         while True:
             topic, row = await subscriber.next()
-            if not await still_valid(context.db, context.principal):
-                raise Unauthenticated(
-                    "This socket's key or token is no longer valid (revoked, expired, or the "
-                    "member removed); connect again with a valid one."
-                )
+            if not await still_valid(context.db, principal):
+                raise Unauthenticated(NO_LONGER_VALID)
             # released before the event is written to the socket (server.py), at the latest
             # when the consumer asks for the next event
             async with context.scoped_session():

@@ -105,11 +105,34 @@ async def test_production_mode(api, make_client):
         "/graphql", json={"query": "{ __schema { types { name } } }"}, headers=headers
     )
     body = introspection.json()
-    assert body["data"] is None and body["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
+    assert "data" not in body and body["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
     typo = await client.post(
         "/graphql", json={"query": "{ contactz { totalCount } }"}, headers=headers
     )
     assert "Did you mean" not in typo.text
+    # no hint of any kind: arguments, types, enum values, input fields, in documents and in
+    # variables alike
+    typos = [
+        ("{ contacts(frist: 1) { totalCount } }", {}),
+        ("query($f: ContactFiltr) { contacts(filter: $f) { totalCount } }", {}),
+        ("{ contacts(filter: {lifecycleStage: {eq: LEED}}) { totalCount } }", {}),
+        ("{ contacts(filter: {lifecycleStag: {eq: LEAD}}) { totalCount } }", {}),
+        (
+            "query($f: ContactFilter) { contacts(filter: $f) { totalCount } }",
+            {"f": {"lifecycleStage": {"eq": "LEED"}}},
+        ),
+        (
+            "query($f: ContactFilter) { contacts(filter: $f) { totalCount } }",
+            {"f": {"lifecycleStag": {"eq": "LEAD"}}},
+        ),
+    ]
+    for query, variables in typos:
+        response = await client.post(
+            "/graphql", json={"query": query, "variables": variables}, headers=headers
+        )
+        body = response.json()
+        assert body["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT", body
+        assert "Did you mean" not in response.text, body
     page = await client.get("/graphql", headers={"Accept": "text/html"})
     assert "graphiql" not in page.text.lower()
     # the same requests outside production
@@ -118,6 +141,11 @@ async def test_production_mode(api, make_client):
         "/graphql", json={"query": "{ contactz { totalCount } }"}, headers=headers
     )
     assert "Did you mean" in typo.text
+    for query, variables in typos:  # outside production the hints help developers
+        response = await dev.post(
+            "/graphql", json={"query": query, "variables": variables}, headers=headers
+        )
+        assert "Did you mean" in response.text, query
 
 
 async def test_batches_are_refused_with_a_graphql_error(api, client):

@@ -127,3 +127,48 @@ async def test_statements_do_not_grow_with_list_length(api, database, small, lar
         assert len(node["members"]["nodes"][0]["segments"]["nodes"]) >= 2
     assert counts[0] == counts[1], counts
     assert counts[1] <= 20, counts
+
+
+async def test_rule_masks_personal_data_without_pii_read(api, database):
+    """A VIEWER (segments:read, no pii:read) reads a rule's emails and phones masked, like
+    every other read of personal data; the shape of the rule stays."""
+    from relasi.auth.api_keys import create_api_key
+    from relasi.auth.scopes import ROLE_SCOPES, Role
+    from tests.conftest import Api
+    from tests.segments.helpers import create_segment
+
+    rule = {
+        "or": [
+            {"email": {"eq": "dewi.lestari@example.com"}},
+            {"phone": {"in": ["+6281234567890", "+6289876543210"]}},
+            {"not": {"email": {"contains": "@rahasia.co.id"}}},
+            {"deals": {"some": {"contacts": {"some": {"email": {"startsWith": "budi@"}}}}}},
+            {"search": "siti@example.com"},
+            {"search": "Retail"},
+        ],
+        "lifecycleStage": {"eq": "LEAD"},
+    }
+    segment = await create_segment(api, "Known people", rule)
+    async with database.pool.acquire() as conn:
+        _, key = await create_api_key(
+            conn, api.workspace_id, "viewer", sorted(ROLE_SCOPES[Role.VIEWER])
+        )
+    viewer = Api(api.client, api.workspace_id, key)
+    query = "query($id: ID!) { segment(id: $id) { rule } segments { nodes { rule } } }"
+    seen = await viewer(query, id=segment["id"])
+    assert seen["segment"]["rule"] == seen["segments"]["nodes"][0]["rule"]
+    assert seen["segment"]["rule"] == {
+        "or": [
+            {"email": {"eq": "d***@example.com"}},
+            {"phone": {"in": ["+62*******7890", "+62*******3210"]}},
+            {"not": {"email": {"contains": "***@rahasia.co.id"}}},
+            {"deals": {"some": {"contacts": {"some": {"email": {"startsWith": "b***@"}}}}}},
+            {"search": "s***@example.com"},
+            {"search": "Retail"},
+        ],
+        "lifecycleStage": {"eq": "LEAD"},
+    }
+    for secret in ("dewi.lestari", "4567890", "budi@", "siti@", "6543210"):
+        assert secret not in str(seen)
+    # with pii:read (here: admin) the rule reads as stored
+    assert (await api(query, id=segment["id"]))["segment"]["rule"] == rule

@@ -61,13 +61,22 @@ async def test_bad_rule_json_is_reported_at_its_node(api, rule, path, code):
 
 
 async def test_typed_rule_errors_point_into_rule(api):
-    # a decimal that is not a number passes GraphQL's Decimal scalar, not the rule check
-    errors = await h.create_segment_errors(
-        api, rule={"and": [{}, {"deals": {"some": {"amount": {"gt": "NaN"}}}}]}
+    # a decimal that is not a number: refused by the Decimal scalar in a typed rule, by the
+    # rule check in ruleJson
+    rule = {"and": [{}, {"deals": {"some": {"amount": {"gt": "NaN"}}}}]}
+    body = await api.raw(
+        "mutation($input: CreateSegmentInput!) { createSegment(input: $input) { segment { id } } }",
+        input={"name": "Bad", "rule": rule},
     )
+    assert body["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT" and "data" not in body
+    assert (
+        "$input' has invalid value at .rule.and[1].deals.some.amount.gt"
+        in body["errors"][0]["message"]
+    )
+    errors = await h.create_segment_errors(api, ruleJson=rule)
     assert errors == [
         {
-            "field": ["input", "rule", "and", "1", "deals", "some", "amount", "gt"],
+            "field": ["input", "ruleJson", "and", "1", "deals", "some", "amount", "gt"],
             "message": "Expected a finite decimal number.",
             "code": "BAD_USER_INPUT",
         }

@@ -51,6 +51,22 @@ class Live:
             assert ack["type"] == "connection_ack", ack
             yield sock
 
+    @contextlib.asynccontextmanager
+    async def sockets(
+        self, *keys: str, protocol: str = "graphql-transport-ws"
+    ) -> AsyncIterator[list[Socket]]:
+        """One socket per key, all open at once and past connection_init; they share one
+        client, as the in-process transport cannot be nested."""
+        async with contextlib.AsyncExitStack() as stack:
+            client = await stack.enter_async_context(asgi_client(self.app))
+            found = []
+            for key in keys:
+                sock = await stack.enter_async_context(connect(URL, client, protocol))
+                ack = await sock.init(key)
+                assert ack["type"] == "connection_ack", ack
+                found.append(sock)
+            yield found
+
     async def listening(self, count: int = 1) -> None:
         """Wait until the server registered `count` subscriptions (its notifier routes events
         to them from then on); a synchronization point, not an assertion."""

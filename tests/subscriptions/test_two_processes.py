@@ -36,7 +36,12 @@ async def _ready(client: httpx.AsyncClient, process: subprocess.Popen, port: int
 async def test_a_write_through_one_process_reaches_a_subscriber_of_another(database, tmp_path):
     async with database.pool.acquire() as conn:
         _, key = await create_workspace(conn, "Two processes")
-    env = {**os.environ, "DATABASE_URL": database.dsn, "RELASI_DATA_DIR": str(tmp_path)}
+    env = {
+        **os.environ,
+        "DATABASE_URL": database.dsn,
+        "RELASI_DATA_DIR": str(tmp_path),
+        "RELASI_WORKERS": "1",
+    }
     ports = [free_port(), free_port()]
     logs = [open(tmp_path / f"serve-{port}.log", "w") for port in ports]  # noqa: SIM115
     processes = [

@@ -95,3 +95,23 @@ async def test_health_and_readiness(client):
     assert (await client.get("/healthz")).json() == {"status": "ok"}
     ready = await client.get("/readyz")
     assert ready.status_code == 200 and ready.json() == {"status": "ready"}
+
+
+async def test_request_errors_have_no_data_entry(api):
+    """GraphQL over HTTP: parse, validation and variable errors carry no `data` at all (not
+    even null), with either media type; an error while executing keeps `data`."""
+    request_errors = [
+        ("{ pipelines { ", {}),  # parse
+        ("{ nope }", {}),  # validation
+        ("query($n: Int!) { contacts(first: $n) { totalCount } }", {"n": "many"}),  # variables
+        ("{ " + " ".join(f"t{i}: __typename" for i in range(101)) + " }", {}),  # limits
+    ]
+    for accept, status in (("application/graphql-response+json", 400), ("application/json", 200)):
+        for query, variables in request_errors:
+            response = await api.post(query, variables, Accept=accept)
+            assert response.status_code == status, (accept, query)
+            body = response.json()
+            assert "data" not in body and body["errors"], (accept, query, body)
+    executed = await api.raw('{ contact(id: "nope") { id } }')
+    assert executed["errors"][0]["path"] == ["contact"]
+    assert "data" in executed

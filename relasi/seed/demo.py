@@ -350,8 +350,9 @@ async def seed_demo(
     fresh_statistics: bool = True,
 ) -> dict[str, int]:
     """Fill a freshly created workspace (with its default pipeline) with the demo data set,
-    then analyze the tables it filled, so it is planned well from its first request (not
-    with `fresh_statistics=False`: what any bulk load autovacuum has not reached yet is like)."""
+    then analyze the tables it filled, so it is planned well from its first request.
+    `fresh_statistics=False` leaves the ANALYZE out: what any bulk load looks like until
+    autovacuum gets to it (the row-security plan test needs that state)."""
     now = now or datetime.combine(date.today(), datetime.min.time(), UTC)
     demo = _Demo(workspace_id, seed, now)
     await use_workspace(conn, workspace_id, local=False)  # until conn goes back to its pool

@@ -84,9 +84,9 @@ async def scratch_database(
 
 
 async def new_workspace(conn: asyncpg.Connection, name: str = "Bench") -> tuple[uuid.UUID, str]:
-    """Migrate, create a workspace; (its id, its admin API key). `conn` then sees every
-    workspace's rows, so seeding passes row-level security whatever the login (a superuser
-    passes anyway; the tables' owner is bound by FORCE)."""
+    """Migrate, create a workspace; (its id, its admin API key). `conn` then works as
+    relasi_system, past row-level security, like the CLI's seed (the tables' owner is bound by
+    FORCE)."""
     await dbschema.migrate(conn)
     workspace_id, key = await create_workspace(conn, name)
     await use_system(conn)  # until conn goes back to its pool, whose reset clears it

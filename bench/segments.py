@@ -26,6 +26,7 @@ import uuid
 import asyncpg
 from scratch import Api, in_process, new_workspace, percentiles, scratch_database
 
+from relasi.analyze import analyze
 from relasi.resolvers import global_ids
 
 CITIES = ["Jakarta", "Bandung", "Surabaya", "Medan", "Semarang", "Makassar", "Denpasar", "Bogor"]
@@ -109,7 +110,7 @@ async def seed(conn: asyncpg.Connection, workspace_id: uuid.UUID, contacts: int,
         columns=["workspace_id", "deal_id", "contact_id"],
         records=((workspace_id, d, c) for d, _, c in deals),
     )
-    await conn.execute("ANALYZE")
+    await analyze(conn, ["contacts", "interactions", "deals", "deal_contacts"])
     return ids
 
 

@@ -522,6 +522,8 @@ async def seed(dsn: str, args: argparse.Namespace) -> Seeded:
         )
         print(f"derived {events:,} timeline events in {derived - loaded:.1f} s")
         # as autovacuum would leave it: statistics, and a visibility map with hint bits set
+        # (as the login, the tables' owner: relasi_system may not vacuum them)
+        await conn.execute("RESET ROLE")
         await conn.execute("VACUUM ANALYZE")
         # flush the load now rather than in a checkpoint during the measurements
         with contextlib.suppress(asyncpg.InsufficientPrivilegeError):

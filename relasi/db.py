@@ -10,6 +10,7 @@ from contextvars import ContextVar
 
 import asyncpg
 
+from relasi.analyze import Analyzer
 from relasi.embedded import EmbeddedPostgres
 from relasi.settings import Settings
 
@@ -17,7 +18,15 @@ log = logging.getLogger(__name__)
 
 EMBEDDED_DATABASE = "relasi"
 _UNKNOWN = object()
-_capture: ContextVar[list[str] | None] = ContextVar("relasi_capture", default=None)
+
+
+class Statement(str):
+    """A captured statement: its SQL text, with the values it was bound to in `args`."""
+
+    args: tuple = ()
+
+
+_capture: ContextVar[list[Statement] | None] = ContextVar("relasi_capture", default=None)
 
 
 async def ensure_database(server_uri: str, name: str) -> None:
@@ -37,6 +46,13 @@ async def embedded_database(embedded: EmbeddedPostgres) -> str:
     return embedded.uri(EMBEDDED_DATABASE)
 
 
+async def reset_connection(conn: asyncpg.Connection) -> None:
+    """What a connection goes back to the pool with: asyncpg's reset (RESET ALL, ...) and the
+    login's own role, which RESET ALL leaves as it was (a connection that did system work must
+    not stay relasi_system). One statement, like the default reset."""
+    await conn.execute("RESET ROLE;\n" + conn.get_reset_query())
+
+
 async def init_connection(conn: asyncpg.Connection) -> None:
     for type_name in ("json", "jsonb"):
         await conn.set_type_codec(
@@ -49,6 +65,7 @@ class Database:
 
     def __init__(self, pool: asyncpg.Pool, embedded: EmbeddedPostgres | None = None) -> None:
         self.pool = pool
+        self.analyzer = Analyzer(pool)
         self.embedded = embedded  # released on close: the last process out stops it
         self.dsn: str | None = None  # for connections outside the pool (the LISTEN connection)
         self._request_role: str | object | None = _UNKNOWN
@@ -71,7 +88,10 @@ class Database:
             await init_connection(conn)
             conn.add_query_logger(db._on_query)
 
-        db.pool = await asyncpg.create_pool(dsn, min_size=min_size, max_size=max_size, init=init)
+        db.pool = await asyncpg.create_pool(
+            dsn, min_size=min_size, max_size=max_size, init=init, reset=reset_connection
+        )
+        db.analyzer = Analyzer(db.pool)
         return db
 
     @classmethod
@@ -112,14 +132,16 @@ class Database:
     def _on_query(self, record) -> None:
         capture = _capture.get()
         if capture is not None:
-            capture.append(record.query)
+            statement = Statement(record.query)
+            statement.args = record.args
+            capture.append(statement)
 
     @contextlib.contextmanager
-    def capture_statements(self) -> Iterator[list[str]]:
+    def capture_statements(self) -> Iterator[list[Statement]]:
         """Collect the statements this task (and the tasks it starts) runs while the block
         runs, for tests: background work of the same process (the notifier, the segment
         scheduler) stays out. asyncpg calls the logger in the querying task's context."""
-        statements: list[str] = []
+        statements: list[Statement] = []
         token = _capture.set(statements)
         try:
             yield statements
@@ -128,16 +150,19 @@ class Database:
 
     async def close(self) -> None:
         try:
+            await self.analyzer.idle()
             await self.pool.close()
         finally:
             if self.embedded is not None:
                 self.embedded.release()
 
 
-# Row-level security (dbschema/0006_row_level_security.sql) admits the rows of the workspace a
-# connection is set to. Requests set theirs per transaction (resolvers/session.py); trusted
-# code that works across workspaces (the notifier, the segment scheduler, the CLI) says so.
+# Row-level security (dbschema/0006_row_level_security.sql, 0007_...) admits the rows of the
+# workspace a connection is set to. Requests set theirs per transaction (resolvers/session.py);
+# trusted code that works across workspaces (the notifier, the segment scheduler, the CLI, the
+# seed) switches to the role that passes row security.
 APP_ROLE = "relasi_app"  # the role requests run as (dbschema/0006_row_level_security.sql)
+SYSTEM_ROLE = "relasi_system"  # BYPASSRLS, for work across workspaces (dbschema/0007_...)
 
 
 async def app_role(conn: asyncpg.Connection) -> str | None:
@@ -157,9 +182,22 @@ async def use_workspace(conn: asyncpg.Connection, workspace_id, *, local: bool =
 
 
 async def use_system(conn: asyncpg.Connection, on: bool = True, *, local: bool = False) -> None:
-    """Admit every workspace's rows (or stop, with `on=False`): for the transaction
-    (`local`), or until the connection goes back to the pool."""
-    await conn.execute("SELECT set_config('relasi.system', $1, $2)", "on" if on else "", local)
+    """Admit every workspace's rows (or stop, with `on=False`, back to the login): for the
+    transaction (`local`), or until the connection goes back to the pool.
+
+    As relasi_system, which bypasses row security. Where the migration could not make that
+    role, 0006's policies are in place, which admit everything when `relasi.system` is on:
+    it is set too, so both work without knowing which one this database has."""
+    await conn.execute(
+        """SELECT set_config('relasi.system', $1, $2),
+                  set_config('role', CASE WHEN $1 = 'on' AND EXISTS (
+                      SELECT 1 FROM pg_roles r WHERE r.rolname = $3 AND r.rolbypassrls
+                         AND pg_has_role(session_user, r.oid, 'MEMBER')) THEN $3 ELSE 'none' END,
+                      $2)""",
+        "on" if on else "",
+        local,
+        SYSTEM_ROLE,
+    )
 
 
 @contextlib.asynccontextmanager

@@ -5,11 +5,13 @@ database is created on that server. Every test gets its own workspace, which iso
 from each other exactly the way the API isolates customers.
 """
 
+import contextlib
 import os
 import subprocess
 import sys
 import tempfile
 import uuid
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlparse, urlunparse
@@ -46,21 +48,31 @@ def postgres_server_uri():
     server.cleanup()
 
 
-@pytest.fixture(scope="session")
-async def database(postgres_server_uri):
+@contextlib.asynccontextmanager
+async def fresh_database(server_uri: str) -> AsyncIterator[Database]:
+    """A new, migrated database on the test server, dropped at the end. Every test shares
+    one (`database`); a test that needs planner statistics of its own makes another."""
     name = f"relasi_test_{uuid.uuid4().hex[:8]}"
-    admin = await asyncpg.connect(postgres_server_uri)
+    admin = await asyncpg.connect(server_uri)
     await admin.execute(f'CREATE DATABASE "{name}"')
-    parsed = urlparse(postgres_server_uri)
+    parsed = urlparse(server_uri)
     dsn = urlunparse(parsed._replace(path=f"/{name}"))
     db = await Database.connect(dsn, min_size=1, max_size=8)
-    async with db.pool.acquire() as conn:
-        await dbschema.migrate(conn)
-    db.dsn = dsn
-    yield db
-    await db.close()
-    await admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
-    await admin.close()
+    try:
+        async with db.pool.acquire() as conn:
+            await dbschema.migrate(conn)
+        db.dsn = dsn
+        yield db
+    finally:
+        await db.close()
+        await admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+        await admin.close()
+
+
+@pytest.fixture(scope="session")
+async def database(postgres_server_uri):
+    async with fresh_database(postgres_server_uri) as db:
+        yield db
 
 
 @pytest.fixture(scope="session")

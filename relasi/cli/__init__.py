@@ -27,7 +27,9 @@ app.command()(serve)
 @app.command()
 def migrate(data_dir: DataDir = None) -> None:
     """Apply pending database migrations."""
-    applied = run(settings_with(data_dir=data_dir), dbschema.migrate, migrate_first=False)
+    applied = run(
+        settings_with(data_dir=data_dir), dbschema.migrate, migrate_first=False, system=False
+    )
     typer.echo(f"applied: {', '.join(applied)}" if applied else "up to date")
 
 

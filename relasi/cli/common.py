@@ -30,9 +30,14 @@ def settings_with(**overrides: Any) -> Settings:
 
 
 def run(
-    settings: Settings, action: Callable[[Any], Awaitable[Any]], *, migrate_first: bool = True
+    settings: Settings,
+    action: Callable[[Any], Awaitable[Any]],
+    *,
+    migrate_first: bool = True,
+    system: bool = True,
 ) -> Any:
-    """Open the database (embedded unless DATABASE_URL), migrate, run `action(connection)`."""
+    """Open the database (embedded unless DATABASE_URL), migrate, run `action(connection)`:
+    as relasi_system, or (`system=False`) as the login, which owns the tables."""
     from relasi.db import Database, use_system
 
     async def main() -> Any:
@@ -41,8 +46,9 @@ def run(
             async with db.pool.acquire() as conn:
                 if migrate_first:
                     await dbschema.migrate(conn)
-                # an operator's tool: it acts across workspaces, past row-level security
-                await use_system(conn)
+                if system:
+                    # an operator's tool: it acts across workspaces, past row-level security
+                    await use_system(conn)
                 return await action(conn)
         finally:
             await db.close()

@@ -123,6 +123,10 @@ async def track_interactions(
         results[i] = (first[0], False, []) if first[0] is not None else first
 
     rows = [inserted[i] for i, _, _ in linked if i in inserted]
+    # a large batch (the first import of a workspace, say) changes what the planner should
+    # know about these tables: analyze them once it committed (see relasi/analyze.py)
+    written = {"interactions": len(rows), "audit_log": len(rows)}
+    session.after_commit(lambda: session.db.analyzer.wrote(written))
     await session.execute(
         "SELECT pg_notify($1, p) FROM unnest($2::text[]) AS p",
         events.CHANNEL,

@@ -42,6 +42,7 @@ class Session:
         # asyncpg runs one statement at a time per connection, and loaders fire concurrently
         self._lock = asyncio.Lock()
         self._loaders: dict[Hashable, DataLoader] = {}
+        self._after_commit: list[Callable[[], None]] = []
 
     @property
     def workspace_id(self) -> uuid.UUID:
@@ -128,6 +129,11 @@ class Session:
             found = self._loaders[key] = DataLoader(batch, cache=True)
         return found
 
+    def after_commit(self, callback: Callable[[], None]) -> None:
+        """Call `callback` once this request's transaction has committed (never if it rolls
+        back), e.g. to start background work on what it wrote."""
+        self._after_commit.append(callback)
+
     async def close(self, *, commit: bool = True) -> None:
         # under the lock: a statement still running for an abandoned resolver ends first
         async with self._lock:
@@ -140,7 +146,10 @@ class Session:
             try:
                 if commit and not self.read_only:
                     await tx.commit()
+                    for callback in self._after_commit:
+                        callback()
                 else:
                     await tx.rollback()
             finally:
+                self._after_commit.clear()
                 await self.db.pool.release(conn)

@@ -6,6 +6,7 @@ import asyncpg
 import pytest
 
 from relasi.auth.principal import Principal
+from relasi.db import Database, system_connection, use_system
 from relasi.resolvers.session import Session
 
 CREATE = """mutation($n: String!) { createContact(input: {firstName: $n}) {
@@ -72,3 +73,40 @@ async def test_a_connection_set_to_no_workspace_sees_nothing(api, database):
         )
     assert [r["relname"] for r in unprotected] == ["api_keys"]
     assert tables >= 15
+
+
+async def test_system_work_passes_as_relasi_system_and_no_setting_opens_the_wall(
+    api, other_api, database
+):
+    await api.mutate(CREATE, n="Mine")
+    await other_api.mutate(CREATE, n="Theirs")
+    mine_and_theirs = [api.workspace_id, other_api.workspace_id]
+    count = "SELECT count(DISTINCT workspace_id) FROM contacts WHERE workspace_id = ANY($1)"
+    async with system_connection(database) as conn:
+        system = await conn.fetchrow(
+            f"SELECT current_user AS role, ({count}) AS n", mine_and_theirs
+        )
+    # a request that sets the switch 0006's policies had: it admits nothing more now
+    session = Session(database, Principal(workspace_id=api.workspace_id))
+    try:
+        await session.execute("SELECT set_config('relasi.system', 'on', true)")
+        seen = await session.fetchval(count, mine_and_theirs)
+    finally:
+        await session.close()
+    assert (system["role"], system["n"]) == ("relasi_system", 2)
+    assert seen == 1
+
+
+async def test_a_connection_goes_back_to_the_pool_as_the_login(database):
+    """RESET ALL (asyncpg's reset) leaves the role alone: the pool resets it too, or the next
+    user of a connection that did system work would pass row security."""
+    db = await Database.connect(database.dsn, min_size=1, max_size=1)
+    try:
+        async with db.pool.acquire() as conn:
+            login = await conn.fetchval("SELECT session_user")
+            await use_system(conn)  # until the connection goes back to the pool
+            assert await conn.fetchval("SELECT current_user") == "relasi_system"
+        async with db.pool.acquire() as conn:
+            assert await conn.fetchval("SELECT current_user") == login
+    finally:
+        await db.close()

@@ -33,8 +33,9 @@ CREATE TABLE change_events (
     type              text NOT NULL,   -- e.g. 'contact.updated'
     record_type       text NOT NULL,   -- the GraphQL type, e.g. 'Contact'
     record_id         uuid NOT NULL,
-    -- {"column": {"before": ..., "after": ...}} in stored names and values; the API renders
-    -- them as clients see the fields (resolvers/changes.py)
+    -- in stored names and values, rendered as clients see the fields by resolvers/changes.py:
+    -- {"column": {"before": ..., "after": ...}}, or for a new record (`.created`,
+    -- `interaction.tracked`, `note.added`) its row {"column": value}, cheaper to build
     changes           jsonb NOT NULL,
     actor_api_key_id  uuid,            -- both null: system work (scheduler, CLI, imports)
     actor_member_id   uuid,
@@ -53,9 +54,8 @@ CREATE FUNCTION relasi_change_ignored() RETURNS text[] LANGUAGE sql IMMUTABLE AS
                  'paths', 'refs', 'scheduled', 'needs_settle', 'settle_xid']
 $$;
 
--- {"column": {"before": b, "after": a}} for the columns that differ (before NULL: a new row,
--- whose null columns are left out). An amount comes with its currency, changed or not, so it
--- can be read on its own.
+-- {"column": {"before": b, "after": a}} for the columns that differ. An amount comes with its
+-- currency, changed or not, so it can be read on its own.
 CREATE FUNCTION relasi_row_changes(before_row jsonb, after_row jsonb) RETURNS jsonb
 LANGUAGE sql IMMUTABLE AS $$
     WITH changed AS (
@@ -91,7 +91,7 @@ BEGIN
         INSERT INTO change_events (workspace_id, type, record_type, record_id, changes,
                                    actor_api_key_id, actor_member_id, request_id)
         SELECT n.workspace_id, TG_ARGV[1], TG_ARGV[0], n.id,
-               relasi_row_changes(NULL, to_jsonb(n)),
+               to_jsonb(n) - relasi_change_ignored(),
                relasi_actor('actor_api_key_id'), relasi_actor('actor_member_id'),
                nullif(current_setting('relasi.request_id', true), '')
           FROM new_rows n;
@@ -142,16 +142,17 @@ DECLARE
 BEGIN
     FOR part IN EXECUTE format(
         $q$WITH changed AS (%s),
-                owners AS (SELECT DISTINCT (r->>'workspace_id')::uuid AS ws, (r->>%L)::uuid AS owner
-                             FROM changed)
+                owners AS (
+                    SELECT (r->>'workspace_id')::uuid AS ws, (r->>%L)::uuid AS owner,
+                           coalesce(jsonb_agg(r) FILTER (WHERE side = 'new'), '[]') AS added,
+                           coalesce(jsonb_agg(r) FILTER (WHERE side = 'old'), '[]') AS removed
+                      FROM changed GROUP BY 1, 2)
            SELECT o.ws, o.owner,
                   %I(coalesce((SELECT jsonb_agg(x) FROM (
                         SELECT to_jsonb(t) AS x FROM %I t
                          WHERE t.workspace_id = o.ws AND t.%I = o.owner
-                        EXCEPT ALL SELECT r FROM changed WHERE side = 'new'
-                                   AND (r->>%L)::uuid = o.owner
-                        UNION ALL SELECT r FROM changed WHERE side = 'old'
-                                   AND (r->>%L)::uuid = o.owner) b), '[]')) AS before,
+                        EXCEPT ALL SELECT jsonb_array_elements(o.added)
+                        UNION ALL SELECT jsonb_array_elements(o.removed)) b), '[]')) AS before,
                   %I(coalesce((SELECT jsonb_agg(to_jsonb(t)) FROM %I t
                                 WHERE t.workspace_id = o.ws AND t.%I = o.owner), '[]')) AS after
              FROM owners o$q$,
@@ -160,8 +161,7 @@ BEGIN
             WHEN 'DELETE' THEN 'SELECT ''old'' AS side, to_jsonb(o) AS r FROM old_rows o'
             ELSE 'SELECT ''new'' AS side, to_jsonb(n) AS r FROM new_rows n UNION ALL '
                  'SELECT ''old'', to_jsonb(o) FROM old_rows o' END,
-        TG_ARGV[2], TG_ARGV[3], TG_TABLE_NAME, TG_ARGV[2], TG_ARGV[2], TG_ARGV[2],
-        TG_ARGV[3], TG_TABLE_NAME, TG_ARGV[2])
+        TG_ARGV[2], TG_ARGV[3], TG_TABLE_NAME, TG_ARGV[2], TG_ARGV[3], TG_TABLE_NAME, TG_ARGV[2])
     LOOP
         SELECT e.seq, e.type, e.changes INTO event
           FROM change_events e
@@ -171,14 +171,16 @@ BEGIN
         merged := coalesce(event.changes, '{}');
         FOR field IN SELECT jsonb_object_keys(part.after || part.before) LOOP
             after_value := coalesce(part.after->field, '[]');
-            IF event.type = TG_ARGV[1] || '.created' THEN
-                before_value := 'null';
+            IF event.type = TG_ARGV[1] || '.created' THEN  -- a new record's values, as they are
+                merged := CASE WHEN after_value = '[]' THEN merged - field
+                               ELSE merged || jsonb_build_object(field, after_value) END;
+                CONTINUE;
             ELSIF merged ? field THEN
                 before_value := merged->field->'before';
             ELSE
                 before_value := coalesce(part.before->field, '[]');
             END IF;
-            IF before_value = after_value OR (before_value = 'null' AND after_value = '[]') THEN
+            IF before_value = after_value THEN
                 merged := merged - field;
             ELSE
                 merged := merged || jsonb_build_object(field, jsonb_build_object(
@@ -227,9 +229,9 @@ BEGIN
         INSERT INTO change_events (workspace_id, type, record_type, record_id, changes,
                                    actor_api_key_id, actor_member_id, request_id)
         SELECT n.workspace_id, 'note.added', 'NoteEvent', n.id,
-               relasi_row_changes(NULL, jsonb_build_object(
-                   'body', n.body, 'contact_id', n.contact_id, 'account_id', n.account_id,
-                   'deal_id', n.deal_id, 'case_id', n.case_id)),
+               jsonb_build_object('body', n.body, 'contact_id', n.contact_id,
+                                  'account_id', n.account_id, 'deal_id', n.deal_id,
+                                  'case_id', n.case_id),
                relasi_actor('actor_api_key_id'), relasi_actor('actor_member_id'),
                nullif(current_setting('relasi.request_id', true), '')
           FROM new_rows n WHERE n.kind = 'NOTE';

@@ -36,6 +36,11 @@ EVENT_TYPES: tuple[str, ...] = (
     "segment.member_exited",
     "note.added",
 )
+# events of a new record: all its fields are "after" values
+CREATIONS = frozenset(t for t in EVENT_TYPES if t.endswith(".created")) | {
+    "interaction.tracked",
+    "note.added",
+}
 MAX_FILTER_VALUES = 100
 
 _FINGERPRINT = pagination.list_fingerprint("changes")
@@ -134,7 +139,9 @@ def render(row: asyncpg.Record, principal: Principal) -> dict[str, Any]:
     """The stored changes ({"column": {"before", "after"}}) with the API's field names and
     values: global ids, Money, `utm`, identities masked without pii:read, deal amounts left out
     without deals:amounts."""
-    stored: dict[str, dict[str, Any]] = json.loads(row["changes"], parse_float=Decimal)
+    stored: dict[str, Any] = json.loads(row["changes"], parse_float=Decimal)
+    if row["type"] in CREATIONS:  # stored as the new row's values
+        stored = {k: {"before": None, "after": v} for k, v in stored.items() if v is not None}
     out: dict[str, Any] = {}
     utm: dict[str, dict[str, Any]] = {"before": {}, "after": {}}
     for column, change in stored.items():

@@ -11,18 +11,26 @@
 -- name), while this log is the integration feed of record changes, kept for a retention period
 -- and written by system work too.
 --
--- ORDER AND THE POLLER'S GUARANTEE. Events are ordered by (xid, seq): the writing transaction's
--- id (xid8, never wraps), then a global sequence within it. A reader returns only events of
--- transactions older than its snapshot's xmin (`pg_snapshot_xmin(pg_current_snapshot())`):
--- those transactions have all ended, so what the reader sees of them is final, and every
--- transaction still able to commit has an xid >= xmin, so any event that becomes visible later
--- sorts after everything already returned. A poller that resumes after its last (xid, seq)
--- therefore never misses an event committed later, nor sees one twice, without any lock on
--- the write path (a per-workspace counter row would serialise each workspace's writers and can
--- deadlock with the row locks they take). The price: an event is readable once every older
--- transaction of the database has ended, so a long transaction delays delivery (never loses it).
--- Within a transaction events keep the order of its statements; sequence numbers have gaps.
+-- ORDER AND THE POLLER'S GUARANTEE. Each transaction that records events gets a number of
+-- its workspace, `change_commits.sequence`, taken when it commits: a deferred constraint
+-- trigger increments the workspace's counter row (`change_heads`) as the last thing before the
+-- commit, and the row lock is held until the commit is done. So the numbers are gapless and in
+-- commit order: number n+1 cannot be taken before the transaction holding n has committed (or
+-- rolled back, giving n back), and a reader that sees n+1 sees every number below it. Events
+-- are read in (sequence, seq) order, seq being their order within their transaction; a poller
+-- that resumes after the last (sequence, seq) it read never misses an event committed later,
+-- nor gets one twice, and two changes of one record arrive in the order they were made (the
+-- second writer waits for the first one's row lock, so it commits after it).
+--
+-- Why at commit and not at the first event: a transaction holding the counter from its first
+-- event on would serialise the workspace's writers for their whole duration and deadlock with
+-- the row locks they take afterwards (a contact locked by one, the counter by the other). At
+-- commit a transaction waits for nothing else, so this cannot deadlock; the cost is that the
+-- commits of one workspace (not their work) happen one after the other. A transaction writing
+-- to several workspaces takes their counters in the order it first wrote to them; only system
+-- work could do that, and none does.
 
+-- A global sequence numbers events within their transactions (gaps are harmless there).
 CREATE SEQUENCE change_events_seq;
 
 CREATE TABLE change_events (
@@ -46,7 +54,51 @@ CREATE TABLE change_events (
 CREATE INDEX change_events_record ON change_events (workspace_id, record_id, xid, seq);
 -- retention: rows arrive in time order, so a BRIN range index finds old ones for little upkeep
 CREATE INDEX change_events_age ON change_events USING brin (occurred_at);
-SELECT relasi_isolate('change_events');
+
+-- One row per transaction and workspace with events: its number, set as it commits.
+CREATE TABLE change_commits (
+    workspace_id  uuid NOT NULL,
+    xid           xid8 NOT NULL DEFAULT pg_current_xact_id(),
+    sequence      bigint,
+    committed_at  timestamptz,
+    PRIMARY KEY (workspace_id, xid)
+);
+CREATE UNIQUE INDEX change_commits_order ON change_commits (workspace_id, sequence);
+CREATE INDEX change_commits_age ON change_commits USING brin (committed_at);
+
+-- Each workspace's last commit number (the row whose lock orders its commits).
+CREATE TABLE change_heads (
+    workspace_id  uuid PRIMARY KEY,
+    last          bigint NOT NULL
+);
+SELECT relasi_isolate(t) FROM unnest(ARRAY['change_events', 'change_commits', 'change_heads']) t;
+
+-- Events were written: their transaction gets its commit row (once per workspace).
+CREATE FUNCTION relasi_change_commit_row() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    INSERT INTO change_commits (workspace_id)
+    SELECT DISTINCT workspace_id FROM new_events
+    ON CONFLICT DO NOTHING;
+    RETURN NULL;
+END $$;
+CREATE TRIGGER commit_row AFTER INSERT ON change_events
+    REFERENCING NEW TABLE AS new_events FOR EACH STATEMENT
+    EXECUTE FUNCTION relasi_change_commit_row();
+
+-- As the transaction commits: the workspace's next number (see the top of this file).
+CREATE FUNCTION relasi_number_commit() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+    n bigint;
+BEGIN
+    INSERT INTO change_heads AS h (workspace_id, last) VALUES (NEW.workspace_id, 1)
+    ON CONFLICT (workspace_id) DO UPDATE SET last = h.last + 1
+    RETURNING last INTO n;
+    UPDATE change_commits SET sequence = n, committed_at = clock_timestamp()
+     WHERE workspace_id = NEW.workspace_id AND xid = NEW.xid;
+    RETURN NULL;
+END $$;
+CREATE CONSTRAINT TRIGGER number_commit AFTER INSERT ON change_commits
+    DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION relasi_number_commit();
 
 -- Columns that are bookkeeping, not what a client would call a change.
 CREATE FUNCTION relasi_change_ignored() RETURNS text[] LANGUAGE sql IMMUTABLE AS $$

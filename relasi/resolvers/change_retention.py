@@ -18,22 +18,27 @@ log = logging.getLogger("relasi.changes")
 BATCH = 5_000
 INTERVAL_SECONDS = 3_600
 
-_PRUNE = """
-    DELETE FROM change_events WHERE ctid = ANY(ARRAY(
-        SELECT ctid FROM change_events
-         WHERE occurred_at < now() - make_interval(days => $1) LIMIT $2))"""
+# events first: a commit is never older than its events, so none is left without its commit
+_PRUNE = [
+    f"""DELETE FROM {table} WHERE ctid = ANY(ARRAY(
+            SELECT ctid FROM {table}
+             WHERE {column} < now() - make_interval(days => $1) LIMIT $2))"""
+    for table, column in (("change_events", "occurred_at"), ("change_commits", "committed_at"))
+]
 
 
 async def prune(db: Database, days: int, batch: int = BATCH) -> int:
     """Delete every workspace's events older than `days`; returns how many."""
     deleted = 0
     async with system_connection(db) as conn:
-        while True:
-            status = await conn.execute(_PRUNE, days, batch)
-            count = int(status.split()[-1])
-            deleted += count
-            if count < batch:
-                return deleted
+        for i, statement in enumerate(_PRUNE):
+            while True:
+                count = int((await conn.execute(statement, days, batch)).split()[-1])
+                if i == 0:  # events; their commits' rows are bookkeeping
+                    deleted += count
+                if count < batch:
+                    break
+    return deleted
 
 
 async def run(db: Database, days: int, interval: float = INTERVAL_SECONDS) -> None:

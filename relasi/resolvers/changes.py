@@ -1,10 +1,10 @@
 """The change log (dbschema/0008_change_log.sql): reading it in order, and its events as
 clients see them.
 
-Triggers write the events in the writer's transaction; this module only reads. A page holds
-only events of transactions older than the reader's snapshot xmin, ordered by (xid, seq), so a
-poller resuming after its last cursor never misses an event committed later (the migration
-explains why).
+Triggers write the events in the writer's transaction; this module only reads. Events are
+read in the order their transactions committed (each transaction's per-workspace, gapless
+commit number), then in the order each transaction made them, so a poller resuming after its
+last cursor never misses an event committed later (the migration explains why).
 """
 
 from __future__ import annotations
@@ -44,9 +44,11 @@ CREATIONS = frozenset(t for t in EVENT_TYPES if t.endswith(".created")) | {
 MAX_FILTER_VALUES = 100
 
 _FINGERPRINT = pagination.list_fingerprint("changes")
-_COLUMNS = (
-    "e.xid::text AS xid, e.seq, e.occurred_at, e.type, e.record_type, e.record_id,"
+_SELECT = (
+    "SELECT c.sequence, e.seq, e.occurred_at, e.type, e.record_type, e.record_id,"
     " e.changes::text AS changes, e.actor_api_key_id, e.actor_member_id, e.request_id"
+    " FROM change_commits c JOIN change_events e"
+    " ON e.workspace_id = c.workspace_id AND e.xid = c.xid"
 )
 
 # stored id columns -> the type their global ids name
@@ -69,14 +71,14 @@ _CLIENT_JSON = ("custom_attributes", "properties", "rule")
 
 
 def cursor_of(row: asyncpg.Record) -> str:
-    return pagination.cursor(_FINGERPRINT, [row["xid"], str(row["seq"])])
+    return pagination.cursor(_FINGERPRINT, [str(row["sequence"]), str(row["seq"])])
 
 
-def _position(after: str) -> tuple[str, int]:
-    xid, seq = pagination.cursor_values(after, _FINGERPRINT, 2, "after")
-    if not (xid and seq and xid.isdigit() and seq.isdigit()):
+def _position(after: str) -> tuple[int, int]:
+    sequence, seq = pagination.cursor_values(after, _FINGERPRINT, 2, "after")
+    if not (sequence and seq and sequence.isdigit() and seq.isdigit()):
         raise AppError(f"{after!r} is not a valid cursor.", field="after")
-    return xid, int(seq)
+    return int(sequence), int(seq)
 
 
 async def page(
@@ -90,12 +92,12 @@ async def page(
     size = pagination.DEFAULT_PAGE_SIZE if first is None else first
     if not 0 <= size <= session.max_page_size:
         raise AppError(f"first must be between 0 and {session.max_page_size}.", field="first")
-    conditions = ["e.workspace_id = $1", "e.xid < pg_snapshot_xmin(pg_current_snapshot())"]
+    conditions = ["c.workspace_id = $1", "c.sequence IS NOT NULL"]
     args: list[Any] = [session.workspace_id]
     if after is not None:
-        xid, seq = _position(after)
-        args += [xid, seq]
-        conditions.append(f"(e.xid, e.seq) > (${len(args) - 1}::text::xid8, ${len(args)})")
+        args += _position(after)
+        n = len(args)
+        conditions.append(f"c.sequence >= ${n - 1} AND (c.sequence > ${n - 1} OR e.seq > ${n})")
     if types is not None:
         args.append(_checked_types(types))
         conditions.append(f"e.type = ANY(${len(args)}::text[])")
@@ -104,8 +106,8 @@ async def page(
         conditions.append(f"e.record_id = ANY(${len(args)}::uuid[])")
     args.append(size + 1)
     found = await session.fetch(
-        f"SELECT {_COLUMNS} FROM change_events e WHERE {' AND '.join(conditions)}"
-        f" ORDER BY e.xid, e.seq LIMIT ${len(args)}",
+        f"{_SELECT} WHERE {' AND '.join(conditions)}"
+        f" ORDER BY c.sequence, e.seq LIMIT ${len(args)}",
         *args,
     )
     return found[:size], len(found) > size

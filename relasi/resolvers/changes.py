@@ -106,8 +106,7 @@ async def page(
         conditions.append(f"e.record_id = ANY(${len(args)}::uuid[])")
     args.append(size + 1)
     found = await session.fetch(
-        f"{_SELECT} WHERE {' AND '.join(conditions)}"
-        f" ORDER BY c.sequence, e.seq LIMIT ${len(args)}",
+        f"{_SELECT} WHERE {' AND '.join(conditions)} ORDER BY c.sequence, e.seq LIMIT ${len(args)}",
         *args,
     )
     return found[:size], len(found) > size

@@ -278,6 +278,9 @@ $$;
 CREATE FUNCTION relasi_log_notes_and_members() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     IF TG_TABLE_NAME = 'timeline_events' THEN
+        IF NOT EXISTS (SELECT FROM new_rows WHERE kind = 'NOTE') THEN
+            RETURN NULL;  -- derived events (stage moves, journey): their records report them
+        END IF;
         INSERT INTO change_events (workspace_id, type, record_type, record_id, changes,
                                    actor_api_key_id, actor_member_id, request_id)
         SELECT n.workspace_id, 'note.added', 'NoteEvent', n.id,

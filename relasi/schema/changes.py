@@ -32,6 +32,14 @@ class ChangeEvent:
     )
     row: strawberry.Private[Any]
 
+    @strawberry.field(
+        description="The number of the write that made the change in the workspace's log: "
+        "gapless, in commit order; the events of one write share it (a string: it may "
+        "exceed 32 bits)."
+    )
+    def sequence(self) -> str:
+        return str(self.row["sequence"])
+
     @strawberry.field(description="The changed record's id (it may since have been deleted).")
     def record_id(self) -> strawberry.ID:
         return global_ids.encode(self.row["record_type"], self.row["record_id"])

@@ -7,7 +7,7 @@ from tests.conftest import Api
 ERRORS = "userErrors { field message code }"
 CHANGES = """query($first: Int, $after: String, $filter: ChangeEventFilter) {
   changes(first: $first, after: $after, filter: $filter) {
-    edges { cursor node { type recordType recordId changes requestId occurredAt
+    edges { cursor node { sequence type recordType recordId changes requestId occurredAt
                           actor { apiKeyName } } }
     pageInfo { hasNextPage endCursor } } }"""
 

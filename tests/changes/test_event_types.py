@@ -128,6 +128,11 @@ async def test_each_event_type_once_with_before_after_actor_and_request(api):
     assert {e["type"] for e in events} == set(EVENT_TYPES)
     assert all(e["actor"]["apiKeyName"] == "admin" and e["requestId"] for e in events)
     assert len({e["requestId"] for e in events}) == 26  # one per mutation
+    # one number per write, shared by its events, gapless in the order read
+    numbers = [int(e["sequence"]) for e in events]
+    assert numbers == sorted(numbers)
+    assert len({(e["requestId"], e["sequence"]) for e in events}) == 26
+    assert sorted(set(numbers)) == list(range(numbers[0], numbers[0] + 26))
     times = [e["occurredAt"] for e in events]
     assert times == sorted(times)
 

@@ -80,6 +80,9 @@ async def test_a_poller_paging_under_concurrent_writers_sees_every_event_once_in
     everything = (await read_all(api, start))[0]
     assert len(everything) == 60
     assert polled == everything
+    # each write has its number: gapless, increasing in the order read, shared by its events
+    numbers = [int(e["sequence"]) for e in everything]
+    assert numbers == list(range(numbers[0], numbers[0] + 60))
     for name in ("A", "B"):  # each writer's events in the order it wrote them
         mine = [e for e in everything if e["recordId"] in _ids_named(everything, name)]
         assert [e["type"] for e in mine] == ["contact.created", "contact.updated"] * 15

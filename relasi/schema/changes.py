@@ -99,9 +99,10 @@ class ChangeEventFilter:
 @strawberry.type
 class ChangeQueries:
     @strawberry.field(
-        description="The change log, oldest first: every committed change, in an order that "
-        "never puts a later-committed change before a cursor already handed out. Poll with "
-        "`after` set to the last `endCursor` (kept for RELASI_CHANGE_RETENTION_DAYS)."
+        description="The change log (events:read): every committed change, in commit order, "
+        "so a change committed later never lands behind a cursor already handed out. Poll "
+        "with `after` set to the last `endCursor` (a page with nothing new returns it again). "
+        "Events are kept RELASI_CHANGE_RETENTION_DAYS days."
     )
     async def changes(
         self,

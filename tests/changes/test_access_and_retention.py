@@ -1,5 +1,9 @@
 """Who may read the change log, what personal data it shows, and how long it keeps events."""
 
+import time
+
+import jwt
+
 from relasi.auth.api_keys import create_api_key
 from relasi.auth.scopes import ROLE_SCOPES, Role
 from relasi.db import system_connection
@@ -88,3 +92,30 @@ async def test_retention_deletes_only_events_older_than_the_setting(api, other_a
     kept = (await read_all(api))[0]
     assert [e["changes"]["firstName"]["after"] for e in kept] == ["Recent"]
     assert (await read_all(other_api))[0] == []
+
+
+async def test_a_members_change_names_the_member(api):
+    """Staff signed in with a JWT are the actor of what they change."""
+    await api.mutate(
+        f"""mutation {{ createMember(input: {{name: "Rina", email: "rina@example.com", role: SALES}})
+            {{ member {{ id }} {ERRORS} }} }}"""
+    )
+    secret = (await api.mutate(f"mutation {{ rotateJwtSecret {{ secret {ERRORS} }} }}"))["secret"]
+    now = int(time.time())
+    token = jwt.encode(
+        {
+            "aud": "relasi",
+            "email": "rina@example.com",
+            "relasi_workspace": str(api.workspace_id),
+            "iat": now,
+            "exp": now + 300,
+        },
+        secret,
+        algorithm="HS256",
+    )
+    rina = Api(api.client, api.workspace_id, token)
+    await rina.mutate(CREATE, i={"firstName": "Made by Rina"})
+    body = await api.raw("{ changes { nodes { type actor { apiKeyName member { name } } } } }")
+    assert body["data"]["changes"]["nodes"] == [
+        {"type": "contact.created", "actor": {"apiKeyName": None, "member": {"name": "Rina"}}}
+    ]

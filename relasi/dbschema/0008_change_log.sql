@@ -28,13 +28,15 @@
 -- commit a transaction waits for nothing else, so this cannot deadlock; the cost is that the
 -- commits of one workspace (not their work) happen one after the other. A transaction writing
 -- to several workspaces takes their counters in the order it first wrote to them; only system
--- work could do that, and none does.
+-- work could do that, and none does. Writers run READ COMMITTED (a REPEATABLE READ writer
+-- would fail to commit with a serialization error when another commit of its workspace
+-- slipped in since its snapshot).
 
 -- A global sequence numbers events within their transactions (gaps are harmless there).
 CREATE SEQUENCE change_events_seq;
 
 CREATE TABLE change_events (
-    workspace_id      uuid NOT NULL,   -- no foreign key: a per-row check would double batch costs
+    workspace_id      uuid NOT NULL,   -- no foreign key: its check would cost a lookup per event
     xid               xid8 NOT NULL DEFAULT pg_current_xact_id(),
     seq               bigint NOT NULL DEFAULT nextval('change_events_seq'),
     occurred_at       timestamptz NOT NULL DEFAULT clock_timestamp(),

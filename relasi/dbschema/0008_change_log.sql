@@ -92,6 +92,10 @@ CREATE FUNCTION relasi_number_commit() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE
     n bigint;
 BEGIN
+    PERFORM FROM change_commits WHERE workspace_id = NEW.workspace_id AND xid = NEW.xid;
+    IF NOT FOUND THEN
+        RETURN NULL;  -- its events cancelled out (see relasi_log_parts): no number is used
+    END IF;
     INSERT INTO change_heads AS h (workspace_id, last) VALUES (NEW.workspace_id, 1)
     ON CONFLICT (workspace_id) DO UPDATE SET last = h.last + 1
     RETURNING last INTO n;
@@ -241,7 +245,13 @@ BEGIN
                     'before', before_value, 'after', after_value));
             END IF;
         END LOOP;
-        IF event.seq IS NOT NULL THEN
+        IF event.seq IS NOT NULL AND merged = '{}' AND event.type = TG_ARGV[1] || '.updated' THEN
+            -- parts rewritten as they were: no change after all, and maybe no write to number
+            DELETE FROM change_events WHERE workspace_id = part.ws AND xid = me AND seq = event.seq;
+            DELETE FROM change_commits c WHERE c.workspace_id = part.ws AND c.xid = me
+               AND NOT EXISTS (SELECT FROM change_events e
+                                WHERE e.workspace_id = part.ws AND e.xid = me);
+        ELSIF event.seq IS NOT NULL THEN
             UPDATE change_events SET changes = merged
              WHERE workspace_id = part.ws AND xid = me AND seq = event.seq;
         ELSIF merged <> '{}' THEN

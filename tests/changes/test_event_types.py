@@ -229,3 +229,24 @@ async def test_an_update_that_changes_nothing_records_nothing(api):
         {"id": contact["id"], "version": contact["version"], "firstName": "Dewi"},
     )
     assert (await read_all(api, after))[0] == []
+    # the same emails again: rewritten in storage, but nothing a client would call a change
+    emails = [{"address": "dewi@example.com"}]
+    with_email = await _mutate(
+        api,
+        "updateContact",
+        {"id": contact["id"], "version": contact["version"] + 1, "emails": emails},
+        "contact { version }",
+    )
+    after = (await read_all(api))[1]
+    numbers = [int(e["sequence"]) for e in (await read_all(api))[0]]
+    await _mutate(
+        api,
+        "updateContact",
+        {"id": contact["id"], "version": with_email["contact"]["version"], "emails": emails},
+    )
+    assert (await read_all(api, after))[0] == []
+    # and that write took no number: the next write's follows on
+    more = await _mutate(api, "createContact", {"firstName": "Next"}, "contact { id }")
+    (created,) = (await read_all(api, after))[0]
+    assert created["recordId"] == more["contact"]["id"]
+    assert int(created["sequence"]) == numbers[-1] + 1

@@ -46,6 +46,7 @@ from relasi.db import Database
 from relasi.errors import ErrorCode
 from relasi.guards import RateLimiter, RequestGuard, caller_key, error_response, rate_limited
 from relasi.notifier import Notifier
+from relasi.resolvers import change_retention
 from relasi.resolvers.segments import scheduler as segment_scheduler
 from relasi.resolvers.session import Session
 from relasi.schema import build_schema
@@ -346,12 +347,18 @@ def create_app(
                 ),
                 name="relasi-segment-refresh",
             )
+            # the change log's retention (resolvers/change_retention.py)
+            change_pruning = asyncio.create_task(
+                change_retention.run(db, settings.change_retention_days),
+                name="relasi-change-retention",
+            )
             try:
                 yield
             finally:
-                segment_refresh.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await segment_refresh
+                for task in (segment_refresh, change_pruning):
+                    task.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await task
                 await notifier.stop()
         finally:
             if owned:

@@ -93,6 +93,11 @@ class Settings(BaseSettings):
         gt=0,
         description="Seconds between full re-checks of every dynamic segment.",
     )
+    change_retention_days: int = Field(
+        default=30,
+        ge=0,
+        description="Days the change log keeps events; 0: forever.",
+    )
     ws_keep_alive_interval: float = Field(
         default=10,
         gt=0,

@@ -56,6 +56,7 @@ ROOT_RULES: dict[str, str] = {
     "Query.previewSegment": "segments:read",
     "Query.apiKeys": ADMIN,
     "Query.auditLog": ADMIN,
+    "Query.changes": "events:read",
     # mutations
     "Mutation.createContact": "contacts:write",
     "Mutation.updateContact": "contacts:write",
@@ -127,6 +128,7 @@ TYPE_SCOPES: dict[str, str] = {
     "Segment": "segments:read",
     "ApiKey": ADMIN,
     "AuditEntry": ADMIN,
+    "ChangeEvent": "events:read",
 }
 
 # single fields stricter than their type

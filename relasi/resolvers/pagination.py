@@ -153,6 +153,11 @@ def cursor(fingerprint: str, values: list[Any]) -> str:
     return _encode(fingerprint, values)
 
 
+def cursor_values(cursor: str, fingerprint: str, count: int, field: str) -> list[str | None]:
+    """The values a cursor of the list `fingerprint` holds (BAD_USER_INPUT for any other)."""
+    return _decode(cursor, fingerprint, count, field)
+
+
 def key_columns(keys: list[SortKey]) -> str:
     """The sort values, selected alongside each row so its cursor can be built."""
     return ", ".join(f"{k.expr} AS _k{i}" for i, k in enumerate(keys))

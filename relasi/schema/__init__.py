@@ -15,6 +15,7 @@ from relasi.schema.accounts import AccountMutations, AccountQueries
 from relasi.schema.api_keys import ApiKeyMutations, ApiKeyQueries
 from relasi.schema.audit import AuditQueries
 from relasi.schema.cases import CaseMutations, CaseQueries
+from relasi.schema.changes import ChangeQueries
 from relasi.schema.contacts import ContactMutations, ContactQueries
 from relasi.schema.deals import DealMutations, DealQueries
 from relasi.schema.errors import ErrorPolicy
@@ -44,6 +45,7 @@ Query = merge_types(
         MemberQueries,
         SegmentQueries,
         AuditQueries,
+        ChangeQueries,
         AccessQueries,
         ApiKeyQueries,
     ),

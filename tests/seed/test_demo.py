@@ -159,3 +159,19 @@ async def test_the_planner_knows_a_demo_workspace_as_soon_as_it_is_seeded(demo_k
         "deal_contacts",
         "interactions",
     }
+
+
+async def test_the_seed_is_in_the_change_log_as_system_work(demo):
+    """Bulk COPY fires the change log's triggers like any write: the CLI cannot bypass it."""
+    data = await demo(
+        """{ changes(first: 1, filter: {types: ["contact.created"]}) {
+               nodes { recordId changes requestId actor { apiKeyName } record { id } } }
+             touches: changes(first: 1, filter: {types: ["interaction.tracked"]}) {
+               nodes { changes } } }"""
+    )
+    (created,) = data["changes"]["nodes"]
+    assert created["record"] == {"id": created["recordId"]}
+    assert created["requestId"] is None and created["actor"] == {"apiKeyName": None}
+    assert created["changes"]["emails"]["after"]  # its identities, copied in another table
+    (touch,) = data["touches"]["nodes"]
+    assert touch["changes"]["channel"]["before"] is None and touch["changes"]["channel"]["after"]

@@ -97,19 +97,23 @@ class Database:
             embedded_server=server,
         )
 
-    async def begin_request(self, conn: asyncpg.Connection, workspace_id) -> None:
+    async def begin_request(
+        self, conn: asyncpg.Connection, workspace_id, statement_timeout_ms: int = 0
+    ) -> None:
         """In a request's fresh transaction: admit only its workspace's rows, as the role row
-        security binds (looked up once: the migrations have run by the first request)."""
+        security binds (looked up once: the migrations have run by the first request), and
+        limit how long each of its statements may run (0: no limit)."""
         if self._request_role is _UNKNOWN:
             self._request_role = await app_role(conn)
-        if self._request_role is None:
-            await use_workspace(conn, workspace_id)
-        else:
-            await conn.execute(
-                "SELECT set_config('relasi.workspace_id', $1, true), set_config('role', $2, true)",
-                str(workspace_id),
-                self._request_role,
-            )
+        # the role is set only when there is one; `set_config(..., NULL, ...)` would fail
+        role = ", set_config('role', $3, true)" if self._request_role is not None else ""
+        await conn.execute(
+            "SELECT set_config('relasi.workspace_id', $1, true),"
+            f" set_config('statement_timeout', $2, true){role}",
+            str(workspace_id),
+            str(statement_timeout_ms),
+            *([self._request_role] if self._request_role is not None else []),
+        )
 
     def _on_query(self, record) -> None:
         capture = _capture.get()

@@ -67,9 +67,18 @@ class Timeout(AppError):
 
 
 class ServiceUnavailable(AppError):
-    """PostgreSQL cannot be reached (or lost the connection): retry later; nothing was written."""
+    """PostgreSQL cannot be reached (or lost the connection): retry later; nothing was written.
+    Carries the request id the server logged it under, like an unexpected error."""
 
     code = ErrorCode.SERVICE_UNAVAILABLE
+
+    def __init__(self, message: str, *, request_id: str | None = None) -> None:
+        super().__init__(message)
+        self.request_id = request_id
+
+    @property
+    def extensions(self) -> dict[str, object]:
+        return {**super().extensions, "requestId": self.request_id}
 
 
 @dataclass(frozen=True, slots=True)

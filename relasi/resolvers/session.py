@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import copy
 import logging
 import uuid
 from collections.abc import AsyncIterator, Callable, Hashable
@@ -49,7 +50,8 @@ def unavailable(request_id: str | None, cause: BaseException) -> ServiceUnavaila
     (a warning, no traceback: the cause is the database's state, not a bug)."""
     log.warning("request %s: database unavailable: %s: %s", request_id, type(cause).__name__, cause)
     return ServiceUnavailable(
-        f"The database is unavailable; retry shortly (request id {request_id})."
+        f"The database is unavailable; retry shortly (request id {request_id}).",
+        request_id=request_id,
     )
 
 
@@ -115,7 +117,7 @@ class Session:
         async with self._lock:
             if self._failure is not None:
                 # the transaction is aborted: every later statement would fail the same way
-                raise type(self._failure)(self._failure.message)
+                raise copy.copy(self._failure)
             try:
                 yield await self._connection()
             except asyncpg.QueryCanceledError as e:

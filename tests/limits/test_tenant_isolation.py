@@ -149,3 +149,24 @@ async def test_a_client_that_disconnects_while_sending_is_logged_at_debug(
 
 async def _logged(caplog, text: str) -> bool:
     return text in caplog.text
+
+
+TRACK_ONE = """mutation($c: ID!) { trackInteraction(input: {contactId: $c, channel: WEB,
+  kind: PAGE_VIEW}) { created userErrors { field message code } } }"""
+TRACK_MANY = """mutation($c: ID!) { trackInteractions(inputs: [{contactId: $c, channel: WEB,
+  kind: PAGE_VIEW}]) { results { created } userErrors { field message code } } }"""
+
+
+async def test_bulk_mutations_run_under_the_longer_limit(make_api, database):
+    api = await make_api(statement_timeout=0.3, bulk_statement_timeout=60)
+    contact = await new_contact(api, database)
+    variables = {"c": contact["id"]}
+    async with row_locked(database, contact["pk"]):
+        (error,) = (await _soon(api.raw(TRACK_ONE, **variables)))["errors"]
+        assert error["extensions"]["code"] == "TIMEOUT"
+        batch = asyncio.create_task(api.raw(TRACK_MANY, **variables))
+        await until(lambda: _count_is(database, 1))
+        await asyncio.sleep(1)  # more than three times the query limit
+        assert await waiting_on_locks(database) == 1 and not batch.done()
+    body = await _soon(batch)
+    assert body["data"]["trackInteractions"]["results"] == [{"created": True}]

@@ -66,7 +66,13 @@ class Database:
 
     @classmethod
     async def connect(
-        cls, dsn: str, *, min_size: int = 1, max_size: int = 10, embedded_server=None
+        cls,
+        dsn: str,
+        *,
+        min_size: int = 1,
+        max_size: int = 10,
+        embedded_server=None,
+        connect_timeout: float = 10,
     ) -> Database:
         db = cls.__new__(cls)
         db._request_role = _UNKNOWN
@@ -77,7 +83,11 @@ class Database:
             await init_connection(conn)
             conn.add_query_logger(db._on_query)
 
-        db.pool = await asyncpg.create_pool(dsn, min_size=min_size, max_size=max_size, init=init)
+        # a database host that does not answer at all fails a request in `connect_timeout`
+        # seconds (SERVICE_UNAVAILABLE), not in asyncpg's default of a minute
+        db.pool = await asyncpg.create_pool(
+            dsn, min_size=min_size, max_size=max_size, init=init, timeout=connect_timeout
+        )
         return db
 
     @classmethod
@@ -87,6 +97,7 @@ class Database:
                 settings.database_url,
                 min_size=settings.pool_min_size,
                 max_size=settings.pool_max_size,
+                connect_timeout=settings.db_connect_timeout,
             )
         server = start_embedded(settings.data_dir)
         await ensure_database(server.get_uri(), EMBEDDED_DATABASE)
@@ -95,6 +106,7 @@ class Database:
             min_size=settings.pool_min_size,
             max_size=settings.pool_max_size,
             embedded_server=server,
+            connect_timeout=settings.db_connect_timeout,
         )
 
     async def begin_request(

@@ -29,6 +29,12 @@ class Settings(BaseSettings):
     log_level: str = "info"
     pool_min_size: int = Field(default=1, ge=0)
     pool_max_size: int = Field(default=10, ge=1)
+    db_connect_timeout: float = Field(
+        default=10,
+        gt=0,
+        description="Seconds to wait for a new PostgreSQL connection before the request "
+        "gets SERVICE_UNAVAILABLE.",
+    )
     max_page_size: int = Field(default=100, ge=1, description="Cap on first/last.")
     production: bool = Field(
         default=False,

@@ -1,6 +1,7 @@
 """A TCP relay in front of the test PostgreSQL, so a test can make the database unreachable the
-way a crash or a network cut does (connections dropped, new ones refused), or drop a connection
-at the moment it sends COMMIT. The app talks real PostgreSQL protocol through it."""
+way a crash or a network cut does (connections dropped, new ones refused), go silent like a
+host that vanished (connections accepted, never answered), or drop a connection at the moment
+it sends COMMIT. The app talks real PostgreSQL protocol through it."""
 
 from __future__ import annotations
 
@@ -27,6 +28,7 @@ class PgProxy:
             )
         )
         self.drop_on_commit = False
+        self.silent = False
         self._server: asyncio.Server | None = None
         self._writers: set[asyncio.StreamWriter] = set()
 
@@ -48,6 +50,14 @@ class PgProxy:
         return await asyncio.open_connection(*self._target)
 
     async def _relay(self, client_r: asyncio.StreamReader, client_w: asyncio.StreamWriter) -> None:
+        if self.silent:  # read what the client sends, answer nothing
+            self._writers.add(client_w)
+            with contextlib.suppress(ConnectionError, OSError):
+                while await client_r.read(65536):
+                    pass
+            self._writers.discard(client_w)
+            client_w.transport.abort()
+            return
         server_r, server_w = await self._open()
         self._writers |= {client_w, server_w}
 

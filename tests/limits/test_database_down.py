@@ -23,7 +23,7 @@ async def cut(database):
     """(api, proxy): an API whose app reaches PostgreSQL only through `proxy`."""
     proxy = PgProxy(database.dsn)
     await proxy.up()
-    db = await Database.connect(proxy.dsn, min_size=0, max_size=2)
+    db = await Database.connect(proxy.dsn, min_size=0, max_size=2, connect_timeout=1)
     app = create_app(Settings(rate_limit=0, statement_timeout=60), database=db)
     async with httpx.AsyncClient(
         transport=httpx.ASGITransport(app=app), base_url="http://relasi.test"
@@ -53,6 +53,14 @@ async def test_database_down_is_503_then_recovers(cut, caplog):
     _assert_unavailable(await api.post(QUERY), caplog)
     await proxy.up()
     assert (await api.post(QUERY)).json() == {"data": {"contacts": {"totalCount": 0}}}
+
+
+async def test_a_silent_database_host_is_503_after_the_connect_timeout(cut, caplog):
+    api, proxy = cut
+    proxy.silent = True  # no connection in the pool yet (min_size=0): a new one never answers
+    _assert_unavailable(await asyncio.wait_for(api.post(QUERY), 30), caplog)
+    proxy.silent = False
+    assert (await api.post(QUERY)).status_code == 200
 
 
 async def test_connection_lost_mid_request_is_503(cut, database, caplog):

@@ -14,13 +14,14 @@ from relasi.settings import Settings
 from tests.conftest import new_api
 from tests.limits.conftest import UPDATE, new_contact, row_locked, until, waiting_on_locks
 from tests.limits.pgproxy import PgProxy
+from tests.subscriptions.wsclient import LEGACY_WS, asgi_client, connect
 
 QUERY = "{ contacts(first: 5) { totalCount } }"
 
 
 @pytest.fixture
 async def cut(database):
-    """(api, proxy): an API whose app reaches PostgreSQL only through `proxy`."""
+    """(api, proxy, app): an API whose app reaches PostgreSQL only through `proxy`."""
     proxy = PgProxy(database.dsn)
     await proxy.up()
     db = await Database.connect(proxy.dsn, min_size=0, max_size=2, connect_timeout=1)
@@ -28,7 +29,7 @@ async def cut(database):
     async with httpx.AsyncClient(
         transport=httpx.ASGITransport(app=app), base_url="http://relasi.test"
     ) as client:
-        yield await new_api(database, client), proxy
+        yield await new_api(database, client), proxy, app
     await proxy.down()
     db.pool.terminate()
 
@@ -47,7 +48,7 @@ def _assert_unavailable(response: httpx.Response, caplog) -> None:
 
 
 async def test_database_down_is_503_then_recovers(cut, caplog):
-    api, proxy = cut
+    api, proxy, _ = cut
     assert (await api.post(QUERY)).status_code == 200
     await proxy.down()
     _assert_unavailable(await api.post(QUERY), caplog)
@@ -56,7 +57,7 @@ async def test_database_down_is_503_then_recovers(cut, caplog):
 
 
 async def test_a_silent_database_host_is_503_after_the_connect_timeout(cut, caplog):
-    api, proxy = cut
+    api, proxy, _ = cut
     proxy.silent = True  # no connection in the pool yet (min_size=0): a new one never answers
     _assert_unavailable(await asyncio.wait_for(api.post(QUERY), 30), caplog)
     proxy.silent = False
@@ -64,7 +65,7 @@ async def test_a_silent_database_host_is_503_after_the_connect_timeout(cut, capl
 
 
 async def test_connection_lost_mid_request_is_503(cut, database, caplog):
-    api, proxy = cut
+    api, proxy, _ = cut
     contact = await new_contact(api, database)
     variables = {"id": contact["id"], "version": contact["version"], "name": "Lost"}
     async with row_locked(database, contact["pk"]):
@@ -76,7 +77,7 @@ async def test_connection_lost_mid_request_is_503(cut, database, caplog):
 
 
 async def test_a_commit_that_fails_is_503_and_nothing_is_written(cut, database, caplog):
-    api, proxy = cut
+    api, proxy, _ = cut
     contact = await new_contact(api, database)
     proxy.drop_on_commit = True
     response = await api.post(
@@ -90,3 +91,13 @@ async def test_a_commit_that_fails_is_503_and_nothing_is_written(cut, database, 
 
 async def _waiting(database) -> bool:
     return await waiting_on_locks(database) == 1
+
+
+async def test_a_websocket_is_refused_with_service_unavailable(cut):
+    # (graphql-transport-ws can only close the socket, with 4403, as for a wrong key)
+    api, proxy, app = cut
+    await proxy.down()
+    async with asgi_client(app) as client, connect("/graphql", client, LEGACY_WS) as sock:
+        error = await sock.init(api.key)
+    assert error["type"] == "connection_error"
+    assert error["payload"]["extensions"]["code"] == "SERVICE_UNAVAILABLE"

@@ -172,7 +172,7 @@ class RelasiGraphQL(GraphQL):
         try:
             context = await self.authenticated_context(request)
         except ServiceUnavailable as e:
-            return unavailable_response(e)
+            return _unavailable_response(e)
         if context is None:
             if request.headers.get("authorization"):  # a wrong token, not a forgotten one
                 self.auth_failures.take(address)
@@ -204,7 +204,7 @@ class RelasiGraphQL(GraphQL):
         try:
             await session.close()
         except ServiceUnavailable as e:
-            return unavailable_response(e)
+            return _unavailable_response(e)
         except AppError as e:  # TIMEOUT at commit
             log.info("request %s: %s", session.request_id, e.message)
             return error_response(504, e.code, e.message)
@@ -291,7 +291,7 @@ class RelasiGraphQL(GraphQL):
             response.headers["content-type"] = GRAPHQL_RESPONSE_JSON
             if isinstance(response_data, dict) and _is_request_error(response_data):
                 response.status_code = 400
-        if isinstance(response_data, dict) and _unavailable(response_data):
+        if isinstance(response_data, dict) and _is_unavailable(response_data):
             response.status_code = 503  # the database, not the request: retry later
             response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
         return response
@@ -304,6 +304,9 @@ async def _unless_disconnected(request: Request, work: Any) -> Any:
     disconnect = asyncio.ensure_future(_disconnected(request.receive))
     try:
         await asyncio.wait({task, disconnect}, return_when=asyncio.FIRST_COMPLETED)
+    except asyncio.CancelledError:  # the server is stopping: the work must not outlive us
+        task.cancel()
+        raise
     finally:
         disconnect.cancel()
     if not task.done():
@@ -337,7 +340,7 @@ async def _authenticate(
 RETRY_AFTER_SECONDS = 5
 
 
-def _unavailable(body: dict[str, Any]) -> bool:
+def _is_unavailable(body: dict[str, Any]) -> bool:
     return any(
         (e.get("extensions") or {}).get("code") == ErrorCode.SERVICE_UNAVAILABLE.value
         for e in body.get("errors") or []
@@ -348,7 +351,7 @@ def _error(error: AppError) -> dict[str, Any]:
     return {"message": error.message, "extensions": error.extensions}
 
 
-def unavailable_response(error: ServiceUnavailable) -> JSONResponse:
+def _unavailable_response(error: ServiceUnavailable) -> JSONResponse:
     return JSONResponse(
         {"errors": [_error(error)]},
         status_code=503,

@@ -205,9 +205,9 @@ class RelasiGraphQL(GraphQL):
             await session.close()
         except ServiceUnavailable as e:
             return _unavailable_response(e)
-        except AppError as e:  # TIMEOUT at commit
+        except AppError as e:  # TIMEOUT: a mutation document ran out of time, nothing written
             log.info("request %s: %s", session.request_id, e.message)
-            return error_response(504, e.code, e.message)
+            return error_response(504, e.code, f"{e.message} Nothing of it was written.")
         return response
 
     async def execute_single(self, *, request_data: GraphQLRequestData, **kwargs: Any) -> Any:

@@ -74,8 +74,9 @@ class Session:
         self.bulk = False  # a bulk mutation: the longer time limit (schema/operations.py)
         self.statement_timeout = statement_timeout  # seconds; 0: none
         self.bulk_statement_timeout = bulk_statement_timeout
-        # a timeout or lost connection outside a savepoint ends the request (its transaction
-        # is aborted); inside one, only that mutation, whose savepoint is rolled back
+        # a timeout or lost connection ends the request: its transaction is aborted, and a
+        # mutation document is rolled back whole (GraphQL stops at the failed mutation and
+        # answers `data: null`, so what ran before it must not stay written unreported)
         self._failure: AppError | None = None
         self._conn: asyncpg.Connection | None = None
         self._closed = False
@@ -162,9 +163,8 @@ class Session:
             yield
         except BaseException:
             async with self._lock:
-                if not isinstance(self._failure, ServiceUnavailable):  # else nothing to undo
+                if self._failure is None:  # else close() rolls back the whole transaction
                     await sp.rollback()
-                    self._failure = None  # the transaction is usable again
             raise
         else:
             async with self._lock:
@@ -208,7 +208,6 @@ class Session:
                 return
             try:
                 if commit and not self.read_only and self._failure is not None:
-                    # aborted outside a savepoint: what earlier mutations answered is undone
                     with contextlib.suppress(*UNAVAILABLE):
                         await tx.rollback()
                     raise self._failure

@@ -78,6 +78,7 @@ class Database:
         min_size: int = 1,
         max_size: int = 10,
         embedded: EmbeddedPostgres | None = None,
+        connect_timeout: float = 10,
     ) -> Database:
         db = cls.__new__(cls)
         db._request_role = _UNKNOWN
@@ -88,8 +89,15 @@ class Database:
             await init_connection(conn)
             conn.add_query_logger(db._on_query)
 
+        # a database host that does not answer at all fails a request in `connect_timeout`
+        # seconds (SERVICE_UNAVAILABLE), not in asyncpg's default of a minute
         db.pool = await asyncpg.create_pool(
-            dsn, min_size=min_size, max_size=max_size, init=init, reset=reset_connection
+            dsn,
+            min_size=min_size,
+            max_size=max_size,
+            init=init,
+            reset=reset_connection,
+            timeout=connect_timeout,
         )
         db.analyzer = Analyzer(db.pool)
         return db
@@ -101,6 +109,7 @@ class Database:
                 settings.database_url,
                 min_size=settings.pool_min_size,
                 max_size=settings.pool_max_size,
+                connect_timeout=settings.db_connect_timeout,
             )
         embedded = EmbeddedPostgres(settings.data_dir)
         try:
@@ -110,24 +119,29 @@ class Database:
                 min_size=settings.pool_min_size,
                 max_size=settings.pool_max_size,
                 embedded=embedded,
+                connect_timeout=settings.db_connect_timeout,
             )
         except BaseException:
             embedded.release()
             raise
 
-    async def begin_request(self, conn: asyncpg.Connection, workspace_id) -> None:
+    async def begin_request(
+        self, conn: asyncpg.Connection, workspace_id, statement_timeout_ms: int = 0
+    ) -> None:
         """In a request's fresh transaction: admit only its workspace's rows, as the role row
-        security binds (looked up once: the migrations have run by the first request)."""
+        security binds (looked up once: the migrations have run by the first request), and
+        limit how long each of its statements may run (0: no limit)."""
         if self._request_role is _UNKNOWN:
             self._request_role = await app_role(conn)
-        if self._request_role is None:
-            await use_workspace(conn, workspace_id)
-        else:
-            await conn.execute(
-                "SELECT set_config('relasi.workspace_id', $1, true), set_config('role', $2, true)",
-                str(workspace_id),
-                self._request_role,
-            )
+        # the role is set only when there is one; `set_config(..., NULL, ...)` would fail
+        role = ", set_config('role', $3, true)" if self._request_role is not None else ""
+        await conn.execute(
+            "SELECT set_config('relasi.workspace_id', $1, true),"
+            f" set_config('statement_timeout', $2, true){role}",
+            str(workspace_id),
+            str(statement_timeout_ms),
+            *([self._request_role] if self._request_role is not None else []),
+        )
 
     def _on_query(self, record) -> None:
         capture = _capture.get()

@@ -18,6 +18,8 @@ class ErrorCode(Enum):
     CONFLICT = "CONFLICT"
     QUERY_TOO_COMPLEX = "QUERY_TOO_COMPLEX"
     RATE_LIMITED = "RATE_LIMITED"
+    TIMEOUT = "TIMEOUT"
+    SERVICE_UNAVAILABLE = "SERVICE_UNAVAILABLE"
     INTERNAL_SERVER_ERROR = "INTERNAL_SERVER_ERROR"
 
 
@@ -56,6 +58,27 @@ class NotFound(AppError):
 
 class Conflict(AppError):
     code = ErrorCode.CONFLICT
+
+
+class Timeout(AppError):
+    """A statement ran past the request's time limit; the request was stopped and rolled back."""
+
+    code = ErrorCode.TIMEOUT
+
+
+class ServiceUnavailable(AppError):
+    """PostgreSQL cannot be reached (or lost the connection): retry later; nothing was written.
+    Carries the request id the server logged it under, like an unexpected error."""
+
+    code = ErrorCode.SERVICE_UNAVAILABLE
+
+    def __init__(self, message: str, *, request_id: str | None = None) -> None:
+        super().__init__(message)
+        self.request_id = request_id
+
+    @property
+    def extensions(self) -> dict[str, object]:
+        return {**super().extensions, "requestId": self.request_id}
 
 
 @dataclass(frozen=True, slots=True)

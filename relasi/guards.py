@@ -1,4 +1,5 @@
-"""HTTP-level protections in front of GraphQL: body size, CSRF-safe content types, rate limits.
+"""HTTP-level protections in front of GraphQL: body size, CSRF-safe content types, rate limits,
+requests in flight.
 
 - Bodies over the limit are refused with 413 before they are read whole (a declared
   Content-Length is checked up front, a streamed body as it arrives).
@@ -8,14 +9,22 @@
 - Each caller (API key or member) has a token bucket: `rate` requests a second on average,
   `burst` at once. Past it: 429 with Retry-After. Buckets live in the process: with several
   server processes each allows the full rate.
+- Each caller may have `limit` requests running at once, so one key cannot hold every pooled
+  connection while other workspaces wait. One more waits up to `wait` seconds for a slot,
+  then gets a 429 (the client retries; the pool stays free for others).
+- Failed authentications are counted per client address in a token bucket too: past the burst
+  that address is answered 429 without looking at its token, so guessing keys costs no
+  database work.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import math
 import time
 from collections import OrderedDict
-from collections.abc import Hashable
+from collections.abc import AsyncIterator, Hashable
 from typing import Any
 
 from starlette.responses import JSONResponse
@@ -108,6 +117,15 @@ class RateLimiter:
     def enabled(self) -> bool:
         return self.rate > 0
 
+    def wait(self, caller: Hashable, now: float | None = None) -> float:
+        """The seconds until `caller` has a token again (0: it has one), spending none."""
+        if not self.enabled or caller not in self._buckets:
+            return 0.0
+        now = time.monotonic() if now is None else now
+        tokens, last = self._buckets[caller]
+        tokens = min(float(self.burst), tokens + (now - last) * self.rate)
+        return 0.0 if tokens >= 1 else (1 - tokens) / self.rate
+
     def take(self, caller: Hashable, now: float | None = None) -> float:
         """Spend one token; returns 0 if allowed, else the seconds until one is available."""
         if not self.enabled:
@@ -126,12 +144,53 @@ class RateLimiter:
         return wait
 
 
-def rate_limited(wait: float) -> JSONResponse:
+class Busy(Exception):
+    """The caller already has its limit of requests in flight, and none ended in time."""
+
+
+class InFlightLimiter:
+    """At most `limit` requests per caller at once (0: no limit); one more waits up to `wait`
+    seconds for a slot, else `Busy`. Callers with nothing in flight take no memory."""
+
+    def __init__(self, limit: int, wait: float) -> None:
+        self.limit = limit
+        self.wait = wait
+        self._slots: dict[Hashable, asyncio.Semaphore] = {}
+        self._users: dict[Hashable, int] = {}  # requests holding or awaiting a slot
+
+    @contextlib.asynccontextmanager
+    async def slot(self, caller: Hashable) -> AsyncIterator[None]:
+        if self.limit <= 0:
+            yield
+            return
+        semaphore = self._slots.setdefault(caller, asyncio.Semaphore(self.limit))
+        self._users[caller] = self._users.get(caller, 0) + 1
+        try:
+            if not semaphore.locked():
+                await semaphore.acquire()  # free: returns at once
+            elif self.wait <= 0:
+                raise Busy
+            else:
+                try:
+                    await asyncio.wait_for(semaphore.acquire(), self.wait)
+                except TimeoutError:
+                    raise Busy from None
+            try:
+                yield
+            finally:
+                semaphore.release()
+        finally:
+            self._users[caller] -= 1
+            if not self._users[caller]:
+                del self._users[caller], self._slots[caller]
+
+
+def rate_limited(wait: float, reason: str = "Too many requests") -> JSONResponse:
     seconds = max(1, math.ceil(wait))
     return error_response(
         429,
         ErrorCode.RATE_LIMITED,
-        f"Too many requests; retry in {seconds} s.",
+        f"{reason}; retry in {seconds} s.",
         headers={"Retry-After": str(seconds)},
     )
 

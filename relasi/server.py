@@ -3,8 +3,9 @@ a WebSocket at the same path, /healthz, /readyz.
 
 Each HTTP request authenticates its bearer token (an API key or a staff JWT), gets a Session
 (one pooled connection, one transaction, fresh DataLoaders), and commits before the response is
-sent. A WebSocket authenticates once, in its connection_init; its subscriptions take a Session
-per event.
+sent. A client that disconnects first has its request cancelled (asyncpg then cancels the
+running statement in PostgreSQL). A WebSocket authenticates once, in its connection_init; its
+subscriptions take a Session per event.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import uuid
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -20,7 +22,7 @@ from graphql import GraphQLError, OperationType, get_operation_ast, parse
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route, WebSocketRoute
 from starlette.types import Receive, Scope, Send
@@ -43,12 +45,20 @@ from relasi.auth.authenticate import authenticate
 from relasi.auth.jwt import JwtVerifier
 from relasi.auth.principal import Principal
 from relasi.db import Database
-from relasi.errors import ErrorCode
-from relasi.guards import RateLimiter, RequestGuard, caller_key, error_response, rate_limited
+from relasi.errors import AppError, ErrorCode, ServiceUnavailable
+from relasi.guards import (
+    Busy,
+    InFlightLimiter,
+    RateLimiter,
+    RequestGuard,
+    caller_key,
+    error_response,
+    rate_limited,
+)
 from relasi.notifier import Notifier
 from relasi.resolvers import change_retention
 from relasi.resolvers.segments import scheduler as segment_scheduler
-from relasi.resolvers.session import Session
+from relasi.resolvers.session import UNAVAILABLE, unavailable
 from relasi.schema import build_schema
 from relasi.schema.context import Context, release_session
 from relasi.schema.limits import Limits
@@ -165,6 +175,8 @@ class RelasiGraphQL(GraphQL):
         self.subscription_caps = SubscriptionCaps(
             settings.subscriptions_per_socket, settings.subscriptions_per_key
         )
+        self.auth_failures = RateLimiter(settings.auth_failure_limit, settings.auth_failure_burst)
+        self.in_flight = InFlightLimiter(settings.max_requests_in_flight, settings.in_flight_wait)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "websocket":
@@ -174,20 +186,60 @@ class RelasiGraphQL(GraphQL):
         if self.should_render_graphql_ide(self.request_adapter_class(request)):
             await super().__call__(scope, receive, send)  # the IDE page itself needs no key
             return
-        context = await self.authenticated_context(request)
-        wait = self.rate_limiter.take(caller_key(context.principal)) if context else 0
+        try:
+            response = await self._respond(request)
+        except ClientDisconnect:  # gone while sending its body: ordinary traffic
+            log.debug("client disconnected before its request was read")
+            return
+        if response is not None:
+            await response(scope, receive, send)
+
+    async def _respond(self, request: Request) -> Response | None:
+        """The response to an HTTP request; None when the client went away first."""
+        address = request.client.host if request.client else None
+        blocked = self.auth_failures.wait(address)
+        if blocked:
+            return rate_limited(blocked, "Too many failed authentications from your address")
+        try:
+            context = await self.authenticated_context(request)
+        except ServiceUnavailable as e:
+            return _unavailable_response(e)
         if context is None:
-            response: Response = _unauthenticated()
-        elif wait:
-            response = rate_limited(wait)
-        else:
-            try:
-                response = await self.run(request, context=context)
-            except HTTPException as e:  # malformed requests: no JSON, GET mutations, batches
-                response = error_response(e.status_code, ErrorCode.BAD_USER_INPUT, e.reason)
-            finally:
-                await context.request_session.close()
-        await response(scope, receive, send)
+            if request.headers.get("authorization"):  # a wrong token, not a forgotten one
+                self.auth_failures.take(address)
+            return _unauthenticated()
+        caller = caller_key(context.principal)
+        wait = self.rate_limiter.take(caller)
+        if wait:
+            return rate_limited(wait)
+        try:
+            async with self.in_flight.slot(caller):
+                await request.body()  # read whole first: then `receive` only says disconnect
+                return await _unless_disconnected(request, self._execute(request, context))
+        except Busy:
+            return rate_limited(
+                1, f"More than {self.in_flight.limit} requests of this caller in flight"
+            )
+
+    async def _execute(self, request: Request, context: Context) -> Response:
+        """Run the operation, then commit (or roll back) before answering: a commit that
+        fails turns the answer into an error, so no client believes it was written."""
+        session = context.request_session
+        try:
+            response = await self.run(request, context=context)
+        except HTTPException as e:  # malformed requests: no JSON, GET mutations, batches
+            response = error_response(e.status_code, ErrorCode.BAD_USER_INPUT, e.reason)
+        except BaseException:  # cancelled (the client went away) or unexpected
+            await asyncio.shield(session.close(commit=False))
+            raise
+        try:
+            await session.close()
+        except ServiceUnavailable as e:
+            return _unavailable_response(e)
+        except AppError as e:  # TIMEOUT: a mutation document ran out of time, nothing written
+            log.info("request %s: %s", session.request_id, e.message)
+            return error_response(504, e.code, f"{e.message} Nothing of it was written.")
+        return response
 
     async def execute_single(self, *, request_data: GraphQLRequestData, **kwargs: Any) -> Any:
         """Strawberry accepts subscriptions over plain HTTP POST and runs them as queries;
@@ -214,15 +266,20 @@ class RelasiGraphQL(GraphQL):
         principal = await _authenticate(db, self.jwt, request.headers.get("authorization"))
         if principal is None:
             return None
-        session = Session(db, principal, max_page_size=self.settings.max_page_size)
-        return Context(
+        context = Context(
             request=request,
             response=None,
             db=db,
             max_page_size=self.settings.max_page_size,
             principal=principal,
-            request_session=session,
+            statement_timeouts=self._statement_timeouts,
         )
+        context.request_session = context.new_session()
+        return context
+
+    @property
+    def _statement_timeouts(self) -> tuple[float, float]:
+        return self.settings.statement_timeout, self.settings.bulk_statement_timeout
 
     async def get_context(self, request: Request | WebSocket, response: Any) -> Context:
         """A WebSocket's context (HTTP requests bring theirs): no principal until its
@@ -232,6 +289,7 @@ class RelasiGraphQL(GraphQL):
             response=response,
             db=request.app.state.db,
             max_page_size=self.settings.max_page_size,
+            statement_timeouts=self._statement_timeouts,
         )
 
     async def on_ws_connect(self, context: Context) -> UnsetType:
@@ -241,9 +299,12 @@ class RelasiGraphQL(GraphQL):
         header = next((v for k, v in params.items() if k.lower() == "authorization"), None)
         if header is None:
             header = context.request.headers.get("authorization")
-        principal = await _authenticate(
-            context.db, self.jwt, header if isinstance(header, str) else None
-        )
+        try:
+            principal = await _authenticate(
+                context.db, self.jwt, header if isinstance(header, str) else None
+            )
+        except ServiceUnavailable as e:
+            raise ConnectionRejectionError(_error(e)) from e
         if principal is None:
             raise ConnectionRejectionError(_UNAUTHENTICATED)
         context.principal = principal
@@ -269,7 +330,36 @@ class RelasiGraphQL(GraphQL):
             response.headers["content-type"] = GRAPHQL_RESPONSE_JSON
             if isinstance(response_data, dict) and _is_request_error(response_data):
                 response.status_code = 400
+        if isinstance(response_data, dict) and _is_unavailable(response_data):
+            response.status_code = 503  # the database, not the request: retry later
+            response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
         return response
+
+
+async def _unless_disconnected(request: Request, work: Any) -> Any:
+    """`work`'s result; or, when the client disconnects first, cancel it and return None (a
+    statement it is running is cancelled in PostgreSQL, its transaction rolled back)."""
+    task = asyncio.ensure_future(work)
+    disconnect = asyncio.ensure_future(_disconnected(request.receive))
+    try:
+        await asyncio.wait({task, disconnect}, return_when=asyncio.FIRST_COMPLETED)
+    except asyncio.CancelledError:  # the server is stopping: the work must not outlive us
+        task.cancel()
+        raise
+    finally:
+        disconnect.cancel()
+    if not task.done():
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        log.debug("client disconnected; its request was cancelled")
+        return None
+    return task.result()
+
+
+async def _disconnected(receive: Receive) -> None:
+    while (await receive())["type"] != "http.disconnect":
+        pass
 
 
 async def _authenticate(
@@ -278,8 +368,34 @@ async def _authenticate(
     token = bearer_token(authorization)
     if token is None:
         return None
-    async with db.pool.acquire() as conn:
-        return await authenticate(conn, token, verifier)
+    try:
+        async with db.pool.acquire() as conn:
+            return await authenticate(conn, token, verifier)
+    except UNAVAILABLE as e:
+        raise unavailable(uuid.uuid4().hex[:16], e) from e
+
+
+# what a 503 asks clients to wait before they retry
+RETRY_AFTER_SECONDS = 5
+
+
+def _is_unavailable(body: dict[str, Any]) -> bool:
+    return any(
+        (e.get("extensions") or {}).get("code") == ErrorCode.SERVICE_UNAVAILABLE.value
+        for e in body.get("errors") or []
+    )
+
+
+def _error(error: AppError) -> dict[str, Any]:
+    return {"message": error.message, "extensions": error.extensions}
+
+
+def _unavailable_response(error: ServiceUnavailable) -> JSONResponse:
+    return JSONResponse(
+        {"errors": [_error(error)]},
+        status_code=503,
+        headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+    )
 
 
 def _is_request_error(body: dict[str, Any]) -> bool:

@@ -48,6 +48,12 @@ class Settings(BaseSettings):
     log_level: str = "info"
     pool_min_size: int = Field(default=1, ge=0)
     pool_max_size: int = Field(default=10, ge=1)
+    db_connect_timeout: float = Field(
+        default=10,
+        gt=0,
+        description="Seconds to wait for a new PostgreSQL connection before the request "
+        "gets SERVICE_UNAVAILABLE.",
+    )
     max_page_size: int = Field(default=100, ge=1, description="Cap on first/last.")
     production: bool = Field(
         default=False,
@@ -66,6 +72,39 @@ class Settings(BaseSettings):
         default=20, ge=0, description="Requests a second per API key or member; 0: off."
     )
     rate_limit_burst: int = Field(default=100, ge=1, description="Requests at once.")
+    max_requests_in_flight: int = Field(
+        default=4,
+        ge=0,
+        description="Requests one API key or member may have running at once (so no caller "
+        "holds the whole pool); 0: no limit.",
+    )
+    in_flight_wait: float = Field(
+        default=5,
+        ge=0,
+        description="Seconds a request past max_requests_in_flight waits for a slot before "
+        "it is refused with RATE_LIMITED.",
+    )
+    statement_timeout: float = Field(
+        default=5,
+        gt=0,
+        description="Seconds each SQL statement of a query or mutation may run before the "
+        "request is stopped with TIMEOUT.",
+    )
+    bulk_statement_timeout: float = Field(
+        default=60,
+        gt=0,
+        description="The same for the bulk mutations (trackInteractions, segment builds and "
+        "membership changes).",
+    )
+    auth_failure_limit: float = Field(
+        default=1,
+        ge=0,
+        description="Failed authentications a second per client address, on average; past "
+        "the burst: 429 RATE_LIMITED. 0: off.",
+    )
+    auth_failure_burst: int = Field(
+        default=20, ge=1, description="Failed authentications in a row before the limit applies."
+    )
     cors_origins: str = Field(
         default="", description="Comma-separated origins browsers may call from; empty: none."
     )

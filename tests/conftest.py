@@ -77,8 +77,11 @@ async def database(postgres_server_uri):
 
 @pytest.fixture(scope="session")
 def app(database):
-    # no rate limit here: tests fire requests far faster than any client (see tests/limits)
-    return create_app(Settings(max_page_size=100, rate_limit=0), database=database)
+    # no rate limits here: tests fire requests (and wrong keys, all from one address) far
+    # faster than any client (see tests/limits)
+    return create_app(
+        Settings(max_page_size=100, rate_limit=0, auth_failure_limit=0), database=database
+    )
 
 
 @pytest.fixture

@@ -14,7 +14,7 @@ from relasi.resolvers.enums import CasePriority, CaseStatus, Channel, TimelineEv
 from relasi.resolvers.loaders import load_one
 from relasi.resolvers.model import Entity, Field, Kind, Relation, register, std_fields
 from relasi.resolvers.session import Session
-from relasi.resolvers.validation import LONG_TEXT, Checker
+from relasi.resolvers.validation import LONG_TEXT, SUBJECT, Checker
 
 CASE = register(
     Entity(
@@ -55,7 +55,7 @@ DONE_STATUSES = ("RESOLVED", "CLOSED")
 def _values(check: Checker, data: dict[str, Any]) -> dict[str, Any]:
     values: dict[str, Any] = {}
     if "subject" in data:
-        values["subject"] = check.text("subject", data["subject"], 300, required=True)
+        values["subject"] = check.text("subject", data["subject"], SUBJECT, required=True)
     if "description" in data:
         values["description"] = check.text("description", data["description"], LONG_TEXT)
     for name in ("status", "priority"):

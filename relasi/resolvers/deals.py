@@ -14,7 +14,7 @@ from relasi.resolvers.enums import DealStatus, TimelineEventKind
 from relasi.resolvers.loaders import load_one
 from relasi.resolvers.model import Entity, Field, Kind, Link, Relation, register, std_fields
 from relasi.resolvers.session import Session
-from relasi.resolvers.validation import Checker
+from relasi.resolvers.validation import MEDIUM_TEXT, Checker
 
 DEAL = register(
     Entity(
@@ -80,7 +80,7 @@ def _values(check: Checker, data: dict[str, Any]) -> dict[str, Any]:
     if "expected_close_date" in data:
         values["expected_close_date"] = data["expected_close_date"]
     if "lost_reason" in data:
-        values["lost_reason"] = check.text("lostReason", data["lost_reason"], 1_000)
+        values["lost_reason"] = check.text("lostReason", data["lost_reason"], MEDIUM_TEXT)
     return values
 
 
@@ -192,7 +192,7 @@ async def move_deal_stage(session: Session, pk: UUID, data: dict[str, Any]) -> a
     values: dict[str, Any] = {"pipeline_id": pipeline_id, "stage_id": stage_id}
     if "lost_reason" in data:
         check = Checker("input")
-        values["lost_reason"] = check.text("lostReason", data["lost_reason"], 1_000)
+        values["lost_reason"] = check.text("lostReason", data["lost_reason"], MEDIUM_TEXT)
         check.raise_if_any()
     row = await rows.update(session, DEAL, pk, data.get("version"), values)
     if stage_id != current["stage_id"]:

@@ -19,7 +19,7 @@ from relasi.resolvers.identities import resolve_contact
 from relasi.resolvers.journey import apply_touch
 from relasi.resolvers.model import Entity, Field, Kind, Relation, register
 from relasi.resolvers.session import Session
-from relasi.resolvers.validation import NAME, SHORT_TEXT, Checker
+from relasi.resolvers.validation import MEDIUM_TEXT, NAME, SHORT_TEXT, Checker
 
 INTERACTION = register(
     Entity(
@@ -62,7 +62,7 @@ def _values(check: Checker, data: dict[str, Any]) -> dict[str, Any]:
     values: dict[str, Any] = {
         "channel": data["channel"].value,
         "kind": data["kind"].value,
-        "summary": check.text("summary", data.get("summary"), 1_000),
+        "summary": check.text("summary", data.get("summary"), MEDIUM_TEXT),
         "source": check.text("source", data.get("source"), SHORT_TEXT) or "",
         "external_id": check.text("externalId", data.get("external_id"), NAME),
         "properties": check.json_object("properties", data.get("properties")) or {},

@@ -23,6 +23,10 @@ from relasi.resolvers.model import Entity, Field, Kind, Relation, camel, entity
 
 MAX_DEPTH = 8
 _ATTRIBUTE_OPS = ("eq", "ne", "in_", "gt", "gte", "lt", "lte", "exists")
+# Filter values are short by nature; a long one only makes a costly pattern (ILIKE work grows
+# with its length) or a huge array. Stored text has its own, longer caps (resolvers/validation.py).
+MAX_FILTER_TEXT = 256  # characters of a string (contains, startsWith, eq, search, ...)
+MAX_FILTER_LIST = 1_000  # values of one `in` / `notIn`, conditions of one `and` / `or`
 
 
 class Params:
@@ -41,6 +45,32 @@ class Params:
     def alias(self, prefix: str) -> str:
         self._aliases += 1
         return f"{prefix}{self._aliases}"
+
+
+def check_filter_values(value: Any, path: list[str]) -> None:
+    """Refuse a filter input holding an over-long string or list, at its path (e.g.
+    filter.account.name.contains), before anything is compiled or run."""
+    if isinstance(value, str):
+        if len(value) > MAX_FILTER_TEXT:
+            raise AppError(
+                f"Filter values are at most {MAX_FILTER_TEXT} characters (got {len(value)}).",
+                field=".".join(path),
+            )
+    elif isinstance(value, dict):  # a JSON value (customAttributes)
+        if len(json.dumps(value)) > MAX_FILTER_TEXT:
+            raise AppError(
+                f"Filter values are at most {MAX_FILTER_TEXT} characters as JSON.",
+                field=".".join(path),
+            )
+    elif isinstance(value, list):
+        if len(value) > MAX_FILTER_LIST:
+            raise AppError(f"At most {MAX_FILTER_LIST} items.", field=".".join(path))
+        for i, item in enumerate(value):
+            check_filter_values(item, [*path, str(i)])
+    elif hasattr(value, "__dict__") and not isinstance(value, Enum):  # a filter input object
+        for name, item in vars(value).items():
+            if item is not None:
+                check_filter_values(item, [*path, camel(name.rstrip("_"))])
 
 
 def relation_source(rel: Relation, child: str, parent_key: str, workspace: str) -> str:

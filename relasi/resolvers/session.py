@@ -5,12 +5,19 @@ The connection is taken on first use (introspection never touches the pool) and 
 the request ends. Queries run in a read-only REPEATABLE READ transaction, so every loader of one
 request sees the same snapshot; mutations run READ COMMITTED, each inside its own savepoint so a
 refused mutation leaves nothing half-written.
+
+Every statement runs under the request's `statement_timeout` (set with the row-security
+settings when the transaction begins): past it PostgreSQL cancels the statement, the request
+ends with TIMEOUT and its connection goes back to the pool. A connection PostgreSQL refuses or
+drops ends it with SERVICE_UNAVAILABLE.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import copy
+import logging
 import uuid
 from collections.abc import AsyncIterator, Callable, Hashable
 from typing import Any
@@ -20,6 +27,32 @@ from aiodataloader import DataLoader
 
 from relasi.auth.principal import Principal
 from relasi.db import Database
+from relasi.errors import AppError, ServiceUnavailable, Timeout
+
+log = logging.getLogger("relasi")
+
+# What a lost or refused PostgreSQL connection raises: the server is down, restarting, out of
+# connection slots, or the network between us broke.
+UNAVAILABLE = (
+    OSError,  # refused, reset, unreachable (ConnectionError and socket timeouts are OSErrors)
+    asyncpg.PostgresConnectionError,
+    asyncpg.CannotConnectNowError,
+    asyncpg.TooManyConnectionsError,
+    asyncpg.AdminShutdownError,
+    asyncpg.CrashShutdownError,
+    asyncpg.ConnectionDoesNotExistError,
+    asyncpg.InterfaceError,  # "connection is closed" after the server went away
+)
+
+
+def unavailable(request_id: str | None, cause: BaseException) -> ServiceUnavailable:
+    """The error a client gets when PostgreSQL cannot be reached; logged under its request id
+    (a warning, no traceback: the cause is the database's state, not a bug)."""
+    log.warning("request %s: database unavailable: %s: %s", request_id, type(cause).__name__, cause)
+    return ServiceUnavailable(
+        f"The database is unavailable; retry shortly (request id {request_id}).",
+        request_id=request_id,
+    )
 
 
 class Session:
@@ -30,12 +63,21 @@ class Session:
         *,
         max_page_size: int = 100,
         request_id: str | None = None,
+        statement_timeout: float = 0,
+        bulk_statement_timeout: float = 0,
     ) -> None:
         self.db = db
         self.principal = principal
         self.max_page_size = max_page_size
         self.request_id = request_id or uuid.uuid4().hex[:16]
         self.read_only = True
+        self.bulk = False  # a bulk mutation: the longer time limit (schema/operations.py)
+        self.statement_timeout = statement_timeout  # seconds; 0: none
+        self.bulk_statement_timeout = bulk_statement_timeout
+        # a timeout or lost connection ends the request: its transaction is aborted, and a
+        # mutation document is rolled back whole (GraphQL stops at the failed mutation and
+        # answers `data: null`, so what ran before it must not stay written unreported)
+        self._failure: AppError | None = None
         self._conn: asyncpg.Connection | None = None
         self._closed = False
         self._tx: asyncpg.transaction.Transaction | None = None
@@ -59,47 +101,71 @@ class Session:
                 tx = conn.transaction(isolation="repeatable_read", readonly=True)
             else:
                 tx = conn.transaction(isolation="read_committed")
+            limit = self.bulk_statement_timeout if self.bulk else self.statement_timeout
             try:
                 await tx.start()
-                await self.db.begin_request(conn, self.workspace_id)  # row-level security
+                # row-level security and the time limit, in one round trip
+                await self.db.begin_request(conn, self.workspace_id, round(limit * 1000))
             except BaseException:
                 await self.db.pool.release(conn)
                 raise
             self._conn, self._tx = conn, tx
         return self._conn
 
-    async def fetch(self, sql: str, *args: Any) -> list[asyncpg.Record]:
+    @contextlib.asynccontextmanager
+    async def _statement(self) -> AsyncIterator[asyncpg.Connection]:
+        """The connection, for one statement at a time; PostgreSQL's cancellations and lost
+        connections become the request's coded error."""
         async with self._lock:
-            return await (await self._connection()).fetch(sql, *args)
+            if self._failure is not None:
+                # the transaction is aborted: every later statement would fail the same way
+                raise copy.copy(self._failure)
+            try:
+                yield await self._connection()
+            except asyncpg.QueryCanceledError as e:
+                limit = self.bulk_statement_timeout if self.bulk else self.statement_timeout
+                self._failure = Timeout(
+                    f"The request ran longer than its time limit ({limit:g} s per statement) "
+                    "and was stopped. Narrow it (filters, page sizes) and retry."
+                )
+                raise self._failure from e
+            except UNAVAILABLE as e:
+                self._failure = unavailable(self.request_id, e)
+                raise self._failure from e
+
+    async def fetch(self, sql: str, *args: Any) -> list[asyncpg.Record]:
+        async with self._statement() as conn:
+            return await conn.fetch(sql, *args)
 
     async def fetchrow(self, sql: str, *args: Any) -> asyncpg.Record | None:
-        async with self._lock:
-            return await (await self._connection()).fetchrow(sql, *args)
+        async with self._statement() as conn:
+            return await conn.fetchrow(sql, *args)
 
     async def fetchval(self, sql: str, *args: Any) -> Any:
-        async with self._lock:
-            return await (await self._connection()).fetchval(sql, *args)
+        async with self._statement() as conn:
+            return await conn.fetchval(sql, *args)
 
     async def execute(self, sql: str, *args: Any) -> str:
-        async with self._lock:
-            return await (await self._connection()).execute(sql, *args)
+        async with self._statement() as conn:
+            return await conn.execute(sql, *args)
 
     async def executemany(self, sql: str, args: list[tuple]) -> None:
-        async with self._lock:
-            await (await self._connection()).executemany(sql, args)
+        async with self._statement() as conn:
+            await conn.executemany(sql, args)
 
     @contextlib.asynccontextmanager
     async def savepoint(self) -> AsyncIterator[None]:
         """Everything inside commits together or not at all (and loaders are reset, so
         reads after a write see it)."""
-        async with self._lock:
-            sp = (await self._connection()).transaction()
+        async with self._statement() as conn:
+            sp = conn.transaction()
             await sp.start()
         try:
             yield
         except BaseException:
             async with self._lock:
-                await sp.rollback()
+                if self._failure is None:  # else close() rolls back the whole transaction
+                    await sp.rollback()
             raise
         else:
             async with self._lock:
@@ -135,6 +201,9 @@ class Session:
         self._after_commit.append(callback)
 
     async def close(self, *, commit: bool = True) -> None:
+        """End the transaction (commit a mutation's, roll back the rest) and give back the
+        connection. A commit PostgreSQL cannot take raises SERVICE_UNAVAILABLE (or TIMEOUT):
+        the client must not believe it was written."""
         # under the lock: a statement still running for an abandoned resolver ends first
         async with self._lock:
             self._closed = True
@@ -144,12 +213,25 @@ class Session:
             if conn is None:
                 return
             try:
+                if commit and not self.read_only and self._failure is not None:
+                    with contextlib.suppress(*UNAVAILABLE):
+                        await tx.rollback()
+                    raise self._failure
                 if commit and not self.read_only:
-                    await tx.commit()
+                    try:
+                        await tx.commit()
+                    except asyncpg.QueryCanceledError as e:
+                        raise Timeout("The commit ran past its time limit; retry.") from e
+                    except UNAVAILABLE as e:
+                        raise unavailable(self.request_id, e) from e
                     for callback in self._after_commit:
                         callback()
-                else:
-                    await tx.rollback()
+                elif not isinstance(self._failure, ServiceUnavailable):
+                    # a lost connection has no transaction left to roll back
+                    with contextlib.suppress(*UNAVAILABLE):
+                        await tx.rollback()
             finally:
                 self._after_commit.clear()
-                await self.db.pool.release(conn)
+                # a connection that broke is terminated by the pool (and replaced on demand)
+                with contextlib.suppress(*UNAVAILABLE):
+                    await self.db.pool.release(conn)

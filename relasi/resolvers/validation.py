@@ -15,11 +15,16 @@ from email_validator import EmailNotValidError, validate_email
 from relasi.currencies import decimals_of, minor_units
 from relasi.errors import ErrorCode, FieldError, UserInputError
 
-# Length limits, in characters.
-NAME = 200
-SHORT_TEXT = 100
-LONG_TEXT = 10_000
-MAX_JSON_BYTES = 16_384
+# Length limits of stored text, in characters (README: Authorization -> Limits). Every text
+# input passes `Checker.text` with one of these, before any statement runs.
+NAME = 200  # names, external ids, UTM values
+SHORT_TEXT = 100  # industry, city, sources
+SUBJECT = 300  # a case's subject
+MEDIUM_TEXT = 1_000  # summaries, lost reasons, segment descriptions
+LONG_TEXT = 10_000  # note bodies, case descriptions
+MAX_JSON_BYTES = 16_384  # customAttributes, properties (as JSON)
+MAX_EMAIL = 254  # RFC 5321's limit on a forward path
+MAX_PHONE = 64  # longer than any number written with spaces and an extension
 MAX_AMOUNT = Decimal("1e15")
 NUL = "\x00"
 NUL_MESSAGE = "Must not contain NUL (\\u0000) characters."
@@ -63,6 +68,9 @@ class Checker:
         return value
 
     def email(self, field: str, value: str) -> str | None:
+        if len(value) > MAX_EMAIL:
+            self.error(field, f"Must be at most {MAX_EMAIL} characters (got {len(value)}).")
+            return None
         try:
             address = validate_email(value.strip(), check_deliverability=False).normalized
         except EmailNotValidError as e:
@@ -72,6 +80,9 @@ class Checker:
 
     def phone(self, field: str, value: str, region: str | None = None) -> str | None:
         """E.164; numbers without +country code are read in `region` (the contact's country)."""
+        if len(value) > MAX_PHONE:
+            self.error(field, f"Must be at most {MAX_PHONE} characters (got {len(value)}).")
+            return None
         try:
             number = phonenumbers.parse(value, region)
         except phonenumbers.NumberParseException:

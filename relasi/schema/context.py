@@ -41,6 +41,7 @@ class Context:
     principal: Principal | None = None  # a socket's is set when its connection_init is accepted
     request_session: Session | None = None  # HTTP: the request's one Session
     connection_params: dict[str, Any] | None = None  # a socket's connection_init payload
+    statement_timeouts: tuple[float, float] = (0, 0)  # seconds: queries, bulk mutations
 
     @property
     def session(self) -> Session | None:
@@ -54,7 +55,14 @@ class Context:
 
     def new_session(self) -> Session:
         assert self.principal is not None
-        return Session(self.db, self.principal, max_page_size=self.max_page_size)
+        timeout, bulk_timeout = self.statement_timeouts
+        return Session(
+            self.db,
+            self.principal,
+            max_page_size=self.max_page_size,
+            statement_timeout=timeout,
+            bulk_statement_timeout=bulk_timeout,
+        )
 
     @contextlib.asynccontextmanager
     async def scoped_session(self) -> AsyncIterator[Session]:

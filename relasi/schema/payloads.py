@@ -7,7 +7,15 @@ from typing import Any, TypeVar
 import strawberry
 from strawberry.types.base import has_object_definition
 
-from relasi.errors import AppError, FieldError, Forbidden, Unauthenticated, UserInputError
+from relasi.errors import (
+    AppError,
+    FieldError,
+    Forbidden,
+    ServiceUnavailable,
+    Timeout,
+    Unauthenticated,
+    UserInputError,
+)
 from relasi.resolvers import global_ids, rows
 from relasi.resolvers.model import Entity
 from relasi.resolvers.session import Session
@@ -36,7 +44,8 @@ async def run_mutation(
     result: Callable[[Any], dict[str, Any]],
 ) -> P:
     """Run `action` in its own savepoint. Input the client can fix comes back as the payload's
-    userErrors (nothing is written); authentication and permission errors stay top-level."""
+    userErrors (nothing is written); authentication, permission, time-limit and database
+    errors stay top-level."""
     session: Session = info.context.session
     try:
         async with session.savepoint():
@@ -44,8 +53,8 @@ async def run_mutation(
             value = await action(session)
     except UserInputError as e:
         return payload(user_errors=user_errors(e.errors))
-    except (Unauthenticated, Forbidden):
-        raise
+    except (Unauthenticated, Forbidden, Timeout, ServiceUnavailable):
+        raise  # not about the input: top-level errors
     except AppError as e:
         path = e.field.split(".") if e.field else None
         return payload(user_errors=user_errors([FieldError(path, e.message, e.code)]))

@@ -19,6 +19,7 @@ from relasi.errors import NotFound
 from relasi.resolvers import global_ids, loaders
 from relasi.resolvers.model import entity
 from relasi.resolvers.pagination import OrderSpec, Page, PageArgs
+from relasi.resolvers.predicates import check_filter_values
 
 T = TypeVar("T")
 
@@ -239,6 +240,7 @@ def _connection_resolver(
         last: int | None = None,
         before: str | None = None,
     ) -> Any:
+        check_filter_values(filter, ["filter"])
         args = page_args(first, after, last, before)
         if parent is None:
             return await root_connection(info, relation, filter, order_by, args)

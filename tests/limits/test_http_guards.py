@@ -157,3 +157,33 @@ async def test_batches_are_refused_with_a_graphql_error(api, client):
     assert response.status_code == 400
     error = response.json()["errors"][0]
     assert error["extensions"]["code"] == "BAD_USER_INPUT" and "Batching" in error["message"]
+
+
+async def test_failed_authentication_is_rate_limited_per_address(api, database):
+    app = create_app(
+        Settings(rate_limit=0, auth_failure_limit=0.5, auth_failure_burst=3), database=database
+    )
+
+    def client_at(address: str) -> httpx.AsyncClient:
+        transport = httpx.ASGITransport(app=app, client=(address, 4711))
+        return httpx.AsyncClient(transport=transport, base_url="http://relasi.test")
+
+    async with client_at("203.0.113.7") as guesser, client_at("198.51.100.2") as other:
+
+        async def post(client: httpx.AsyncClient, key: str | None) -> httpx.Response:
+            headers = {"Authorization": f"Bearer {key}"} if key else {}
+            return await client.post("/graphql", json={"query": QUERY}, headers=headers)
+
+        # forgetting the key is no guess; wrong keys are, three in a row are allowed
+        assert [(await post(guesser, None)).status_code for _ in range(5)] == [401] * 5
+        wrong = [(await post(guesser, f"rls_x_{i}")).status_code for i in range(3)]
+        assert wrong == [401, 401, 401]
+        refused = await post(guesser, "rls_x_4")
+        assert refused.status_code == 429
+        assert refused.headers["retry-after"] == "2"
+        assert refused.json()["errors"][0]["extensions"]["code"] == "RATE_LIMITED"
+        # the address is refused before its token is looked at, even a valid one
+        assert (await post(guesser, api.key)).status_code == 429
+        # other addresses are not affected
+        assert (await post(other, api.key)).status_code == 200
+        assert (await post(other, "rls_x_5")).status_code == 401

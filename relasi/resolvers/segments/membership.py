@@ -67,7 +67,7 @@ def parsed(segment_id: UUID, version: int, rule: Any) -> rules.Rule:
     key = (segment_id, version)
     found = _PARSED.get(key)
     if found is None:
-        found = _PARSED[key] = rules.parse(rule, ["rule"])
+        found = _PARSED[key] = rules.parse(rule, ["rule"], max_text=rules.STORED_MAX_TEXT)
         if len(_PARSED) > _PARSED_MAX:
             _PARSED.popitem(last=False)
     return found

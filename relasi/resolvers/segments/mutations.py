@@ -15,7 +15,7 @@ from relasi.resolvers.predicates import Params, compile_filter
 from relasi.resolvers.segments import membership, rules
 from relasi.resolvers.segments.mapping import SEGMENT
 from relasi.resolvers.session import Session
-from relasi.resolvers.validation import Checker
+from relasi.resolvers.validation import MEDIUM_TEXT, Checker
 
 MAX_IDS = 10_000  # contacts per addToSegment / removeFromSegment call
 MAX_CHAIN = 5  # segments reading segments reading segments ...
@@ -162,7 +162,7 @@ def _names(check: Checker, data: dict[str, Any]) -> dict[str, Any]:
     if "name" in data:
         values["name"] = check.text("name", data["name"], required=True)
     if "description" in data:
-        values["description"] = check.text("description", data["description"], 1_000)
+        values["description"] = check.text("description", data["description"], MEDIUM_TEXT)
     return values
 
 

@@ -16,6 +16,7 @@ reads, so a write re-evaluates only the segments that read what it changed:
 from __future__ import annotations
 
 import datetime
+import json
 import math
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
@@ -27,11 +28,13 @@ from uuid import UUID
 from relasi.errors import AppError, ErrorCode, FieldError, UserInputError
 from relasi.resolvers import global_ids
 from relasi.resolvers.model import Entity, Field, Kind, Predicate, camel, entity
-from relasi.resolvers.predicates import MAX_DEPTH
+from relasi.resolvers.predicates import MAX_DEPTH, MAX_FILTER_LIST, MAX_FILTER_TEXT
 from relasi.resolvers.segments.behaviour import object_problem, problem
 
-MAX_LIST = 1_000  # values of one `in` / `notIn`
-MAX_TEXT = 1_000
+MAX_LIST = MAX_FILTER_LIST  # values of one `in` / `notIn`
+# A new rule's strings are capped like any filter's; rules saved before that cap existed were
+# allowed 1,000 characters and must still load.
+STORED_MAX_TEXT = 1_000
 INT_RANGE = (-(2**31), 2**31 - 1)
 MAX_DECIMAL = Decimal("1e30")
 
@@ -92,17 +95,19 @@ def end_entity(path: tuple[str, ...]) -> Entity:
     return ent
 
 
-def parse(value: Any, prefix: list[str]) -> Rule:
+def parse(value: Any, prefix: list[str], *, max_text: int = MAX_FILTER_TEXT) -> Rule:
     """Parse and check a rule; every problem found is raised together (UserInputError)."""
-    rule, errors = parse_all(value, prefix)
+    rule, errors = parse_all(value, prefix, max_text=max_text)
     if errors:
         raise UserInputError(errors)
     return rule
 
 
-def parse_all(value: Any, prefix: list[str]) -> tuple[Rule, list[FieldError]]:
+def parse_all(
+    value: Any, prefix: list[str], *, max_text: int = MAX_FILTER_TEXT
+) -> tuple[Rule, list[FieldError]]:
     """Parse a rule, returning it with every problem found (callers add their own checks)."""
-    parser = _Parser()
+    parser = _Parser(max_text)
     rule = Rule(Node())
     parser.rule = rule
     if not isinstance(value, dict):
@@ -113,7 +118,8 @@ def parse_all(value: Any, prefix: list[str]) -> tuple[Rule, list[FieldError]]:
 
 
 class _Parser:
-    def __init__(self) -> None:
+    def __init__(self, max_text: int) -> None:
+        self.max_text = max_text  # characters of any string value
         self.errors: list[FieldError] = []
         self.rule: Rule
 
@@ -232,6 +238,9 @@ class _Parser:
         return out
 
     def scalar(self, ent: Entity, f: Field, value: Any, path: list[str]) -> Any:
+        if isinstance(value, str) and len(value) > self.max_text:
+            self.error(path, f"Must be at most {self.max_text} characters.")
+            return None
         try:
             return _scalar(f.kind, value, f.enum, f.target or ent.name)
         except _Bad as e:
@@ -244,8 +253,8 @@ class _Parser:
             return None
         if "\0" in value:
             self.error(path, "Must not contain NUL characters.")
-        if len(value) > MAX_TEXT:
-            self.error(path, f"Must be at most {MAX_TEXT} characters.")
+        if len(value) > self.max_text:
+            self.error(path, f"Must be at most {self.max_text} characters.")
         return value
 
     def list_of(self, value: Any, path: list[str], limit: int) -> list[Any]:
@@ -268,6 +277,8 @@ class _Parser:
             here = [*path, key]
             if key not in _ATTRIBUTE_OPS:
                 self.error(here, f"customAttributes has no operator {key!r}.")
+            elif len(json.dumps(item)) > self.max_text:
+                self.error(here, f"Must be at most {self.max_text} characters as JSON.")
             elif key == "exists" and not isinstance(item, bool):
                 self.error(here, "Expected true or false.")
             elif key == "in":
@@ -378,9 +389,7 @@ def _scalar(kind: Kind, value: Any, enum: type[Enum] | None, target: str | None)
     if "\0" in value:
         raise _Bad("Must not contain NUL characters.")
     if kind is Kind.STRING:
-        if len(value) > MAX_TEXT:
-            raise _Bad(f"Must be at most {MAX_TEXT} characters.")
-        return value
+        return value  # its length is checked by the parser
     if kind is Kind.ENUM:
         names = [m.value for m in enum]
         if value not in names:

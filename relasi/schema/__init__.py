@@ -18,7 +18,7 @@ from relasi.schema.cases import CaseMutations, CaseQueries
 from relasi.schema.changes import ChangeQueries
 from relasi.schema.contacts import ContactMutations, ContactQueries
 from relasi.schema.deals import DealMutations, DealQueries
-from relasi.schema.errors import ErrorPolicy
+from relasi.schema.errors import ErrorPolicy, Schema
 from relasi.schema.executor import executor_class
 from relasi.schema.interactions import InteractionMutations, InteractionQueries
 from relasi.schema.limits import Limits, limited_validation
@@ -76,7 +76,7 @@ def build_schema(
     types = [*NODE_TYPES.values(), *TIMELINE_TYPES]
     protect([Query, Mutation, Subscription], types)
     validation = limited_validation(limits, hide_suggestions=production)
-    return strawberry.Schema(
+    return Schema(
         query=Query,
         mutation=Mutation,
         subscription=Subscription,

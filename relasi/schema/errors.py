@@ -41,6 +41,16 @@ def user_errors(errors: list[FieldError]) -> list[UserError]:
     return [UserError(field=e.field, message=e.message, code=e.code) for e in errors]
 
 
+class Schema(strawberry.Schema):
+    """Strawberry logs every error of every result at ERROR, with its traceback. Most are normal
+    traffic (a NOT_FOUND id, a TIMEOUT, a typo in a query): logged at debug here. The unexpected
+    ones are logged by ErrorPolicy, once, under the request id the client is given."""
+
+    def process_errors(self, errors: list[GraphQLError], execution_context: Any = None) -> None:
+        for error in errors:
+            log.debug("request error: %s", error.message)
+
+
 class ErrorPolicy(SchemaExtension):
     """Gives every error a code, and masks the unexpected ones."""
 

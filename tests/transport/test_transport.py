@@ -1,6 +1,9 @@
 """GraphQL over HTTP as clients meet it: keys, methods, media types, errors, health."""
 
+import logging
+
 from relasi.auth.api_keys import revoke_api_key
+from relasi.resolvers import pipelines
 
 QUERY = "{ pipelines { totalCount } }"
 
@@ -115,3 +118,26 @@ async def test_request_errors_have_no_data_entry(api):
     executed = await api.raw('{ contact(id: "nope") { id } }')
     assert executed["errors"][0]["path"] == ["contact"]
     assert "data" in executed
+
+
+async def test_only_unexpected_errors_are_logged_as_errors(api, caplog, monkeypatch):
+    """A NOT_FOUND id or a typo is normal traffic (debug); an unexpected failure is logged
+    once, at ERROR, under the request id the client gets."""
+    caplog.set_level(logging.DEBUG)
+    await api.raw(
+        '{ contact(id: "Q29udGFjdDowMDAwMDAwMC0wMDAwLTAwMDAtMDAwMC0wMDAwMDAwMDAwMDA=") { id } }'
+    )
+    await api.post("{ contacts { nodez { id } } }")
+    assert [r for r in caplog.records if r.levelno >= logging.ERROR] == []
+
+    async def broken(session, pipeline_pk):
+        raise RuntimeError("disk on fire")
+
+    monkeypatch.setattr(pipelines, "stages", broken)
+    body = await api.raw("{ pipelines { nodes { stages { name } } } }")
+    (error,) = body["errors"]
+    assert error["extensions"]["code"] == "INTERNAL_SERVER_ERROR"
+    assert "disk on fire" not in str(body)
+    logged = [r for r in caplog.records if r.levelno >= logging.ERROR]
+    assert len(logged) == 1 and error["extensions"]["requestId"] in logged[0].getMessage()
+    assert "disk on fire" in caplog.text  # the traceback is in the log, not the response

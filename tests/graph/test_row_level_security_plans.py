@@ -27,21 +27,12 @@ from relasi.seed import seed_demo
 from relasi.server import create_app
 from relasi.settings import Settings
 from tests.conftest import Api, fresh_database
+from tests.test_readme_examples import EXAMPLES
 
 MAX_RATIO = 1.5
 
-HOT_RETAIL_PROSPECTS = """{
-  contacts(
-    filter: {
-      account: {industry: {eq: "Retail"}, employeeCount: {gt: 500}}
-      deals: {some: {status: {eq: OPEN}, amount: {gt: "50000"}, stage: {name: {eq: "Proposal"}}}}
-      cases: {none: {status: {in: [NEW, OPEN, PENDING]}, priority: {eq: URGENT}}}
-      customAttributes: [{key: "plan", eq: "pro"}]
-    }
-    orderBy: [{field: LAST_NAME}, {field: CREATED_AT, direction: DESC}]
-    first: 20
-  ) { totalCount nodes { fullName email account { name } } pageInfo { hasNextPage endCursor } }
-}"""
+# the README's example, as the README has it
+(HOT_RETAIL_PROSPECTS,) = [e for e in EXAMPLES if "query HotRetailProspects" in e]
 
 # contact filters, each read as a page and a count
 CONTACT_FILTERS = {

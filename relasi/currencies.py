@@ -2,8 +2,8 @@
 
 A currency is one of ISO 4217 list one (the `iso4217` package's copy of it, pinned in the
 lock) that has minor units: that admits every currency and fund code in use (IDR 2, JPY 0,
-KWD 3, CLF 4, ...) and refuses the testing (XTS), "no currency" (XXX), precious-metal (XAU,
-XAG, XPD, XPT) and accounting-unit codes (XDR, XSU, XUA, XBA-XBD), whose minor units are
+KWD 3, CLF 4, ...) and refuses the testing (XTS) and "no currency" codes, precious metals
+(XAU, XAG, XPD, XPT) and accounting units (XDR, XSU, XUA, XBA-XBD): their minor units are
 "N.A.". The rule is ours, not a display library's: if an update of the table ever changes a
 currency's decimals, tests/deals/test_money.py fails, and a migration must say what happens to
 amounts already stored.

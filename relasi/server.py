@@ -41,6 +41,7 @@ from relasi.auth.api_keys import bearer_token
 from relasi.auth.authenticate import authenticate
 from relasi.auth.jwt import JwtVerifier
 from relasi.auth.principal import Principal
+from relasi.compiler import READ_PATHS, encode_response
 from relasi.db import Database
 from relasi.errors import ErrorCode
 from relasi.guards import RateLimiter, RequestGuard, caller_key, error_response, rate_limited
@@ -55,6 +56,7 @@ from relasi.settings import Settings
 log = logging.getLogger("relasi")
 
 GRAPHQL_RESPONSE_JSON = "application/graphql-response+json"
+READ_PATH_HEADER = "x-relasi-read-path"  # "compiled" or "resolvers": overrides the setting
 
 
 class _ReleaseSessionBeforeSend:
@@ -143,13 +145,22 @@ class RelasiGraphQL(GraphQL):
         if self.should_render_graphql_ide(self.request_adapter_class(request)):
             await super().__call__(scope, receive, send)  # the IDE page itself needs no key
             return
+        read_path = request.headers.get(READ_PATH_HEADER, self.settings.read_path)
         context = await self.authenticated_context(request)
         wait = self.rate_limiter.take(caller_key(context.principal)) if context else 0
         if context is None:
             response: Response = _unauthenticated()
+        elif read_path not in READ_PATHS:
+            await context.request_session.close()
+            response = error_response(
+                400,
+                ErrorCode.BAD_USER_INPUT,
+                f"{READ_PATH_HEADER} is one of: {', '.join(READ_PATHS)}.",
+            )
         elif wait:
             response = rate_limited(wait)
         else:
+            context.read_path = read_path
             try:
                 response = await self.run(request, context=context)
             except HTTPException as e:  # malformed requests: no JSON, GET mutations, batches
@@ -222,6 +233,10 @@ class RelasiGraphQL(GraphQL):
         sub_response = await super().get_sub_response(request)
         sub_response.accept = request.headers.get("accept", "")  # read by create_response
         return sub_response
+
+    def encode_json(self, data: Any) -> str | bytes:
+        # a compiled query's data is PostgreSQL's JSON text: sent as it is
+        return encode_response(data) or super().encode_json(data)
 
     def create_response(self, response_data: Any, sub_response: Response) -> Response:
         response = super().create_response(response_data, sub_response)

@@ -2,6 +2,7 @@
 
 from functools import cached_property
 from pathlib import Path
+from typing import Literal
 
 import platformdirs
 from pydantic import AliasChoices, Field, field_validator, model_validator
@@ -30,6 +31,11 @@ class Settings(BaseSettings):
     pool_min_size: int = Field(default=1, ge=0)
     pool_max_size: int = Field(default=10, ge=1)
     max_page_size: int = Field(default=100, ge=1, description="Cap on first/last.")
+    read_path: Literal["compiled", "resolvers"] = Field(
+        default="compiled",
+        description="How queries are answered: compiled into one SQL statement where the "
+        "compiler covers them, or always by the field resolvers (the reference).",
+    )
     production: bool = Field(
         default=False,
         description="Production mode: GraphiQL, introspection and field suggestions off "

@@ -41,6 +41,7 @@ class Context:
     principal: Principal | None = None  # a socket's is set when its connection_init is accepted
     request_session: Session | None = None  # HTTP: the request's one Session
     connection_params: dict[str, Any] | None = None  # a socket's connection_init payload
+    read_path: str = "resolvers"  # "compiled": queries the compiler covers run as one statement
 
     @property
     def session(self) -> Session | None:

@@ -163,6 +163,10 @@ class RelasiGraphQL(GraphQL):
             context.read_path = read_path
             try:
                 response = await self.run(request, context=context)
+                # which path answered: for clients and tests comparing the two
+                response.headers[READ_PATH_HEADER] = (
+                    "compiled" if context.answered_compiled else "resolvers"
+                )
             except HTTPException as e:  # malformed requests: no JSON, GET mutations, batches
                 response = error_response(e.status_code, ErrorCode.BAD_USER_INPUT, e.reason)
             finally:

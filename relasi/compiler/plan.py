@@ -499,19 +499,28 @@ class Connection(Plan):
 
     def sql(self, b: Bind, parent: str) -> str:
         from relasi.errors import AppError
-        from relasi.resolvers.pagination import key_columns, plan_page, sort_keys
+        from relasi.resolvers.pagination import (
+            key_columns,
+            list_fingerprint,
+            plan_page,
+            sort_keys,
+        )
         from relasi.schema.relay import order_specs, page_args
 
         kwargs = b.arguments(self.owner, self.node, self.gql_field)
         flt = kwargs.get("filter")
         a = b.alias()
         try:
-            keys = sort_keys(self.target, order_specs(kwargs.get("order_by")), a)
+            order = order_specs(kwargs.get("order_by"))
+            keys = sort_keys(self.target, order, a)
             cond = compile_filter(self.target, flt, a, b.params)
             args = page_args(
                 kwargs.get("first"), kwargs.get("after"), kwargs.get("last"), kwargs.get("before")
             )
-            page = plan_page(keys, args, b.params, b.max_page_size)
+            # a cursor names its ordering as the loaders write it (their alias: t or c)
+            loader_keys = sort_keys(self.target, order, "t" if self.relation is None else "c")
+            fingerprint = list_fingerprint("|".join(k.order_sql() for k in loader_keys))
+            page = plan_page(keys, args, b.params, b.max_page_size, fingerprint)
         except AppError as e:  # bad arguments: the resolver's error, at the resolver's path
             raise Unsupported("arguments") from e
         links = self.relation.through.columns if self.relation and self.relation.through else ()
@@ -579,7 +588,8 @@ class Connection(Plan):
                 count_cond = compile_filter(self.target, flt, c, b.params)
                 expr = f"(SELECT count(*) {self._source(c, parent)} AND {count_cond})"
             pairs.append(f"{values.literal(key)}, {expr}")
-        return f"(SELECT json_build_object({', '.join(pairs)}) FROM ({inner}) {a})"
+        # GROUP BY (): one row, also when only totalCount is selected (no aggregate of rows)
+        return f"(SELECT json_build_object({', '.join(pairs)}) FROM ({inner}) {a} GROUP BY ())"
 
 
 def _bool(value: bool) -> str:

@@ -13,10 +13,11 @@ from collections import OrderedDict
 from collections.abc import AsyncIterator
 from typing import Any
 
-from graphql import GraphQLError, OperationType, get_operation_ast
+from graphql import GraphQLError, get_operation_ast
 from graphql.execution.values import get_variable_values
 from strawberry.extensions import SchemaExtension
 from strawberry.types.execution import ExecutionResult
+from strawberry.types.graphql import OperationType
 
 from relasi.compiler.errors import Unsupported
 from relasi.compiler.plan import Bind, Plan, Planner, json_object
@@ -48,6 +49,7 @@ class CompiledReads(SchemaExtension):
 
     async def on_execute(self) -> AsyncIterator[None]:
         ec = self.execution_context
+
         context = ec.context
         if (
             ec.operation_type is OperationType.QUERY
@@ -55,6 +57,7 @@ class CompiledReads(SchemaExtension):
             and getattr(context, "request_session", None) is not None
         ):
             ec.result = await run(ec, context.request_session)
+            context.answered_compiled = ec.result is not None and ec.result.errors is None
         yield
 
 
@@ -94,7 +97,8 @@ async def run(ec: Any, session: Any) -> ExecutionResult | None:
     )
     try:
         sql = _statement(bind, plan)
-    except Unsupported:  # this request's arguments: the resolvers give their errors
+    except Unsupported as e:  # this request's arguments: the resolvers give their errors
+        log.debug("resolvers answer %s: %s", ec.operation_name or "query", e)
         return None
     try:
         row = await session.fetchrow(sql, *bind.params.values)
@@ -104,6 +108,7 @@ async def run(ec: Any, session: Any) -> ExecutionResult | None:
             data=None, errors=[GraphQLError(str(e), path=[first], original_error=e)]
         )
     if not row["found"]:
+        log.debug("resolvers answer %s: a lookup found nothing", ec.operation_name or "query")
         return None  # a lookup named nothing: the resolvers give the NOT_FOUND error
     return ExecutionResult(data=CompiledData(row["data"]), errors=None)
 

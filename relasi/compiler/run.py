@@ -8,6 +8,7 @@ not cover is remembered as such, so it goes straight to the resolvers the next t
 
 from __future__ import annotations
 
+import json
 import logging
 from collections import OrderedDict
 from collections.abc import AsyncIterator
@@ -37,9 +38,11 @@ class CompiledData(str):
 
 def encode_response(body: Any) -> str | None:
     """The HTTP body of a compiled response; None for any other (strawberry encodes it)."""
-    if isinstance(body, dict) and isinstance(body.get("data"), CompiledData) and len(body) == 1:
-        return '{"data":' + body["data"] + "}"
-    return None
+    if not isinstance(body, dict) or not isinstance(body.get("data"), CompiledData):
+        return None
+    rest = {k: v for k, v in body.items() if k != "data"}  # e.g. extensions' results
+    tail = "," + json.dumps(rest, separators=(",", ":"))[1:] if rest else "}"
+    return '{"data":' + body["data"] + tail
 
 
 class CompiledReads(SchemaExtension):

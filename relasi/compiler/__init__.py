@@ -5,6 +5,7 @@ and cursors in SQL), run on the request's Session and sent as PostgreSQL's text.
 - `plan.py`: the validated document + the storage mapping (`resolvers/model.py`) -> a plan;
   what it does not cover raises `Unsupported` and the whole operation runs through the
   resolvers, which stay the reference the compiled path is tested against.
+- `nodes.py`: the plan's nodes, which write the SQL of each field for one request's arguments.
 - `values.py`: scalars, ids, cursors and masks printed exactly as the resolver path prints them.
 - `run.py`: the plan cache and the schema extension that answers a query compiled.
 """

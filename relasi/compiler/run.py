@@ -21,7 +21,8 @@ from strawberry.types.execution import ExecutionResult
 from strawberry.types.graphql import OperationType
 
 from relasi.compiler.errors import Unsupported
-from relasi.compiler.plan import Bind, Plan, Planner, json_object
+from relasi.compiler.nodes import Bind, Plan, json_object
+from relasi.compiler.plan import Planner
 from relasi.resolvers.predicates import Params
 
 log = logging.getLogger("relasi.compiler")

@@ -15,6 +15,10 @@ import strawberry
 from graphql import (
     FieldNode,
     GraphQLError,
+    ListValueNode,
+    ObjectValueNode,
+    ValueNode,
+    VariableNode,
 )
 from graphql.execution.values import VariableValues, get_argument_values
 from strawberry.types.arguments import convert_arguments
@@ -45,19 +49,49 @@ class Bind:
         self._aliases += 1
         return f"q{self._aliases}"
 
-    def arguments(self, owner: str, node: FieldNode, gql_field: Any) -> dict[str, Any]:
-        """The field's arguments as its resolver receives them (strawberry inputs)."""
+
+@dataclass
+class Arguments:
+    """A field's arguments as its resolver receives them (strawberry inputs). Written as
+    literals in the document, they are converted once, by the first request (converting is
+    a good part of a request's Python time); the inputs are only ever read."""
+
+    node: FieldNode
+    gql_field: Any
+    strawberry_field: Any
+    _constant: dict[str, Any] | None = None
+
+    def raw(self, b: Bind) -> dict[str, Any]:
         try:
-            raw = get_argument_values(gql_field, node, self.variables)
+            return get_argument_values(self.gql_field, self.node, b.variables)
         except GraphQLError as e:
             raise Unsupported("arguments") from e
-        strawberry_field = self.schema.get_field_for_type(node.name.value, owner)
-        return convert_arguments(
-            raw,
-            strawberry_field.arguments,
-            scalar_registry=self.schema.schema_converter.scalar_registry,
-            config=self.schema.config,
-        )
+
+    def read(self, b: Bind) -> dict[str, Any]:
+        if self._constant is not None:
+            return self._constant
+        try:
+            converted = convert_arguments(
+                self.raw(b),
+                self.strawberry_field.arguments,
+                scalar_registry=b.schema.schema_converter.scalar_registry,
+                config=b.schema.config,
+            )
+        except (ValueError, TypeError) as e:
+            raise Unsupported("arguments") from e
+        if not any(_has_variable(a.value) for a in self.node.arguments or ()):
+            self._constant = converted
+        return converted
+
+
+def _has_variable(value: ValueNode) -> bool:
+    if isinstance(value, VariableNode):
+        return True
+    if isinstance(value, ListValueNode):
+        return any(_has_variable(v) for v in value.values)
+    if isinstance(value, ObjectValueNode):
+        return any(_has_variable(f.value) for f in value.fields)
+    return False
 
 
 class Plan:
@@ -156,12 +190,11 @@ class ToOne(Plan):
 @dataclass
 class RootLookup(Plan):
     ent: Entity
-    node: FieldNode
-    gql_field: Any
+    arguments: Arguments
     target: ObjectPlan
 
     def sql(self, b: Bind, alias: str) -> str:
-        args = b.arguments("Query", self.node, self.gql_field)
+        args = self.arguments.raw(b)  # an ID: nothing to convert
         try:
             pk = global_ids.decode(args["id"], self.ent.name)
         except AppError as e:  # malformed or of another type: the resolver's error
@@ -180,11 +213,9 @@ class Connection(Plan):
     """A keyset page as `resolvers/loaders.py` reads it (root_page / relation_page), with its
     edges, cursors, pageInfo and totalCount built in SQL."""
 
-    owner: str  # the GraphQL type the field is on (its arguments' owner)
     target: Entity
     relation: Relation | None  # None: a root list
-    node: FieldNode
-    gql_field: Any
+    arguments: Arguments
     parts: list[tuple[str, str, Any]]
 
     def _source(self, alias: str, parent: str) -> str:
@@ -198,7 +229,7 @@ class Connection(Plan):
     def sql(self, b: Bind, parent: str) -> str:
         from relasi.schema.relay import order_specs, page_args  # relasi.schema imports us
 
-        kwargs = b.arguments(self.owner, self.node, self.gql_field)
+        kwargs = self.arguments.read(b)
         flt = kwargs.get("filter")
         a = b.alias()
         try:

@@ -38,6 +38,7 @@ from relasi.auth.principal import Principal
 from relasi.compiler import values
 from relasi.compiler.errors import Unsupported
 from relasi.compiler.nodes import (
+    Arguments,
     Column,
     Connection,
     Const,
@@ -187,7 +188,8 @@ class Planner:
             if name in ROOT_LOOKUPS:
                 ent = entity(ROOT_LOOKUPS[name])
                 target = self.entity_object(ent, nodes)
-                plans.append((key, RootLookup(ent, nodes[0], gql_field, target)))
+                arguments = Arguments(nodes[0], gql_field, self._check("Query", name))
+                plans.append((key, RootLookup(ent, arguments, target)))
             elif name in ROOT_LISTS:
                 ent = entity(ROOT_LISTS[name])
                 plans.append((key, self.connection("Query", ent, None, nodes, gql_field)))
@@ -292,7 +294,8 @@ class Planner:
                 parts.append((key, "edges", self.edge(edge_type, target, relation, fields)))
             else:
                 raise Unsupported(f"{connection_type.name}.{name}")
-        return Connection(owner, target, relation, nodes[0], gql_field, parts)
+        arguments = Arguments(nodes[0], gql_field, self._check(owner, nodes[0].name.value))
+        return Connection(target, relation, arguments, parts)
 
     def page_info(self, nodes: list[FieldNode]) -> list[tuple[str, str]]:
         type_ = self._object_type("PageInfo")

@@ -25,10 +25,10 @@ def literal(text: str) -> str:
 def timestamp(expr: str) -> str:
     """`datetime.isoformat()` of a timestamptz as asyncpg returns it (UTC, microseconds only
     when not zero)."""
+    # one to_char; '.000000' can only be the microseconds
     return (
-        f"(to_char(({expr}) AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS')"
-        f" || CASE WHEN to_char({expr}, 'US') = '000000' THEN '' ELSE '.' || to_char({expr}, 'US') END"
-        " || '+00:00')"
+        f"(replace(to_char(({expr}) AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US'),"
+        " '.000000', '') || '+00:00')"
     )
 
 

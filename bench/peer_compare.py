@@ -29,7 +29,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--kit", type=Path, default=ROOT.parent / "shared" / "peer-bench")
+    parser.add_argument("--kit", type=Path, default=_default_kit())
     parser.add_argument("--read-path", choices=("compiled", "resolvers"), default="compiled")
     parser.add_argument(
         "--peer-dir",
@@ -87,6 +87,14 @@ def main() -> None:
         server.wait(timeout=60)
         log.close()
         _stop_postgres(data / "postgres")
+
+
+def _default_kit() -> Path:
+    """`shared/peer-bench` next to the checkout (or next to its parent, for a worktree)."""
+    for parent in ROOT.parents:
+        if (parent / "shared" / "peer-bench" / "bench.sh").exists():
+            return parent / "shared" / "peer-bench"
+    return ROOT.parent / "shared" / "peer-bench"
 
 
 def _wait_for(ready, server: subprocess.Popen, seconds: float) -> None:

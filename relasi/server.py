@@ -44,6 +44,7 @@ from relasi.auth.api_keys import bearer_token
 from relasi.auth.authenticate import authenticate
 from relasi.auth.jwt import JwtVerifier
 from relasi.auth.principal import Principal
+from relasi.compiler import READ_PATHS, encode_response
 from relasi.db import Database
 from relasi.errors import AppError, ErrorCode, ServiceUnavailable
 from relasi.guards import (
@@ -68,6 +69,7 @@ from relasi.subscription_caps import SubscriptionCaps
 log = logging.getLogger("relasi")
 
 GRAPHQL_RESPONSE_JSON = "application/graphql-response+json"
+READ_PATH_HEADER = "x-relasi-read-path"  # "compiled" or "resolvers": overrides the setting
 
 
 class _ReleaseSessionBeforeSend:
@@ -208,6 +210,14 @@ class RelasiGraphQL(GraphQL):
             if request.headers.get("authorization"):  # a wrong token, not a forgotten one
                 self.auth_failures.take(address)
             return _unauthenticated()
+        read_path = request.headers.get(READ_PATH_HEADER, self.settings.read_path)
+        if read_path not in READ_PATHS:
+            return error_response(
+                400,
+                ErrorCode.BAD_USER_INPUT,
+                f"{READ_PATH_HEADER} is one of: {', '.join(READ_PATHS)}.",
+            )
+        context.read_path = read_path
         caller = caller_key(context.principal)
         wait = self.rate_limiter.take(caller)
         if wait:
@@ -227,6 +237,10 @@ class RelasiGraphQL(GraphQL):
         session = context.request_session
         try:
             response = await self.run(request, context=context)
+            # which path answered: for clients and tests comparing the two
+            response.headers[READ_PATH_HEADER] = (
+                "compiled" if context.answered_compiled else "resolvers"
+            )
         except HTTPException as e:  # malformed requests: no JSON, GET mutations, batches
             response = error_response(e.status_code, ErrorCode.BAD_USER_INPUT, e.reason)
         except BaseException:  # cancelled (the client went away) or unexpected
@@ -322,6 +336,10 @@ class RelasiGraphQL(GraphQL):
         if isinstance(body, dict) and _is_request_error(body):
             body.pop("data", None)
         return body
+
+    def encode_json(self, data: Any) -> str | bytes:
+        # a compiled query's data is PostgreSQL's JSON text: sent as it is
+        return encode_response(data) or super().encode_json(data)
 
     def create_response(self, response_data: Any, sub_response: Response) -> Response:
         response = super().create_response(response_data, sub_response)

@@ -3,6 +3,7 @@
 import os
 from functools import cached_property
 from pathlib import Path
+from typing import Literal
 
 import platformdirs
 from pydantic import AliasChoices, Field, field_validator, model_validator
@@ -55,6 +56,11 @@ class Settings(BaseSettings):
         "gets SERVICE_UNAVAILABLE.",
     )
     max_page_size: int = Field(default=100, ge=1, description="Cap on first/last.")
+    read_path: Literal["compiled", "resolvers"] = Field(
+        default="compiled",
+        description="How queries are answered: compiled into one SQL statement where the "
+        "compiler covers them, or always by the field resolvers (the reference).",
+    )
     production: bool = Field(
         default=False,
         description="Production mode: GraphiQL, introspection and field suggestions off "

@@ -10,7 +10,7 @@ import asyncpg
 from relasi.errors import UserInputError
 from relasi.resolvers import rows, segments
 from relasi.resolvers.loaders import load_one
-from relasi.resolvers.model import Entity, Field, Kind, Relation, register, std_fields
+from relasi.resolvers.model import Entity, Field, Kind, Output, Relation, register, std_fields
 from relasi.resolvers.session import Session
 from relasi.resolvers.validation import SHORT_TEXT, Checker
 
@@ -42,6 +42,7 @@ ACCOUNT = register(
         ),
         search=("{t}.name ILIKE {p}", "{t}.domain ILIKE {p}"),
         custom_attributes=True,
+        outputs=(Output("annualRevenue", money=("annual_revenue", "annual_revenue_currency")),),
     )
 )
 

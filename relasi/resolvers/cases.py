@@ -12,9 +12,15 @@ from relasi.errors import UserInputError
 from relasi.resolvers import events, rows, segments, timeline
 from relasi.resolvers.enums import CasePriority, CaseStatus, Channel, TimelineEventKind
 from relasi.resolvers.loaders import load_one
-from relasi.resolvers.model import Entity, Field, Kind, Relation, register, std_fields
+from relasi.resolvers.model import Entity, Field, Kind, Output, Relation, register, std_fields
 from relasi.resolvers.session import Session
 from relasi.resolvers.validation import LONG_TEXT, SUBJECT, Checker
+
+
+def _seconds(end: str) -> str:
+    """Whole seconds from creation to `end`, truncated like int(timedelta.total_seconds())."""
+    return f"trunc(extract(epoch FROM {end} - {{t}}.created_at))::bigint"
+
 
 CASE = register(
     Entity(
@@ -43,6 +49,14 @@ CASE = register(
         ),
         search=("{t}.subject ILIKE {p}", "{t}.description ILIKE {p}"),
         topic="case",  # caseUpdated hears of deletes and restores too
+        outputs=(
+            Output("firstResponseSeconds", sql=_seconds("{t}.first_response_at")),
+            Output("resolutionSeconds", sql=_seconds("{t}.resolved_at")),
+            # the resolver compares with the clock when it runs, not the transaction's start
+            Output(
+                "slaBreached", sql="coalesce({t}.resolved_at, clock_timestamp()) > {t}.sla_due_at"
+            ),
+        ),
     )
 )
 

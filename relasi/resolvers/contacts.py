@@ -17,6 +17,7 @@ from relasi.resolvers.model import (
     Field,
     Kind,
     Link,
+    Output,
     Relation,
     camel,
     register,
@@ -24,6 +25,16 @@ from relasi.resolvers.model import (
 )
 from relasi.resolvers.session import Session
 from relasi.resolvers.validation import SHORT_TEXT, Checker
+
+# a contact's emails or phones, as rows {i} (for the query compiler's outputs)
+_IDENTITY_ROWS = (
+    "FROM contact_identities {i} WHERE {i}.workspace_id = {t}.workspace_id"
+    " AND {i}.contact_id = {t}.id AND {i}.kind = "
+)
+_PRIMARY = (
+    "(SELECT i.value FROM contact_identities i WHERE i.workspace_id = {t}.workspace_id"
+    " AND i.contact_id = {t}.id AND i.is_primary AND i.kind = "
+)
 
 _IDENTITY = (
     "FROM contact_identities i WHERE i.workspace_id = {t}.workspace_id"
@@ -81,6 +92,31 @@ CONTACT = register(
         ),
         pii_search=("EXISTS (SELECT 1 " + _IDENTITY + "'EMAIL' AND i.value ILIKE {p})",),
         custom_attributes=True,
+        outputs=(
+            # " ".join of the non-empty name parts
+            Output(
+                "fullName",
+                sql="concat_ws(' ', nullif({t}.first_name, ''), nullif({t}.last_name, ''))",
+            ),
+            Output(
+                "emails",
+                rows=_IDENTITY_ROWS + "'EMAIL'",
+                order="{i}.position",
+                fields=(("address", "{i}.value"), ("primary", "{i}.is_primary")),
+                mask="email",
+                mask_field="address",
+            ),
+            Output("email", sql=_PRIMARY + "'EMAIL' ORDER BY i.position LIMIT 1)", mask="email"),
+            Output(
+                "phones",
+                rows=_IDENTITY_ROWS + "'PHONE'",
+                order="{i}.position",
+                fields=(("number", "{i}.value"), ("primary", "{i}.is_primary")),
+                mask="phone",
+                mask_field="number",
+            ),
+            Output("phone", sql=_PRIMARY + "'PHONE' ORDER BY i.position LIMIT 1)", mask="phone"),
+        ),
     )
 )
 

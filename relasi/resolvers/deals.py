@@ -12,7 +12,7 @@ from relasi.errors import NotFound, UserInputError
 from relasi.resolvers import global_ids, pipelines, rows, segments, timeline
 from relasi.resolvers.enums import DealStatus, TimelineEventKind
 from relasi.resolvers.loaders import load_one
-from relasi.resolvers.model import Entity, Field, Kind, Link, Relation, register, std_fields
+from relasi.resolvers.model import Entity, Field, Kind, Link, Output, Relation, register, std_fields
 from relasi.resolvers.session import Session
 from relasi.resolvers.validation import MEDIUM_TEXT, Checker
 
@@ -47,6 +47,7 @@ DEAL = register(
             ),
         ),
         search=("{t}.name ILIKE {p}",),
+        outputs=(Output("amount", money=("amount", "currency")),),
     )
 )
 

@@ -17,7 +17,7 @@ from relasi.resolvers import events, interaction_batches, rows, segments
 from relasi.resolvers.enums import Channel, InteractionKind, JourneyStage
 from relasi.resolvers.identities import resolve_contact
 from relasi.resolvers.journey import apply_touch
-from relasi.resolvers.model import Entity, Field, Kind, Relation, register
+from relasi.resolvers.model import Entity, Field, Kind, Output, Relation, register
 from relasi.resolvers.session import Session
 from relasi.resolvers.validation import MEDIUM_TEXT, NAME, SHORT_TEXT, Checker
 
@@ -48,6 +48,15 @@ INTERACTION = register(
         soft_delete=False,
         default_order=(("occurred_at", True),),
         search=("{t}.summary ILIKE {p}",),
+        outputs=(
+            Output(
+                "utm",
+                fields=tuple(
+                    (part, f"{{t}}.utm_{part}")
+                    for part in ("source", "medium", "campaign", "term", "content")
+                ),
+            ),
+        ),
     )
 )
 

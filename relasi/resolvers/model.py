@@ -1,6 +1,8 @@
 """The storage mapping, declared once as data: each entity's table, its filterable and sortable
 fields, and how its relations join. DataLoaders, the predicate compiler and ordering all read
-it, so a field added here is filterable, sortable and loadable everywhere at once.
+it, so a field added here is filterable, sortable and loadable everywhere at once. `outputs`
+say how the GraphQL fields that are not plain columns are produced in SQL, for the query
+compiler (`relasi/compiler/`): one place declares a type's storage for every path.
 
 Every SQL fragment is written against a table alias passed in as `{t}`; nothing a client sends
 is ever pasted into SQL (names come from this mapping, values travel as parameters).
@@ -88,6 +90,31 @@ class Relation:
 
 
 @dataclass(frozen=True)
+class Output:
+    """How a GraphQL field of an entity's type is produced in SQL, when it is neither a column
+    of the same name nor a relation of the same name (the compiler reads those by themselves).
+
+    Exactly one of:
+    - `sql`: a scalar expression over `{t}`; serialised like a column of the field's type.
+    - `fields`: an object (e.g. `utm`), `(graphql name, expression over {t})` pairs; with `rows`
+      a list of such objects, one per row `{i}` of `rows` (`FROM ... WHERE ...` over `{t}`,
+      ordered by `order`).
+    - `money`: the (amount, currency) columns of a `Money` (null without an amount).
+    `mask` names personal data ("email" or "phone") masked without pii:read (`auth/pii.py`):
+    the whole value, or with `fields` the sub-field `mask_field`.
+    """
+
+    name: str
+    sql: str = ""
+    fields: tuple[tuple[str, str], ...] = ()
+    rows: str = ""
+    order: str = ""
+    money: tuple[str, str] | None = None
+    mask: Literal["email", "phone"] | None = None
+    mask_field: str = ""
+
+
+@dataclass(frozen=True)
 class Entity:
     name: str  # GraphQL type name, also the global id prefix
     table: str
@@ -102,6 +129,7 @@ class Entity:
     # the subscription topic its soft deletes and restores are announced on (resolvers/events)
     topic: str | None = None
     filterable: bool = True
+    outputs: tuple[Output, ...] = ()  # computed GraphQL fields (see Output)
     _fields: dict[str, Field] = field(default_factory=dict, compare=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -113,6 +141,13 @@ class Entity:
     def relation(self, name: str) -> Relation:
         extra = EXTENSIONS.get(self.name, Extension()).relations
         return next(r for r in (*self.relations, *extra) if r.name == name)
+
+    def find_relation(self, name: str) -> Relation | None:
+        extra = EXTENSIONS.get(self.name, Extension()).relations
+        return next((r for r in (*self.relations, *extra) if r.name == name), None)
+
+    def output(self, graphql_name: str) -> Output | None:
+        return next((o for o in self.outputs if o.name == graphql_name), None)
 
     @property
     def predicates(self) -> list[Predicate]:

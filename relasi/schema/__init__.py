@@ -10,6 +10,7 @@ from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 
 from relasi.auth.permissions import protect
+from relasi.compiler import CompiledReads
 from relasi.schema.access import AccessMutations, AccessQueries
 from relasi.schema.accounts import AccountMutations, AccountQueries
 from relasi.schema.api_keys import ApiKeyMutations, ApiKeyQueries
@@ -83,6 +84,7 @@ def build_schema(
         types=types,
         extensions=[
             TransactionMode,
+            CompiledReads,  # after TransactionMode: runs on the request's read-only snapshot
             ErrorPolicy,
             lambda: MaxTokensLimiter(max_token_count=limits.tokens),
             lambda: SafeParserCache(maxsize=256),

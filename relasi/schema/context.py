@@ -42,6 +42,8 @@ class Context:
     request_session: Session | None = None  # HTTP: the request's one Session
     connection_params: dict[str, Any] | None = None  # a socket's connection_init payload
     statement_timeouts: tuple[float, float] = (0, 0)  # seconds: queries, bulk mutations
+    read_path: str = "resolvers"  # "compiled": queries the compiler covers run as one statement
+    answered_compiled: bool = False  # this request's query was answered by one statement
 
     @property
     def session(self) -> Session | None:

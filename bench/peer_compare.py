@@ -1,0 +1,126 @@
+"""Relasi beside PostGraphile 5 on the same database, with the one-statement ceiling.
+
+Drives the side-by-side kit (`../shared/peer-bench`, see its README) from zero: starts
+`relasi serve --demo` on a scratch data dir (embedded PostgreSQL, the demo workspace), installs
+and starts PostGraphile 5 on that database, checks that both answer queries A and B alike,
+runs the interleaved wrk rounds and the pgbench ceilings, prints the median table, and stops
+everything it started.
+
+    python bench/peer_compare.py [--kit ../shared/peer-bench] [--read-path compiled|resolvers]
+        [--peer-dir DIR] [--port 8000] [--pg5-port 5402]
+
+Environment variables of the kit's bench.sh (ROUNDS, DURATION, CONNS, ...) pass through.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--kit", type=Path, default=_default_kit())
+    parser.add_argument("--read-path", choices=("compiled", "resolvers"), default="compiled")
+    parser.add_argument(
+        "--peer-dir",
+        type=Path,
+        default=Path(os.environ.get("PEER_DIR", Path.home() / ".cache" / "relasi-peer")),
+        help="where the kit installs PostGraphile and writes results (PEER_DIR)",
+    )
+    parser.add_argument("--port", type=int, default=8000)
+    parser.add_argument("--pg5-port", type=int, default=5402)
+    args = parser.parse_args()
+    kit = args.kit.resolve()
+    if not (kit / "bench.sh").exists():
+        sys.exit(f"no peer-bench kit at {kit} (--kit)")
+    peer = args.peer_dir.resolve()
+    peer.mkdir(parents=True, exist_ok=True)
+    data = peer / "relasi-data"
+    env = {
+        **os.environ,
+        "PEER_DIR": str(peer),
+        "RELASI_DATA_DIR": str(data),
+        "RELASI_RATE_LIMIT": "0",
+        "RELASI_LOG_LEVEL": "warning",
+        "RELASI_READ_PATH": args.read_path,
+    }
+    env.pop("DATABASE_URL", None)  # the embedded PostgreSQL in the scratch data dir
+    relasi = shutil.which("relasi") or str(Path(sys.executable).parent / "relasi")
+    log = open(peer / "relasi.log", "w")  # noqa: SIM115 (kept open while the server runs)
+    server = subprocess.Popen(
+        [relasi, "serve", "--demo", "--port", str(args.port)],
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    try:
+        _wait_for(lambda: "API key" in (peer / "relasi.log").read_text(), server, 300)
+        key = json.loads((data / "demo-workspace.json").read_text())["api_key"]
+        socket_dir = (data / "postgres" / "postmaster.pid").read_text().splitlines()[4]
+        db = f"postgresql://postgres@/relasi?host={socket_dir}"
+        url, pg5 = (
+            f"http://127.0.0.1:{args.port}/graphql",
+            f"http://127.0.0.1:{args.pg5_port}/graphql",
+        )
+        subprocess.run([kit / "setup.sh"], env=env, check=True)
+        subprocess.run(
+            [kit / "start-postgraphile5.sh", db, str(args.pg5_port)], env=env, check=True
+        )
+        try:
+            bench_env = {**env, "RELASI_NAME": f"Relasi ({args.read_path})"}
+            subprocess.run([kit / "bench.sh", url, key, pg5, db], env=bench_env, check=True)
+        finally:
+            subprocess.run([kit / "stop-postgraphile5.sh"], env=env, check=False)
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(timeout=60)
+        log.close()
+        _stop_postgres(data / "postgres")
+
+
+def _default_kit() -> Path:
+    """`shared/peer-bench` next to the checkout (or next to its parent, for a worktree)."""
+    for parent in ROOT.parents:
+        if (parent / "shared" / "peer-bench" / "bench.sh").exists():
+            return parent / "shared" / "peer-bench"
+    return ROOT.parent / "shared" / "peer-bench"
+
+
+def _wait_for(ready, server: subprocess.Popen, seconds: float) -> None:
+    deadline = time.monotonic() + seconds
+    while not ready():
+        if server.poll() is not None or time.monotonic() > deadline:
+            sys.exit("relasi serve did not start: see relasi.log in the peer dir")
+        time.sleep(1)
+
+
+def _stop_postgres(pgdata: Path) -> None:
+    """The embedded server may outlive `relasi serve` after a SIGTERM (see the kit's README)."""
+    pid_file = pgdata / "postmaster.pid"
+    if not pid_file.exists():
+        return
+    postmaster = pid_file.read_text().splitlines()[0]
+    binary = subprocess.run(
+        ["ps", "-o", "args=", "-p", postmaster], capture_output=True, text=True
+    ).stdout.split()
+    if not binary:
+        return
+    command = [str(Path(binary[0]).parent / "pg_ctl"), "-D", str(pgdata), "-w", "stop"]
+    if os.geteuid() == 0:  # the embedded server's files belong to the pgserver user
+        command = ["runuser", "-u", "pgserver", "--", *command]
+    subprocess.run(command, check=False, capture_output=True)
+
+
+if __name__ == "__main__":
+    main()

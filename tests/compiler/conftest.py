@@ -1,0 +1,60 @@
+"""The demo workspace, seeded once for the compiler's tests, and API clients for three callers:
+an admin, a key with every read scope but pii:read, and a partner key with two scopes."""
+
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+
+from relasi.auth.api_keys import create_api_key
+from relasi.resolvers.workspaces import create_workspace
+from relasi.seed.demo import seed_demo
+from tests.conftest import Api
+
+READS_WITHOUT_PII = [
+    "contacts:read",
+    "accounts:read",
+    "deals:read",
+    "deals:amounts",
+    "cases:read",
+    "interactions:read",
+    "timeline:read",
+    "members:read",
+    "segments:read",
+]
+PARTNER = ["contacts:read", "interactions:read"]
+
+
+@dataclass
+class Demo:
+    workspace_id: Any
+    keys: dict[str, str]
+    ids: dict[str, list[str]]  # real global ids per type
+
+
+@pytest.fixture(scope="module")
+async def demo_workspace(database) -> Demo:
+    async with database.pool.acquire() as conn:
+        workspace_id, admin = await create_workspace(conn, "Compiler demo")
+        await seed_demo(conn, workspace_id)
+        _, no_pii = await create_api_key(conn, workspace_id, "no pii", READS_WITHOUT_PII)
+        _, partner = await create_api_key(conn, workspace_id, "partner", PARTNER)
+    return Demo(workspace_id, {"admin": admin, "no_pii": no_pii, "partner": partner}, {})
+
+
+@pytest.fixture
+def demo_api(demo_workspace, client):
+    def make(caller: str = "admin") -> Api:
+        return Api(client, demo_workspace.workspace_id, demo_workspace.keys[caller])
+
+    return make
+
+
+async def both_paths(api: Api, query: str, variables: dict | None = None) -> tuple[dict, dict]:
+    """The whole response body from the resolvers and from the compiled path."""
+    answers = []
+    for path in ("resolvers", "compiled"):
+        response = await api.post(query, variables, **{"X-Relasi-Read-Path": path})
+        assert response.status_code == 200, response.text
+        answers.append(response.json())
+    return answers[0], answers[1]

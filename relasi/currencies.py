@@ -15,6 +15,8 @@ from decimal import Decimal
 
 from iso4217 import Currency
 
+# what a stored amount whose currency has left the table is shown with (most currencies')
+LEGACY_MINOR_UNITS = 2
 MINOR_UNITS: dict[str, int] = {c.code: c.exponent for c in Currency if c.exponent is not None}
 
 
@@ -33,7 +35,7 @@ def for_output(amount: Decimal, code: str) -> Decimal:
     decimals; input never has more than its currency allows, so this drops only zeros. A stored
     amount whose currency has since left the table, or has fewer decimals now, is shown with the
     digits it has: output never rounds what was stored."""
-    digits = MINOR_UNITS.get(code, 0)
+    digits = MINOR_UNITS.get(code, LEGACY_MINOR_UNITS)
     exact = amount.normalize()
     if decimals_of(exact) > digits:
         return exact

@@ -26,6 +26,7 @@ class Statement(str):
     args: tuple = ()
 
 
+_ASYNCPG_TYPE_LOOKUP = "WITH RECURSIVE typeinfo_tree("
 _capture: ContextVar[list[Statement] | None] = ContextVar("relasi_capture", default=None)
 
 
@@ -145,7 +146,9 @@ class Database:
 
     def _on_query(self, record) -> None:
         capture = _capture.get()
-        if capture is not None:
+        # asyncpg's own look-up of a type it meets first on a connection is no statement of
+        # ours: counting it would make counts depend on which pooled connection ran
+        if capture is not None and not record.query.startswith(_ASYNCPG_TYPE_LOOKUP):
             statement = Statement(record.query)
             statement.args = record.args
             capture.append(statement)

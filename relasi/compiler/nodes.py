@@ -30,7 +30,12 @@ from relasi.errors import AppError
 from relasi.resolvers import global_ids
 from relasi.resolvers.model import Entity, Relation
 from relasi.resolvers.pagination import key_columns, list_fingerprint, plan_page, sort_keys
-from relasi.resolvers.predicates import Params, compile_filter, relation_source
+from relasi.resolvers.predicates import (
+    Params,
+    check_filter_values,
+    compile_filter,
+    relation_source,
+)
 
 
 @dataclass
@@ -235,6 +240,7 @@ class Connection(Plan):
         try:
             order = order_specs(kwargs.get("order_by"))
             keys = sort_keys(self.target, order, a)
+            check_filter_values(flt, ["filter"])  # over-long values: the resolvers refuse them
             cond = compile_filter(self.target, flt, a, b.params)
             args = page_args(
                 kwargs.get("first"), kwargs.get("after"), kwargs.get("last"), kwargs.get("before")

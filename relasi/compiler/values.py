@@ -3,18 +3,14 @@
 The compiled statement builds the response JSON in PostgreSQL, so every scalar must come out
 as the string Python would have made: `datetime.isoformat()` of asyncpg's UTC datetimes,
 `str(Decimal)`, base64url global ids and cursors (`resolvers/global_ids.py`,
-`resolvers/pagination.py`), masked personal data (`auth/pii.py`), Money quantised to its
-currency's decimals (`schema/money.py`). Expressions are built from trusted names only.
+`resolvers/pagination.py`), masked personal data (`auth/pii.py`), Money with its
+currency's decimals (`relasi/currencies.py`). Expressions are built from trusted names only.
 """
 
 from __future__ import annotations
 
-import itertools
-import string
-from decimal import Decimal
-from functools import cache
-
 from relasi.compiler.errors import Unsupported
+from relasi.currencies import LEGACY_MINOR_UNITS, MINOR_UNITS
 
 
 def literal(text: str) -> str:
@@ -76,28 +72,19 @@ def mask(expr: str, kind: str | None) -> str:
     )
 
 
-@cache
-def _currency_decimals() -> dict[str, int]:
-    """Currencies whose decimals are not 2, read off `schema.money.money` itself so the two
-    paths cannot disagree about a currency."""
-    from relasi.schema.money import money
-
-    found = {}
-    for code in map("".join, itertools.product(string.ascii_uppercase, repeat=3)):
-        try:
-            decimals = -money(Decimal(0), code).amount.as_tuple().exponent
-        except Exception:  # a code the money module refuses: input validation keeps it out
-            continue
-        if decimals != 2:
-            found[code] = decimals
-    return found
-
-
 def money_amount(amount: str, currency: str) -> str:
-    """`Money.amount`: the stored amount quantised to its currency's decimals, as str(Decimal)."""
-    cases = " ".join(f"WHEN '{c}' THEN {d}" for c, d in sorted(_currency_decimals().items()))
-    decimals = f"CASE {currency} {cases} ELSE 2 END" if cases else "2"
-    return f"round({amount}, {decimals})::text"
+    """`Money.amount` as `relasi.currencies.for_output` writes it: the currency's decimals, or
+    every stored digit of an amount that has more."""
+    cases = " ".join(
+        f"WHEN '{code}' THEN {units}"  # codes from the ISO table: three capital letters
+        for code, units in sorted(MINOR_UNITS.items())
+        if units != LEGACY_MINOR_UNITS
+    )
+    units = f"(CASE {currency} {cases} ELSE {LEGACY_MINOR_UNITS} END)"
+    exact = f"trim_scale({amount})"
+    return (
+        f"(CASE WHEN scale({exact}) > {units} THEN {exact} ELSE round({amount}, {units}) END)::text"
+    )
 
 
 _PLAIN_JSON = "'^[ !#-\\[\\]-~]*$'"  # printable ASCII but " and \\: json.dumps leaves it as is

@@ -142,17 +142,21 @@ async def demo(postgres_server_uri):
 
 
 async def _statements(demo: Demo, document: str) -> list[Statement]:
-    """The statements reading the document's data (not the key lookup or the settings)."""
+    """The statements reading the document's data (not the key lookup or the settings), on
+    both read paths: the resolvers' several statements and the compiled one."""
     variables = {"segment": demo.segment} if "$segment" in document else {}
-    with demo.database.capture_statements() as captured:
-        body = await demo.api.raw(document, **variables)
-    assert "errors" not in body, body["errors"]
-    reads = [
-        s
-        for s in captured
-        if s.lstrip().startswith("SELECT") and "api_keys" not in s and "set_config" not in s
-    ]
-    assert reads, document
+    reads: list[Statement] = []
+    for path in ("resolvers", "compiled"):
+        with demo.database.capture_statements() as captured:
+            response = await demo.api.post(document, variables, **{"X-Relasi-Read-Path": path})
+        assert "errors" not in response.json(), response.json()["errors"]
+        found = [
+            s
+            for s in captured
+            if s.lstrip().startswith("SELECT") and "api_keys" not in s and "set_config" not in s
+        ]
+        assert found, (path, document)
+        reads += found
     return reads
 
 

@@ -283,7 +283,7 @@ async def test_batch_statements_do_not_grow_with_its_size(api, database):
         assert all(r["created"] for r in payload["results"])
         return len(captured)
 
-    await statements(1, 1000)  # asyncpg learns the array types once per connection
+    await statements(1, 1000)  # first-use look-ups (the request role, ...) out of the way
     assert await statements(10, 0) == await statements(200, 10)
     assert await _count(api) == 211
 

@@ -18,7 +18,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from cross_web import HTTPException  # what strawberry's views raise
-from graphql import GraphQLError, OperationType, get_operation_ast, parse
+from graphql import GraphQLError, OperationType
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
@@ -30,12 +30,6 @@ from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
 from strawberry.http import GraphQLRequestData
-from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
-    BaseGraphQLTransportWSHandler,
-)
-from strawberry.subscriptions.protocols.graphql_transport_ws.types import SubscribeMessage
-from strawberry.subscriptions.protocols.graphql_ws.handlers import BaseGraphQLWSHandler
-from strawberry.subscriptions.protocols.graphql_ws.types import StartMessage
 from strawberry.types.execution import ExecutionResult
 from strawberry.types.unset import UNSET, UnsetType
 
@@ -61,88 +55,16 @@ from relasi.resolvers import change_retention
 from relasi.resolvers.segments import scheduler as segment_scheduler
 from relasi.resolvers.session import UNAVAILABLE, unavailable
 from relasi.schema import build_schema
-from relasi.schema.context import Context, release_session
+from relasi.schema.context import Context
 from relasi.schema.limits import Limits
 from relasi.settings import Settings
 from relasi.subscription_caps import SubscriptionCaps
+from relasi.ws_protocols import LegacyWSHandler, TransportWSHandler, operation_type
 
 log = logging.getLogger("relasi")
 
 GRAPHQL_RESPONSE_JSON = "application/graphql-response+json"
 READ_PATH_HEADER = "x-relasi-read-path"  # "compiled" or "resolvers": overrides the setting
-
-
-class _ReleaseSessionBeforeSend:
-    """An event's message is sent after its fields were resolved: give back its Session's
-    connection first (`context.release_session`)."""
-
-    async def send_message(self, message: Any) -> None:
-        if message.get("type") in ("next", "data"):
-            await release_session()
-        await super().send_message(message)  # type: ignore[misc]
-
-
-_ONLY_SUBSCRIPTIONS = {
-    "message": "Only subscriptions run over the WebSocket; send queries and mutations with "
-    "HTTP POST /graphql.",
-    "extensions": {"code": ErrorCode.BAD_USER_INPUT.value},
-}
-
-
-class TransportWSHandler(_ReleaseSessionBeforeSend, BaseGraphQLTransportWSHandler):
-    """graphql-transport-ws, refusing queries and mutations (legacy graphql-ws runs only
-    subscriptions anyway): those belong on HTTP, where a mutation commits before its answer is
-    sent and a query reads one snapshot."""
-
-    async def handle_subscribe(self, message: SubscribeMessage) -> None:
-        new = self.connection_acknowledged and message["id"] not in self.operations
-        if new:
-            error = (
-                self.view.subscription_caps.refusal(self.context.principal, len(self.operations))
-                if _is_subscription(message)
-                else _ONLY_SUBSCRIPTIONS
-            )
-            if error is not None:
-                await self.send_message({"id": message["id"], "type": "error", "payload": [error]})
-                return
-        await super().handle_subscribe(message)
-        operation = self.operations.get(message["id"])
-        if new and operation is not None and operation.task:
-            self.view.subscription_caps.hold(self.context.principal, operation.task)
-
-
-class LegacyWSHandler(_ReleaseSessionBeforeSend, BaseGraphQLWSHandler):
-    async def handle_start(self, message: StartMessage) -> None:
-        if self.connection_acknowledged:
-            if message["id"] in self.tasks:  # a start with a running id replaces it
-                await self.cleanup_operation(message["id"])
-            error = self.view.subscription_caps.refusal(self.context.principal, len(self.tasks))
-            if error is not None:
-                await self.send_message({"type": "error", "id": message["id"], "payload": error})
-                return
-        await super().handle_start(message)
-        task = self.tasks.get(message["id"])
-        if self.connection_acknowledged and task is not None:
-            self.view.subscription_caps.hold(self.context.principal, task)
-
-
-def _is_subscription(message: SubscribeMessage) -> bool:
-    payload = message["payload"]
-    operation = _operation_type(payload["query"], payload.get("operationName"))
-    return operation in (None, OperationType.SUBSCRIPTION)
-
-
-def _operation_type(query: Any, operation_name: str | None) -> OperationType | None:
-    """The operation a document selects; None when that is unclear (a syntax error, no such
-    operation...), which strawberry then reports in its usual way."""
-    if not isinstance(query, str):
-        return None
-    try:
-        document = parse(query)
-    except GraphQLError:
-        return None
-    operation = get_operation_ast(document, operation_name)
-    return None if operation is None else operation.operation
 
 
 class RelasiGraphQL(GraphQL):
@@ -261,7 +183,7 @@ class RelasiGraphQL(GraphQL):
         query = request_data.query
         if (  # the substring test spares parsing every other request twice
             "subscription" in (query or "")
-            and _operation_type(query, request_data.operation_name) is OperationType.SUBSCRIPTION
+            and operation_type(query, request_data.operation_name) is OperationType.SUBSCRIPTION
         ):
             return ExecutionResult(
                 data=None,

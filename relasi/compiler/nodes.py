@@ -8,6 +8,7 @@ totalCount built in SQL. Bad arguments raise `Unsupported`, so the resolvers giv
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -99,10 +100,10 @@ def _has_variable(value: ValueNode) -> bool:
     return False
 
 
-class Plan:
+class Plan(ABC):
+    @abstractmethod
     def sql(self, b: Bind, alias: str) -> str:
         """A SQL expression for this field's JSON value, for the row aliased `alias`."""
-        raise NotImplementedError
 
 
 def json_object(b: Bind, alias: str, fields: list[tuple[str, Plan]]) -> str:

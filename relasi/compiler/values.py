@@ -91,7 +91,7 @@ _PLAIN_JSON = "'^[ !#-\\[\\]-~]*$'"  # printable ASCII but " and \\: json.dumps 
 
 
 def python_json_string(expr: str) -> str:
-    """`json.dumps(text)` with Python's defaults (ensure_ascii: \\uXXXX escapes, surrogate
+    """`json.dumps(text)` with Python's defaults (ensure_ascii: four-hex-digit \\u escapes, surrogate
     pairs beyond the BMP), for text inside cursors."""
     char = (
         "CASE WHEN ch ~ " + _PLAIN_JSON + " THEN ch"

@@ -26,7 +26,12 @@ class Statement(str):
     args: tuple = ()
 
 
-_ASYNCPG_TYPE_LOOKUP = "WITH RECURSIVE typeinfo_tree("
+# asyncpg's look-up of a type it meets first on a connection (with JIT off around it)
+_ASYNCPG_TYPE_LOOKUP = (
+    "WITH RECURSIVE typeinfo_tree(",
+    "SELECT current_setting('jit') AS cur, set_config('jit', 'off', false)",
+    "SELECT set_config('jit', $1, false)",
+)
 _capture: ContextVar[list[Statement] | None] = ContextVar("relasi_capture", default=None)
 
 
@@ -146,12 +151,15 @@ class Database:
 
     def _on_query(self, record) -> None:
         capture = _capture.get()
-        # asyncpg's own look-up of a type it meets first on a connection is no statement of
-        # ours: counting it would make counts depend on which pooled connection ran
-        if capture is not None and not record.query.startswith(_ASYNCPG_TYPE_LOOKUP):
-            statement = Statement(record.query)
-            statement.args = record.args
-            capture.append(statement)
+        if capture is None:
+            return
+        # asyncpg's type look-ups are no statements of ours: counting them would make counts
+        # depend on which pooled connection ran
+        if " ".join(record.query.split()).startswith(_ASYNCPG_TYPE_LOOKUP):
+            return
+        statement = Statement(record.query)
+        statement.args = record.args
+        capture.append(statement)
 
     @contextlib.contextmanager
     def capture_statements(self) -> Iterator[list[Statement]]:

@@ -161,6 +161,11 @@ class Settings(BaseSettings):
         description="Seconds without a heartbeat after which a running job counts as "
         "abandoned (its process died) and another worker runs it again.",
     )
+    jobs_log_retention_days: int = Field(
+        default=7,
+        ge=0,
+        description="Days the job queue keeps its log, statistics and failed jobs; 0: forever.",
+    )
     ws_keep_alive_interval: float = Field(
         default=10,
         gt=0,

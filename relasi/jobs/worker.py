@@ -66,7 +66,7 @@ class Worker:
         self._pool: asyncpg.Pool | None = None
         self._queuer: PgQueuer | None = None
         self._task: asyncio.Task[None] | None = None
-        self._stopping = False
+        self._stopped = asyncio.Event()
         self._running: set[asyncio.Task[Any]] = set()  # handlers now running here
         self._abandoning = False  # the grace period is over: running handlers are cancelled
 
@@ -82,7 +82,7 @@ class Worker:
 
     async def _run(self, handlers) -> None:
         """pgqueuer, started again (after a pause) if its connection fails, until stopped."""
-        while not self._stopping:
+        while not self._stopped.is_set():
             self._queuer = self._build(handlers)
             try:
                 await self._queuer.run(
@@ -93,8 +93,8 @@ class Worker:
                 )
             except Exception:
                 log.exception("the job worker failed; it starts again in %gs", RESTART_PAUSE)
-                with contextlib.suppress(asyncio.CancelledError):
-                    await asyncio.sleep(RESTART_PAUSE)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._stopped.wait(), RESTART_PAUSE)
 
     @property
     def _batch_size(self) -> int:
@@ -159,7 +159,7 @@ class Worker:
     async def stop(self) -> None:
         """Pick no more jobs; let running ones finish within `shutdown_timeout`, then cancel
         and requeue the rest; close the queue's connections."""
-        self._stopping = True
+        self._stopped.set()
         if self._task is not None:
             if self._queuer is not None:
                 self._queuer.shutdown.set()

@@ -1,6 +1,9 @@
 """What `enqueue` puts on the queue (no worker runs here), and the queue's upkeep."""
 
+import subprocess
+import sys
 import uuid
+from pathlib import Path
 
 import pytest
 
@@ -85,3 +88,14 @@ async def test_retention_deletes_old_log_rows_and_failed_jobs_only(database):
         await conn.execute("DELETE FROM pgqueuer WHERE entrypoint = $1", entrypoint)
     assert [r["job_id"] for r in logged] == [2]
     assert [(r["status"], r["old"]) for r in kept] == [("failed", False), ("queued", True)]
+
+
+def test_pgqueuer_finds_every_object_it_needs_in_the_migrated_database(database):
+    pgq = str(Path(sys.executable).with_name("pgq"))  # installed with pgqueuer
+    result = subprocess.run(
+        [pgq, "--pg-dsn", database.dsn, "verify", "--expect", "present"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr

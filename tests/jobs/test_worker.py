@@ -8,7 +8,9 @@ import time
 import asyncpg
 import pytest
 
+from relasi.auth.principal import Principal
 from relasi.jobs import enqueue
+from relasi.resolvers.session import Session
 from tests.jobs.conftest import events, stopped, wait_for
 
 
@@ -128,10 +130,11 @@ async def test_periodic_work_runs_once_per_tick_with_two_workers(database, worke
 async def test_a_request_enqueues_as_the_app_role_which_may_read_no_jobs(
     database, workers, api, token
 ):
-    async with database.pool.acquire() as conn, conn.transaction():
-        await database.begin_request(conn, api.workspace_id)  # as a request's Session does
-        assert await conn.fetchval("SELECT current_user") == "relasi_app"
-        await enqueue(conn, "probe.record", {"token": token})
+    session = Session(database, Principal(api.workspace_id))
+    session.read_only = False  # a mutation's
+    assert await session.fetchval("SELECT current_user") == "relasi_app"
+    await enqueue(session, "probe.record", {"token": token})
+    await session.close()  # commits
     async with database.pool.acquire() as conn:
         for statement in (
             "SELECT payload FROM pgqueuer",

@@ -105,7 +105,7 @@ async def run(ec: Any, session: Any) -> ExecutionResult | None:
         log.debug("resolvers answer %s: %s", ec.operation_name or "query", e)
         return None
     try:
-        row = await session.fetchrow(sql, *bind.params.values)
+        row = await session.fetchrow_alone(sql, *bind.params.values)
     except Exception as e:  # masked and logged as INTERNAL_SERVER_ERROR by ErrorPolicy
         first = plan[0][0]
         return ExecutionResult(

@@ -56,21 +56,23 @@ async def embedded_database(embedded: EmbeddedPostgres) -> str:
 
 
 class PooledConnection(asyncpg.Connection):
-    """A pooled connection that remembers whether it carries a request's settings.
+    """A pooled connection that remembers which request settings it carries.
 
     A request points its connection at its caller with session settings (role, workspace,
     time limit; `RequestSettings`) in its first round trip, and runs a compiled read right
     after, outside any transaction. Such a connection goes back to the pool as it is: the next
-    request sets all of the same settings again. Only code other than a request's Session
-    (system work, migrations, the CLI, tests) gets it reset first, on acquire (see
+    request sets all of the same settings again (or nothing, when the connection already
+    carries exactly its own). Only code other than a request's Session (system work,
+    migrations, the CLI, tests) gets it reset first, on acquire (see
     `Database.acquire_for_request`), so a reset is paid when a connection changes hands
     between the two, not on every request."""
 
-    carries_request_settings = False
+    # (workspace id, RequestSettings) the connection is known to be set to; None: not known
+    request_settings: tuple | None = None
 
-    def set_carries_request_settings(self, on: bool) -> None:
+    def set_request_settings(self, settings: tuple | None) -> None:
         # a method, not an attribute: the pool's proxy forwards calls but has no attributes
-        self.carries_request_settings = on
+        self.request_settings = settings
 
 
 async def reset_connection(conn: asyncpg.Connection) -> None:
@@ -79,19 +81,19 @@ async def reset_connection(conn: asyncpg.Connection) -> None:
     that did system work must not stay relasi_system). One statement, like the default
     reset."""
     await conn.execute("RESET ROLE;\n" + conn.get_reset_query())
-    conn.set_carries_request_settings(False)
+    conn.set_request_settings(None)
 
 
 async def _reset_unless_request(conn: asyncpg.Connection) -> None:
     """The pool's reset on release: none for a request's connection (see PooledConnection)."""
-    if not conn.carries_request_settings:
+    if conn.request_settings is None:
         await reset_connection(conn)
 
 
 async def _setup_on_acquire(conn: asyncpg.Connection) -> None:
     """The pool's setup on acquire: a connection that carries a request's settings is reset
     for anything but the next request."""
-    if conn.carries_request_settings and not _for_request.get():
+    if conn.request_settings is not None and not _for_request.get():
         await reset_connection(conn)
 
 

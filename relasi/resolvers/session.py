@@ -108,6 +108,9 @@ class Session:
             conn = await self.db.acquire_for_request()
         except UNAVAILABLE as e:
             raise unavailable(self.request_id, e) from e
+        # until the look-up succeeded the connection's settings are not known (a refused JWT
+        # may have set a workspace): released so, it is reset
+        conn.set_request_settings(None)
         try:
             settings = await self.db.request_settings(conn, self._limit_ms(bulk=False))
             principal = await look_up(conn, settings)
@@ -121,7 +124,7 @@ class Session:
             with contextlib.suppress(*UNAVAILABLE):
                 await self.db.pool.release(conn)
             return None
-        conn.set_carries_request_settings(True)
+        conn.set_request_settings((principal.workspace_id, settings))
         self.principal, self._conn = principal, conn
         return principal
 
@@ -149,11 +152,14 @@ class Session:
             conn = await self.db.acquire_for_request()
             try:
                 settings = await self.db.request_settings(conn, self._limit_ms(bulk=False))
-                await settings.apply(conn, self.workspace_id)
+                wanted = (self.workspace_id, settings)
+                if conn.request_settings != wanted:  # else set so by a request of this caller's
+                    conn.set_request_settings(None)
+                    await settings.apply(conn, self.workspace_id)
+                    conn.set_request_settings(wanted)
             except BaseException:
                 await self.db.pool.release(conn)
                 raise
-            conn.set_carries_request_settings(True)
             self._conn = conn
         if transaction and self._tx is None:
             if self.read_only:

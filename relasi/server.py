@@ -1,10 +1,11 @@
 """The Starlette app: GraphQL over HTTP at /graphql (GraphiQL in a browser), subscriptions over
 a WebSocket at the same path, /healthz, /readyz.
 
-Each HTTP request authenticates its bearer token (an API key or a staff JWT), gets a Session
-(one pooled connection, one transaction, fresh DataLoaders), and commits before the response is
-sent. A client that disconnects first has its request cancelled (asyncpg then cancels the
-running statement in PostgreSQL). A WebSocket authenticates once, in its connection_init; its
+Each HTTP request reads its body, then gets a Session (one pooled connection, fresh
+DataLoaders) whose first round trip authenticates its bearer token (an API key or a staff JWT)
+and points the connection at the caller; a mutation commits before the response is sent. A
+client that disconnects first has its request cancelled (asyncpg then cancels the running
+statement in PostgreSQL). A WebSocket authenticates once, in its connection_init; its
 subscriptions take a Session per event.
 """
 

@@ -7,6 +7,7 @@ import json
 import logging
 from collections.abc import Iterator
 from contextvars import ContextVar
+from dataclasses import dataclass
 
 import asyncpg
 
@@ -33,6 +34,8 @@ _ASYNCPG_TYPE_LOOKUP = (
     "SELECT set_config('jit', $1, false)",
 )
 _capture: ContextVar[list[Statement] | None] = ContextVar("relasi_capture", default=None)
+# set while a request's Session takes its connection (which it points at its caller itself)
+_for_request: ContextVar[bool] = ContextVar("relasi_for_request", default=False)
 
 
 async def ensure_database(server_uri: str, name: str) -> None:
@@ -52,17 +55,83 @@ async def embedded_database(embedded: EmbeddedPostgres) -> str:
     return embedded.uri(EMBEDDED_DATABASE)
 
 
+class PooledConnection(asyncpg.Connection):
+    """A pooled connection that remembers which request settings it carries.
+
+    A request points its connection at its caller with session settings (role, workspace,
+    time limit; `RequestSettings`) in its first round trip, and runs a compiled read right
+    after, outside any transaction. Such a connection goes back to the pool as it is: the next
+    request sets all of the same settings again (or nothing, when the connection already
+    carries exactly its own). Only code other than a request's Session (system work,
+    migrations, the CLI, tests) gets it reset first, on acquire (see
+    `Database.acquire_for_request`), so a reset is paid when a connection changes hands
+    between the two, not on every request."""
+
+    # (workspace id, RequestSettings) the connection is known to be set to; None: not known
+    request_settings: tuple | None = None
+
+    def set_request_settings(self, settings: tuple | None) -> None:
+        # a method, not an attribute: the pool's proxy forwards calls but has no attributes
+        self.request_settings = settings
+
+
 async def reset_connection(conn: asyncpg.Connection) -> None:
-    """What a connection goes back to the pool with: asyncpg's reset (RESET ALL, ...) and the
-    login's own role, which RESET ALL leaves as it was (a connection that did system work must
-    not stay relasi_system). One statement, like the default reset."""
+    """What a connection needs before anything but a request uses it again: asyncpg's reset
+    (RESET ALL, ...) and the login's own role, which RESET ALL leaves as it was (a connection
+    that did system work must not stay relasi_system). One statement, like the default
+    reset."""
     await conn.execute("RESET ROLE;\n" + conn.get_reset_query())
+    conn.set_request_settings(None)
+
+
+async def _reset_unless_request(conn: asyncpg.Connection) -> None:
+    """The pool's reset on release: none for a request's connection (see PooledConnection)."""
+    if conn.request_settings is None:
+        await reset_connection(conn)
+
+
+async def _setup_on_acquire(conn: asyncpg.Connection) -> None:
+    """The pool's setup on acquire: a connection that carries a request's settings is reset
+    for anything but the next request."""
+    if conn.request_settings is not None and not _for_request.get():
+        await reset_connection(conn)
 
 
 async def init_connection(conn: asyncpg.Connection) -> None:
     for type_name in ("json", "jsonb"):
         await conn.set_type_codec(
             type_name, encoder=json.dumps, decoder=json.loads, schema="pg_catalog"
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class RequestSettings:
+    """What points a connection at one request's caller: row security admits only its
+    workspace's rows (as `role`, when this database has relasi_app), and each statement may
+    run `statement_timeout_ms` (0: no limit). Set for the session (a request's connection
+    keeps them until the next request sets its own; see PooledConnection) or, `local`, for
+    the transaction."""
+
+    statement_timeout_ms: int
+    role: str | None
+
+    def select_list(self, workspace: str, first: int, *, local: bool = False) -> str:
+        """The `set_config` calls, for a SELECT list: `workspace` is an SQL expression of the
+        workspace id's text; the other values are parameters `$first`, ... (`args()`)."""
+        scope = "true" if local else "false"
+        # the role is set only when there is one; `set_config(..., NULL, ...)` would fail
+        role = f", set_config('role', ${first + 1}, {scope})" if self.role is not None else ""
+        return (
+            f"set_config('relasi.workspace_id', {workspace}, {scope}),"
+            f" set_config('statement_timeout', ${first}, {scope}){role}"
+        )
+
+    def args(self) -> list[str]:
+        return [str(self.statement_timeout_ms), *([self.role] if self.role is not None else [])]
+
+    async def apply(self, conn: asyncpg.Connection, workspace_id, *, local: bool = False) -> None:
+        await conn.execute(
+            f"SELECT {self.select_list('$1', 2, local=local)}", str(workspace_id), *self.args()
         )
 
 
@@ -102,7 +171,9 @@ class Database:
             min_size=min_size,
             max_size=max_size,
             init=init,
-            reset=reset_connection,
+            setup=_setup_on_acquire,
+            reset=_reset_unless_request,
+            connection_class=PooledConnection,
             timeout=connect_timeout,
         )
         db.analyzer = Analyzer(db.pool)
@@ -131,23 +202,32 @@ class Database:
             embedded.release()
             raise
 
+    async def request_settings(
+        self, conn: asyncpg.Connection, statement_timeout_ms: int = 0
+    ) -> RequestSettings:
+        """The settings a request's statements run under: the role row security binds (looked
+        up once: the migrations have run by the first request) and the time limit of each
+        statement (0: none)."""
+        if self._request_role is _UNKNOWN:
+            self._request_role = await app_role(conn)
+        return RequestSettings(statement_timeout_ms, self._request_role)
+
+    async def acquire_for_request(self) -> asyncpg.Connection:
+        """A pooled connection for a request's Session, which sets every setting it depends on
+        in its first statement: one that carries another request's settings is not reset."""
+        token = _for_request.set(True)
+        try:
+            return await self.pool.acquire()
+        finally:
+            _for_request.reset(token)
+
     async def begin_request(
         self, conn: asyncpg.Connection, workspace_id, statement_timeout_ms: int = 0
     ) -> None:
-        """In a request's fresh transaction: admit only its workspace's rows, as the role row
-        security binds (looked up once: the migrations have run by the first request), and
-        limit how long each of its statements may run (0: no limit)."""
-        if self._request_role is _UNKNOWN:
-            self._request_role = await app_role(conn)
-        # the role is set only when there is one; `set_config(..., NULL, ...)` would fail
-        role = ", set_config('role', $3, true)" if self._request_role is not None else ""
-        await conn.execute(
-            "SELECT set_config('relasi.workspace_id', $1, true),"
-            f" set_config('statement_timeout', $2, true){role}",
-            str(workspace_id),
-            str(statement_timeout_ms),
-            *([self._request_role] if self._request_role is not None else []),
-        )
+        """In a fresh transaction: admit only `workspace_id`'s rows, as the role row security
+        binds, and limit how long each statement may run, until the transaction ends."""
+        settings = await self.request_settings(conn, statement_timeout_ms)
+        await settings.apply(conn, workspace_id, local=True)
 
     def _on_query(self, record) -> None:
         capture = _capture.get()

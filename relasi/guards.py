@@ -158,6 +158,11 @@ class InFlightLimiter:
         self._slots: dict[Hashable, asyncio.Semaphore] = {}
         self._users: dict[Hashable, int] = {}  # requests holding or awaiting a slot
 
+    def busy(self, caller: Hashable) -> bool:
+        """Would `caller` wait for a slot now?"""
+        semaphore = self._slots.get(caller)
+        return self.limit > 0 and semaphore is not None and semaphore.locked()
+
     @contextlib.asynccontextmanager
     async def slot(self, caller: Hashable) -> AsyncIterator[None]:
         if self.limit <= 0:

@@ -1,10 +1,11 @@
 """The Starlette app: GraphQL over HTTP at /graphql (GraphiQL in a browser), subscriptions over
 a WebSocket at the same path, /healthz, /readyz.
 
-Each HTTP request authenticates its bearer token (an API key or a staff JWT), gets a Session
-(one pooled connection, one transaction, fresh DataLoaders), and commits before the response is
-sent. A client that disconnects first has its request cancelled (asyncpg then cancels the
-running statement in PostgreSQL). A WebSocket authenticates once, in its connection_init; its
+Each HTTP request reads its body, then gets a Session (one pooled connection, fresh
+DataLoaders) whose first round trip authenticates its bearer token (an API key or a staff JWT)
+and points the connection at the caller; a mutation commits before the response is sent. A
+client that disconnects first has its request cancelled (asyncpg then cancels the running
+statement in PostgreSQL). A WebSocket authenticates once, in its connection_init; its
 subscriptions take a Session per event.
 """
 
@@ -13,7 +14,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import uuid
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -37,7 +37,6 @@ from relasi import dbschema
 from relasi.auth.api_keys import bearer_token
 from relasi.auth.authenticate import authenticate
 from relasi.auth.jwt import JwtVerifier
-from relasi.auth.principal import Principal
 from relasi.compiler import READ_PATHS, encode_response
 from relasi.db import Database
 from relasi.errors import AppError, ErrorCode, ServiceUnavailable
@@ -52,7 +51,7 @@ from relasi.guards import (
 )
 from relasi.jobs.worker import Worker
 from relasi.notifier import Notifier
-from relasi.resolvers.session import UNAVAILABLE, unavailable
+from relasi.resolvers.session import LookUp, Session
 from relasi.schema import build_schema
 from relasi.schema.context import Context
 from relasi.schema.limits import Limits
@@ -123,14 +122,27 @@ class RelasiGraphQL(GraphQL):
         blocked = self.auth_failures.wait(address)
         if blocked:
             return rate_limited(blocked, "Too many failed authentications from your address")
+        token = bearer_token(request.headers.get("authorization"))
+        if token is None:
+            return self._refused(request, address)
+        # the whole body before a connection is taken: a slow upload holds none (and then
+        # `receive` only says disconnect)
+        await request.body()
+        session = self._new_session(request.app.state.db)
         try:
-            context = await self.authenticated_context(request)
+            return await self._respond_as_caller(request, session, token, address)
+        finally:  # a no-op once the request's answer committed or rolled it back
+            await asyncio.shield(session.close(commit=False))
+
+    async def _respond_as_caller(
+        self, request: Request, session: Session, token: str, address: str | None
+    ) -> Response | None:
+        try:
+            principal = await session.authenticate(self._look_up(token))
         except ServiceUnavailable as e:
             return _unavailable_response(e)
-        if context is None:
-            if request.headers.get("authorization"):  # a wrong token, not a forgotten one
-                self.auth_failures.take(address)
-            return _unauthenticated()
+        if principal is None:
+            return self._refused(request, address)
         read_path = request.headers.get(READ_PATH_HEADER, self.settings.read_path)
         if read_path not in READ_PATHS:
             return error_response(
@@ -138,19 +150,26 @@ class RelasiGraphQL(GraphQL):
                 ErrorCode.BAD_USER_INPUT,
                 f"{READ_PATH_HEADER} is one of: {', '.join(READ_PATHS)}.",
             )
-        context.read_path = read_path
-        caller = caller_key(context.principal)
+        caller = caller_key(principal)
         wait = self.rate_limiter.take(caller)
         if wait:
             return rate_limited(wait)
+        if self.in_flight.busy(caller):
+            await session.park()  # waiting requests hold no connection
+        context = self._context(request, session)
+        context.read_path = read_path
         try:
             async with self.in_flight.slot(caller):
-                await request.body()  # read whole first: then `receive` only says disconnect
                 return await _unless_disconnected(request, self._execute(request, context))
         except Busy:
             return rate_limited(
                 1, f"More than {self.in_flight.limit} requests of this caller in flight"
             )
+
+    def _refused(self, request: Request, address: str | None) -> Response:
+        if request.headers.get("authorization"):  # a wrong token, not a forgotten one
+            self.auth_failures.take(address)
+        return _unauthenticated()
 
     async def _execute(self, request: Request, context: Context) -> Response:
         """Run the operation, then commit (or roll back) before answering: a commit that
@@ -196,21 +215,28 @@ class RelasiGraphQL(GraphQL):
             )
         return await super().execute_single(request_data=request_data, **kwargs)
 
-    async def authenticated_context(self, request: Request) -> Context | None:
-        db: Database = request.app.state.db
-        principal = await _authenticate(db, self.jwt, request.headers.get("authorization"))
-        if principal is None:
-            return None
-        context = Context(
+    def _look_up(self, token: str) -> LookUp:
+        return lambda conn, settings: authenticate(conn, token, self.jwt, settings)
+
+    def _new_session(self, db: Database) -> Session:
+        timeout, bulk_timeout = self._statement_timeouts
+        return Session(
+            db,
+            max_page_size=self.settings.max_page_size,
+            statement_timeout=timeout,
+            bulk_statement_timeout=bulk_timeout,
+        )
+
+    def _context(self, request: Request, session: Session) -> Context:
+        return Context(
             request=request,
             response=None,
-            db=db,
+            db=session.db,
             max_page_size=self.settings.max_page_size,
-            principal=principal,
+            principal=session.principal,
             statement_timeouts=self._statement_timeouts,
+            request_session=session,
         )
-        context.request_session = context.new_session()
-        return context
 
     @property
     def _statement_timeouts(self) -> tuple[float, float]:
@@ -234,12 +260,16 @@ class RelasiGraphQL(GraphQL):
         header = next((v for k, v in params.items() if k.lower() == "authorization"), None)
         if header is None:
             header = context.request.headers.get("authorization")
+        token = bearer_token(header if isinstance(header, str) else None)
+        if token is None:
+            raise ConnectionRejectionError(_UNAUTHENTICATED)
+        session = self._new_session(context.db)
         try:
-            principal = await _authenticate(
-                context.db, self.jwt, header if isinstance(header, str) else None
-            )
+            principal = await session.authenticate(self._look_up(token))
         except ServiceUnavailable as e:
             raise ConnectionRejectionError(_error(e)) from e
+        finally:
+            await session.close(commit=False)  # the socket's events take Sessions of their own
         if principal is None:
             raise ConnectionRejectionError(_UNAUTHENTICATED)
         context.principal = principal
@@ -299,19 +329,6 @@ async def _unless_disconnected(request: Request, work: Any) -> Any:
 async def _disconnected(receive: Receive) -> None:
     while (await receive())["type"] != "http.disconnect":
         pass
-
-
-async def _authenticate(
-    db: Database, verifier: JwtVerifier, authorization: str | None
-) -> Principal | None:
-    token = bearer_token(authorization)
-    if token is None:
-        return None
-    try:
-        async with db.pool.acquire() as conn:
-            return await authenticate(conn, token, verifier)
-    except UNAVAILABLE as e:
-        raise unavailable(uuid.uuid4().hex[:16], e) from e
 
 
 # what a 503 asks clients to wait before they retry

@@ -9,19 +9,28 @@ from relasi.auth import api_keys
 from relasi.auth.jwt import JwtVerifier
 from relasi.auth.principal import Principal
 from relasi.auth.sign_in import member_principal
+from relasi.db import RequestSettings
 
 
 async def authenticate(
-    conn: asyncpg.Connection, token: str, verifier: JwtVerifier | None = None
+    conn: asyncpg.Connection,
+    token: str,
+    verifier: JwtVerifier | None = None,
+    settings: RequestSettings | None = None,
 ) -> Principal | None:
-    """The caller a token names, or None (bad, expired or revoked token; no membership)."""
+    """The caller a token names, or None (bad, expired or revoked token; no membership).
+    With `settings`, a connection that got a principal is set up for its requests (an API
+    key's in the same round trip as its look-up)."""
     if token.startswith(f"{api_keys.KEY_PREFIX}_"):
-        return await api_keys.authenticate(conn, token)
+        return await api_keys.authenticate(conn, token, settings)
     if verifier is None:
         return None
     claims = await verifier.verify(conn, token)
     if claims is None:
         return None
-    return await member_principal(
+    principal = await member_principal(
         conn, claims, user_claim=verifier.user_claim, workspace_claim=verifier.workspace_claim
     )
+    if principal is not None and settings is not None:
+        await settings.apply(conn, principal.workspace_id)
+    return principal

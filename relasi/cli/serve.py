@@ -78,6 +78,8 @@ def serve(
             workers=settings.workers,
             log_level=settings.log_level.lower(),
             log_config=log_config,
+            # a line per request costs every request some of its time: at `debug` only
+            access_log=settings.log_level.lower() == "debug",
             timeout_graceful_shutdown=settings.shutdown_timeout,
         )
     finally:

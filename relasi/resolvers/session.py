@@ -1,15 +1,19 @@
-"""A request's unit of work: its principal, one pooled connection in one transaction, and its
-DataLoaders.
+"""A request's unit of work: its principal, one pooled connection, and its DataLoaders.
 
-The connection is taken on first use (introspection never touches the pool) and released when
-the request ends. Queries run in a read-only REPEATABLE READ transaction, so every loader of one
-request sees the same snapshot; mutations run READ COMMITTED, each inside its own savepoint so a
-refused mutation leaves nothing half-written.
+An HTTP request takes its connection to authenticate: the look-up of its API key also points
+the connection at the caller's workspace (row security) and sets the time limit of each
+statement, in one round trip; a WebSocket event's Session takes one on first use
+(introspection never touches the pool). It is released when the request ends, with these
+settings on it: the next request sets its own (`db.PooledConnection`), so no reset runs.
 
-Every statement runs under the request's `statement_timeout` (set with the row-security
-settings when the transaction begins): past it PostgreSQL cancels the statement, the request
-ends with TIMEOUT and its connection goes back to the pool. A connection PostgreSQL refuses or
-drops ends it with SERVICE_UNAVAILABLE.
+A compiled read is one statement, which needs no transaction around it. Everything else runs
+in a transaction begun on its first statement: queries in a read-only REPEATABLE READ one, so
+every loader of one request sees the same snapshot; mutations READ COMMITTED, each inside its
+own savepoint so a refused mutation leaves nothing half-written.
+
+Past its time limit PostgreSQL cancels a statement, the request ends with TIMEOUT and its
+connection goes back to the pool. A connection PostgreSQL refuses or drops ends it with
+SERVICE_UNAVAILABLE.
 """
 
 from __future__ import annotations
@@ -26,7 +30,7 @@ import asyncpg
 from aiodataloader import DataLoader
 
 from relasi.auth.principal import Principal
-from relasi.db import Database
+from relasi.db import Database, RequestSettings
 from relasi.errors import AppError, ServiceUnavailable, Timeout
 
 log = logging.getLogger("relasi")
@@ -61,11 +65,15 @@ def unavailable(request_id: str | None, cause: BaseException) -> ServiceUnavaila
     )
 
 
+# (connection, the settings to point it at the caller) -> the caller, or None
+LookUp = Callable[[asyncpg.Connection, RequestSettings], Awaitable[Principal | None]]
+
+
 class Session:
     def __init__(
         self,
         db: Database,
-        principal: Principal,
+        principal: Principal | None = None,
         *,
         max_page_size: int = 100,
         request_id: str | None = None,
@@ -94,32 +102,87 @@ class Session:
 
     @property
     def workspace_id(self) -> uuid.UUID:
+        assert self.principal is not None, "the request is authenticated first"
         return self.principal.workspace_id
 
-    async def _connection(self) -> asyncpg.Connection:
+    async def authenticate(self, look_up: LookUp) -> Principal | None:
+        """The request's caller (None: nobody), looked up by `look_up` on the request's own
+        connection, which it points at the caller with the settings it is given, in the same
+        round trip where it can (`auth/authenticate.py`). A connection PostgreSQL refuses
+        raises SERVICE_UNAVAILABLE."""
+        try:
+            conn = await self.db.acquire_for_request()
+        except UNAVAILABLE as e:
+            raise unavailable(self.request_id, e) from e
+        # until the look-up succeeded the connection's settings are not known (a refused JWT
+        # may have set a workspace): released so, it is reset
+        conn.set_request_settings(None)
+        try:
+            settings = await self.db.request_settings(conn, self._limit_ms(bulk=False))
+            principal = await look_up(conn, settings)
+        except BaseException as e:
+            with contextlib.suppress(*UNAVAILABLE):
+                await self.db.pool.release(conn)
+            if isinstance(e, UNAVAILABLE):
+                raise unavailable(self.request_id, e) from e
+            raise
+        if principal is None:
+            with contextlib.suppress(*UNAVAILABLE):
+                await self.db.pool.release(conn)
+            return None
+        conn.set_request_settings((principal.workspace_id, settings))
+        self.principal, self._conn = principal, conn
+        return principal
+
+    async def park(self) -> None:
+        """Give the connection back while the request waits (for a slot of its caller's):
+        a waiting request holds none. Its next statement takes one again."""
+        async with self._lock:
+            conn, self._conn = self._conn, None
+            if conn is not None:
+                assert self._tx is None, "a request waits before its transaction begins"
+                with contextlib.suppress(*UNAVAILABLE):
+                    await self.db.pool.release(conn)
+
+    def _limit_ms(self, *, bulk: bool) -> int:
+        return round((self.bulk_statement_timeout if bulk else self.statement_timeout) * 1000)
+
+    async def _connection(self, *, transaction: bool = True) -> asyncpg.Connection:
+        """The request's connection, pointed at its caller (its first round trip); with
+        `transaction`, inside the request's transaction, begun here on first use."""
         if self._closed:
             # a resolver still running after its request ended (a sibling field failed
             # and the response was sent): it must not take a connection nobody releases
             raise RuntimeError("this request's session is closed")
         if self._conn is None:
-            conn = await self.db.pool.acquire()
-            if self.read_only:
-                tx = conn.transaction(isolation="repeatable_read", readonly=True)
-            else:
-                tx = conn.transaction(isolation="read_committed")
-            limit = self.bulk_statement_timeout if self.bulk else self.statement_timeout
+            conn = await self.db.acquire_for_request()
             try:
-                await tx.start()
-                # row-level security and the time limit, in one round trip
-                await self.db.begin_request(conn, self.workspace_id, round(limit * 1000))
+                settings = await self.db.request_settings(conn, self._limit_ms(bulk=False))
+                wanted = (self.workspace_id, settings)
+                if conn.request_settings != wanted:  # else set so by a request of this caller's
+                    conn.set_request_settings(None)
+                    await settings.apply(conn, self.workspace_id)
+                    conn.set_request_settings(wanted)
             except BaseException:
                 await self.db.pool.release(conn)
                 raise
-            self._conn, self._tx = conn, tx
+            self._conn = conn
+        if transaction and self._tx is None:
+            if self.read_only:
+                tx = self._conn.transaction(isolation="repeatable_read", readonly=True)
+            else:
+                tx = self._conn.transaction(isolation="read_committed")
+            await tx.start()
+            self._tx = tx
+            if self.bulk:  # the longer time limit, for this transaction only
+                await self._conn.execute(
+                    "SELECT set_config('statement_timeout', $1, true)",
+                    str(self._limit_ms(bulk=True)),
+                )
         return self._conn
 
     @contextlib.asynccontextmanager
-    async def _statement(self) -> AsyncIterator[asyncpg.Connection]:
+    async def _statement(self, *, transaction: bool = True) -> AsyncIterator[asyncpg.Connection]:
         """The connection, for one statement at a time; PostgreSQL's cancellations and lost
         connections become the request's coded error."""
         async with self._lock:
@@ -127,7 +190,7 @@ class Session:
                 # the transaction is aborted: every later statement would fail the same way
                 raise copy.copy(self._failure)
             try:
-                yield await self._connection()
+                yield await self._connection(transaction=transaction)
             except asyncpg.QueryCanceledError as e:
                 limit = self.bulk_statement_timeout if self.bulk else self.statement_timeout
                 self._failure = Timeout(
@@ -145,6 +208,13 @@ class Session:
 
     async def fetchrow(self, sql: str, *args: Any) -> asyncpg.Record | None:
         async with self._statement() as conn:
+            return await conn.fetchrow(sql, *args)
+
+    async def fetchrow_alone(self, sql: str, *args: Any) -> asyncpg.Record | None:
+        """A statement that needs no transaction around it (one statement reads one
+        snapshot): the request's when one is open, else none, which spares BEGIN and its
+        end. For reads that are the request's only statement."""
+        async with self._statement(transaction=False) as conn:
             return await conn.fetchrow(sql, *args)
 
     async def fetchval(self, sql: str, *args: Any) -> Any:
@@ -226,11 +296,13 @@ class Session:
             if conn is None:
                 return
             try:
-                if commit and not self.read_only and self._failure is not None:
+                if tx is None:
+                    pass  # no transaction began (a compiled read, or nothing ran): none to end
+                elif commit and not self.read_only and self._failure is not None:
                     with contextlib.suppress(*UNAVAILABLE):
                         await tx.rollback()
                     raise self._failure
-                if commit and not self.read_only:
+                elif commit and not self.read_only:
                     try:
                         await tx.commit()
                     except asyncpg.QueryCanceledError as e:

@@ -15,6 +15,7 @@ QUERY_TOO_COMPLEX would.
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import lru_cache
@@ -60,6 +61,26 @@ class Measure:
     depth: int = 0
     aliases: int = 0
     cost: int = 0
+    # the variables the measure read (page sizes, ids), with their values
+    read: tuple[tuple[str, Any], ...] = ()
+
+
+class _Recording(dict):
+    """Variables that remember which of them were read."""
+
+    def __init__(self, variables: dict) -> None:
+        super().__init__(variables)
+        self.read: dict[str, Any] = {}
+
+    def get(self, name: str, default: Any = None) -> Any:
+        value = super().get(name, default)
+        self.read[name] = value
+        return value
+
+    def __getitem__(self, name: str) -> Any:
+        value = super().__getitem__(name)
+        self.read[name] = value
+        return value
 
 
 class _Walker:
@@ -68,7 +89,7 @@ class _Walker:
     ) -> None:
         self.schema = schema
         self.page_size = page_size
-        self.variables = variables or {}
+        self.variables = _Recording(variables or {})
         self.fragments = {
             d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)
         }
@@ -155,7 +176,34 @@ def measure(
             continue
         root = schema.get_root_type(definition.operation)
         walker.walk(definition.selection_set, root, 1, 1)
+    walker.result.read = tuple(walker.variables.read.items())
     return walker.result
+
+
+# (document text, operation, page size) -> its last measure: documents are measured on every
+# request (the variables decide page sizes), and most requests repeat one
+_MEASURES: OrderedDict[tuple, Measure] = OrderedDict()
+_MEASURES_SIZE = 256
+
+
+def measure_cached(
+    schema: GraphQLSchema,
+    query: str,
+    document: DocumentNode,
+    operation_name: str | None,
+    variables: dict,
+    page_size: int,
+) -> Measure:
+    """`measure`, reused while the variables it read have the same values."""
+    key = (query, operation_name, page_size)
+    found = _MEASURES.get(key)
+    if found is not None and all(variables.get(n) == v for n, v in found.read):
+        _MEASURES.move_to_end(key)
+        return found
+    found = _MEASURES[key] = measure(schema, document, operation_name, variables, page_size)
+    if len(_MEASURES) > _MEASURES_SIZE:
+        _MEASURES.popitem(last=False)
+    return found
 
 
 def too_complex(found: Measure, limits: Limits) -> str | None:
@@ -199,8 +247,9 @@ def limited_validation(limits: Limits, *, hide_suggestions: bool = False) -> typ
 
         def on_validate(self) -> Iterator[None]:
             context = self.execution_context
-            found = measure(
+            found = measure_cached(
                 context.schema._schema,
+                context.query or "",
                 context.graphql_document,
                 context.operation_name,
                 context.variables or {},

@@ -1,6 +1,7 @@
 """A compiled read is one statement: whatever its depth and list lengths, the request runs one
-statement that reads the workspace's data, next to the per-request ones (the API key, the
-transaction with its row-security settings, the connection reset)."""
+statement that reads the workspace's data, and one before it that looks up the API key and
+points the connection at the caller (row-security settings, time limit). Two round trips: no
+transaction around the read, no connection reset, no key look-up on a connection of its own."""
 
 import re
 
@@ -24,7 +25,18 @@ async def _run(api, database, query, variables=None, path="compiled"):
         response = await api.post(query, variables, **{"X-Relasi-Read-Path": path})
     assert response.status_code == 200 and "errors" not in response.json(), response.text
     assert response.headers["x-relasi-read-path"] == path
-    return statements
+    # the key's "last used" note, written at most once a minute, whenever a minute is over
+    return [s for s in statements if not s.startswith("UPDATE api_keys SET last_used_at")]
+
+
+def _is_authentication(statement: str) -> bool:
+    """The key's look-up that also sets the request's workspace, role and time limit."""
+    return "FROM api_keys" in statement and "set_config('relasi.workspace_id'" in statement
+
+
+def _overhead(statements: list[str]) -> list[str]:
+    """What a request ran besides its reads and writes: transactions, resets, look-ups."""
+    return [s for s in statements if not DATA_TABLES.search(s) and not _is_authentication(s)]
 
 
 async def test_a_compiled_read_is_one_statement(demo_api, database):
@@ -44,3 +56,44 @@ async def test_a_compiled_read_is_one_statement(demo_api, database):
     # the resolvers, for comparison, read once per relation level
     statements = await _run(api, database, CUSTOMER, {"id": contact}, path="resolvers")
     assert len([s for s in statements if DATA_TABLES.search(s)]) > 5
+
+
+async def test_a_compiled_request_is_two_round_trips(demo_api, database):
+    api = demo_api()
+    contact = (await _some_ids(api))["contacts"][0]
+    await _run(api, database, "{ contacts(first: 1) { totalCount } }")  # this process's first
+    for caller in ("admin", "no_pii"):
+        for query, variables in [
+            ("{ contacts(first: 1) { totalCount } }", None),
+            (CONTACT_LIST, None),
+            (CUSTOMER, {"id": contact}),
+            (NESTED, None),
+        ]:
+            statements = await _run(demo_api(caller), database, query, variables)
+            assert len(statements) == 2, statements
+            authentication, read = statements
+            assert _is_authentication(authentication), authentication
+            assert read.startswith("SELECT json_build_object"), read
+
+
+async def test_resolver_reads_and_mutations_add_only_their_transaction(demo_api, api, database):
+    """The key's look-up sets the request up; the resolvers' reads share one read-only
+    snapshot (BEGIN ... ROLLBACK) and a mutation its transaction. No reset, no other
+    look-up."""
+    contact = (await _some_ids(demo_api()))["contacts"][0]
+    statements = await _run(demo_api(), database, CUSTOMER, {"id": contact}, path="resolvers")
+    assert _is_authentication(statements[0]), statements[0]
+    assert _overhead(statements) == [
+        "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY;",
+        "ROLLBACK;",
+    ], statements
+    with database.capture_statements() as captured:
+        created = await api.mutate(
+            'mutation { createContact(input: {firstName: "Rina"}) { contact { id } userErrors { code } } }'
+        )
+    assert created["contact"]["id"]
+    statements = [s for s in captured if not s.startswith("UPDATE api_keys SET last_used_at")]
+    assert _is_authentication(statements[0]), statements[0]
+    transaction = [s for s in _overhead(statements) if s.startswith(("BEGIN", "COMMIT"))]
+    assert transaction == ["BEGIN ISOLATION LEVEL READ COMMITTED;", "COMMIT;"], statements
+    assert not [s for s in statements if "RESET" in s or s.count("FROM api_keys") > 1]

@@ -3,11 +3,15 @@ transaction is set to, so even a query that forgot its workspace condition sees,
 creates nothing foreign."""
 
 import asyncpg
+import httpx
 import pytest
 
 from relasi.auth.principal import Principal
 from relasi.db import Database, system_connection, use_system
 from relasi.resolvers.session import Session
+from relasi.server import create_app
+from relasi.settings import Settings
+from tests.conftest import new_api
 
 CREATE = """mutation($n: String!) { createContact(input: {firstName: $n}) {
     contact { id } userErrors { code } } }"""
@@ -108,5 +112,42 @@ async def test_a_connection_goes_back_to_the_pool_as_the_login(database):
             assert await conn.fetchval("SELECT current_user") == "relasi_system"
         async with db.pool.acquire() as conn:
             assert await conn.fetchval("SELECT current_user") == login
+    finally:
+        await db.close()
+
+
+async def test_a_request_connection_serves_each_caller_its_own_workspace(database):
+    """A request's connection keeps its caller's settings when it goes back to the pool (no
+    reset per request): on one connection, each next request still sees only its own
+    workspace, a refused key gets nothing, and other code gets the connection reset."""
+    db = await Database.connect(database.dsn, min_size=1, max_size=1)
+    app = create_app(Settings(rate_limit=0, auth_failure_limit=0), database=db)
+    transport = httpx.ASGITransport(app=app)
+    try:
+        async with httpx.AsyncClient(transport=transport, base_url="http://relasi.test") as c:
+            mine, theirs = await new_api(db, c, "Mine"), await new_api(db, c, "Theirs")
+            await mine.mutate(CREATE, n="Mine")
+            await theirs.mutate(CREATE, n="Theirs")
+            for path in ("compiled", "resolvers", "compiled"):
+                for api, name in ((mine, "Mine"), (theirs, "Theirs"), (mine, "Mine")):
+                    response = await api.post(
+                        "{ contacts { nodes { firstName } } }", **{"X-Relasi-Read-Path": path}
+                    )
+                    assert response.headers["x-relasi-read-path"] == path
+                    assert response.json()["data"]["contacts"]["nodes"] == [{"firstName": name}]
+            wrong = f"{mine.key[:-4]}xxxx"  # the right prefix, a wrong secret
+            refused = await c.post(
+                "/graphql",
+                json={"query": "{ contacts { nodes { firstName } } }"},
+                headers={"Authorization": f"Bearer {wrong}"},
+            )
+            assert refused.status_code == 401 and "data" not in refused.json()
+        async with db.pool.acquire() as conn:
+            left = await conn.fetchrow(
+                """SELECT current_user = session_user AS login, current_setting('statement_timeout')
+                          AS timeout, coalesce(current_setting('relasi.workspace_id', true), '')
+                          AS workspace"""
+            )
+        assert dict(left) == {"login": True, "timeout": "0", "workspace": ""}
     finally:
         await db.close()

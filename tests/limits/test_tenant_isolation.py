@@ -10,6 +10,7 @@ import logging
 
 import httpx
 
+from relasi.db import Database
 from relasi.server import create_app
 from relasi.settings import Settings
 from tests.limits.conftest import (
@@ -191,3 +192,32 @@ async def test_bulk_mutations_run_under_the_longer_limit(make_api, database):
         assert await waiting_on_locks(database) == 1 and not batch.done()
     body = await _soon(batch)
     assert body["data"]["trackInteractions"]["results"] == [{"created": True}]
+
+
+async def test_a_request_waiting_for_its_slot_holds_no_connection(make_api, database):
+    """A request that waits for its caller's in-flight slot has authenticated on a pooled
+    connection, and gives it back while it waits: with a pool of two, one request of A in
+    flight (held by a lock) and one waiting, B is still served."""
+    small = await Database.connect(database.dsn, min_size=1, max_size=2)
+    try:
+        app = create_app(
+            Settings(
+                rate_limit=0, max_requests_in_flight=1, in_flight_wait=20, statement_timeout=60
+            ),
+            database=small,
+        )
+        flooder = await make_api(app, "A")
+        neighbour = await make_api(app, "B")
+        contact = await new_contact(flooder, database)
+        async with row_locked(database, contact["pk"]):
+            first = asyncio.create_task(flooder.post(UPDATE, _update(contact, "A1")))
+            await until(lambda: _count_is(database, 1))
+            waiting = asyncio.create_task(flooder("{ contacts(first: 1) { totalCount } }"))
+            await asyncio.sleep(0.5)  # authenticated, waiting for A's one slot
+            assert not waiting.done()
+            served = await asyncio.wait_for(neighbour("{ contacts(first: 5) { totalCount } }"), 10)
+            assert served["contacts"] == {"totalCount": 0}
+        assert (await _soon(first)).status_code == 200
+        assert (await _soon(waiting))["contacts"]["totalCount"] == 1
+    finally:
+        await small.close()

@@ -4,7 +4,8 @@ The planner reads the storage mapping (`resolvers/model.py`): a plain attribute 
 entity's type is the column of the same name, a field named like a relation follows it, and
 `Entity.outputs` say how the computed fields are produced. Anything else — a type or field it
 does not know, a permission the caller lacks (the resolvers report those errors), a directive
-other than @skip/@include — raises `Unsupported`, and the resolvers answer.
+other than @skip/@include — raises `Unsupported`, and the resolvers answer that root field
+(`Root.rest`); the others are still compiled.
 
 A plan depends on the document, the caller's scopes and the @skip/@include conditions only;
 argument values (filters, pages, cursors) are read when the statement is written (`Bind`),
@@ -13,7 +14,9 @@ so one plan serves every value of a document's variables.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
 
 import strawberry
@@ -62,6 +65,7 @@ ROOT_LOOKUPS = {
     "deal": "Deal",
     "case": "Case",
     "interaction": "Interaction",
+    "pipeline": "Pipeline",
 }
 ROOT_LISTS = {
     "contacts": "Contact",
@@ -69,8 +73,25 @@ ROOT_LISTS = {
     "deals": "Deal",
     "cases": "Case",
     "interactions": "Interaction",
+    "pipelines": "Pipeline",
+    "members": "Member",
 }
 MAX_KEYS = 50  # json_build_object takes at most 100 arguments
+log = logging.getLogger("relasi.compiler")
+
+
+@dataclass
+class Root:
+    """An operation's root fields: (response key, field nodes) in document order, the
+    compiled ones' `plans`, and the keys of the `rest`, which the resolvers answer."""
+
+    fields: list[tuple[str, list[FieldNode]]]
+    plans: list[tuple[str, Plan]]
+    rest: list[str]
+
+    @property
+    def keys(self) -> list[str]:
+        return [key for key, _ in self.fields]
 
 
 class Planner:
@@ -175,27 +196,35 @@ class Planner:
 
     # -- plans ------------------------------------------------------------------------------
 
-    def root(self) -> list[tuple[str, Plan]]:
+    def root(self) -> Root:
+        """Each root field's plan; a root field the compiler does not cover is left to the
+        resolvers (`Root.rest`), unless none is covered: then the whole operation is."""
         query = self.gql.query_type
-        plans: list[tuple[str, Plan]] = []
+        root = Root([], [], [])
         for key, nodes in self.collect(query, [self.operation.selection_set]).items():
-            name = nodes[0].name.value
-            if name == "__typename":
-                plans.append((key, Const("'Query'")))
-                continue
-            self._check("Query", name)
-            gql_field = query.fields[name]
-            if name in ROOT_LOOKUPS:
-                ent = entity(ROOT_LOOKUPS[name])
-                target = self.entity_object(ent, nodes)
-                arguments = Arguments(nodes[0], gql_field, self._check("Query", name))
-                plans.append((key, RootLookup(ent, arguments, target)))
-            elif name in ROOT_LISTS:
-                ent = entity(ROOT_LISTS[name])
-                plans.append((key, self.connection("Query", ent, None, nodes, gql_field)))
-            else:
-                raise Unsupported(f"Query.{name}")
-        return plans
+            root.fields.append((key, nodes))
+            try:
+                root.plans.append((key, self.root_field(query, nodes)))
+            except Unsupported as e:
+                log.debug("resolvers answer %s: %s", key, e)
+                root.rest.append(key)
+        if not root.plans:
+            raise Unsupported("no root field")
+        return root
+
+    def root_field(self, query: GraphQLObjectType, nodes: list[FieldNode]) -> Plan:
+        name = nodes[0].name.value
+        if name == "__typename":
+            return Const("'Query'")
+        strawberry_field = self._check("Query", name)
+        gql_field = query.fields[name]
+        if name in ROOT_LOOKUPS:
+            ent = entity(ROOT_LOOKUPS[name])
+            target = self.entity_object(ent, nodes)
+            return RootLookup(ent, Arguments(nodes[0], gql_field, strawberry_field), target)
+        if name in ROOT_LISTS:
+            return self.connection("Query", entity(ROOT_LISTS[name]), None, nodes, gql_field)
+        raise Unsupported(f"Query.{name}")
 
     def entity_object(self, ent: Entity, nodes: list[FieldNode]) -> ObjectPlan:
         if ent.name not in COVERED_TYPES:

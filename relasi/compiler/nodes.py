@@ -323,3 +323,42 @@ class Connection(Plan):
 
 def _bool(value: bool) -> str:
     return "true" if value else "false"
+
+
+@dataclass
+class NodeLookup(Plan):
+    """`node(id:)`, or `nodes(ids:)` (`many`): the object of whichever type each id names, as
+    `schema/node.py` answers it — null for an id of no Node type or of no live row in this
+    workspace. An id the resolver refuses (malformed, of a type the caller may not read) or of
+    a type without a plan (`targets`) raises `Unsupported`: the resolvers give their error."""
+
+    arguments: Arguments
+    node_types: frozenset[str]
+    targets: dict[str, tuple[Entity, ObjectPlan]]
+    many: bool
+
+    def sql(self, b: Bind, alias: str) -> str:
+        from relasi.schema.node import MAX_IDS  # relasi.schema imports us
+
+        args = self.arguments.raw(b)
+        if not self.many:
+            return self._one(b, args["id"])
+        if len(args["ids"]) > MAX_IDS:
+            raise Unsupported("too many ids")
+        return f"json_build_array({', '.join(self._one(b, i) for i in args['ids'])})"
+
+    def _one(self, b: Bind, global_id: str) -> str:
+        try:
+            type_name, pk = global_ids.decode_any(global_id)
+        except AppError as e:
+            raise Unsupported("node id") from e
+        if type_name not in self.node_types:
+            return "NULL::json"
+        if type_name not in self.targets:
+            raise Unsupported(f"node of type {type_name}")
+        ent, target = self.targets[type_name]
+        x = b.alias()
+        return (
+            f"(SELECT {target.sql(b, x)} FROM {ent.table} {x} WHERE {x}.workspace_id = $1"
+            f" AND {x}.id = {b.params(pk, 'uuid')} AND {ent.live(x)})"
+        )

@@ -36,7 +36,7 @@ from graphql import (
 )
 from strawberry.permission import PermissionExtension
 
-from relasi.auth.permissions import PUBLIC, RequireScope
+from relasi.auth.permissions import PUBLIC, RequireScope, can_read_type
 from relasi.auth.principal import Principal
 from relasi.compiler import values
 from relasi.compiler.errors import Unsupported
@@ -47,6 +47,7 @@ from relasi.compiler.nodes import (
     Const,
     GlobalId,
     MoneyPlan,
+    NodeLookup,
     ObjectPlan,
     Plan,
     RootLookup,
@@ -224,7 +225,26 @@ class Planner:
             return RootLookup(ent, Arguments(nodes[0], gql_field, strawberry_field), target)
         if name in ROOT_LISTS:
             return self.connection("Query", entity(ROOT_LISTS[name]), None, nodes, gql_field)
+        if name in ("node", "nodes"):
+            arguments = Arguments(nodes[0], gql_field, strawberry_field)
+            node_types = self.gql.get_possible_types(self.gql.get_type("Node"))
+            names = frozenset(t.name for t in node_types)
+            return NodeLookup(arguments, names, self.node_targets(names, nodes), name == "nodes")
         raise Unsupported(f"Query.{name}")
+
+    def node_targets(
+        self, names: frozenset[str], nodes: list[FieldNode]
+    ) -> dict[str, tuple[Entity, ObjectPlan]]:
+        """The plan of the selection for each Node type the caller may read that it covers."""
+        targets = {}
+        for name in sorted(names & COVERED_TYPES):
+            if not can_read_type(self.principal, name):
+                continue  # the resolver's FORBIDDEN
+            try:
+                targets[name] = (entity(name), self.entity_object(entity(name), nodes))
+            except Unsupported as e:
+                log.debug("resolvers answer a node of type %s: %s", name, e)
+        return targets
 
     def entity_object(self, ent: Entity, nodes: list[FieldNode]) -> ObjectPlan:
         if ent.name not in COVERED_TYPES:

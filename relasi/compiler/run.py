@@ -143,7 +143,9 @@ def _statement(bind: Bind, plan: Root) -> tuple[str | None, list[str], list[str]
     if not pairs:
         return None, written, rest
     data = f"json_build_object({', '.join(pairs)})"
-    return f"SELECT {data}::text AS data, ARRAY[{', '.join(found)}] AS found", written, rest
+    # $1 (the workspace) is always bound, even to a statement that reads no table
+    statement = f"SELECT {data}::text AS data, ARRAY[{', '.join(found)}] AS found"
+    return f"{statement} FROM (SELECT $1::uuid) AS workspace", written, rest
 
 
 def _has_nul(value: Any) -> bool:

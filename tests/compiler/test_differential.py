@@ -275,6 +275,7 @@ async def real_ids(demo_workspace, database) -> dict[str, list[str]]:
             ("Interaction", "interactions"),
             ("Member", "members"),
             ("PipelineStage", "pipeline_stages"),
+            ("Pipeline", "pipelines"),
         ]:
             rows = await conn.fetch(
                 f"SELECT id FROM {table} WHERE workspace_id = $1 ORDER BY id LIMIT 3",

@@ -105,3 +105,8 @@ async def test_pipelines_and_members_are_compiled(demo_api):
         {"id": pipeline},
         compiled=True,
     )
+
+
+async def test_a_statement_that_reads_no_table(demo_api):
+    body = await _compare(demo_api(), "{ __typename again: __typename }", compiled=True)
+    assert body == {"data": {"__typename": "Query", "again": "Query"}}

@@ -54,6 +54,7 @@ from relasi.compiler.nodes import (
     Rows,
     ToOne,
 )
+from relasi.compiler.timelines import OWNERS, plan_timeline
 from relasi.resolvers.model import EXTENSIONS, Entity, Output, Relation, entity
 
 # the types whose every field the planner can map (others: the resolvers)
@@ -267,6 +268,8 @@ class Planner:
         output = ent.output(name)
         if output is not None:
             return self.output(output, named, nodes)
+        if name == "timeline" and ent.name in OWNERS:
+            return plan_timeline(self, ent.name, nodes, gql_field, strawberry_field)
         relation = ent.find_relation(name)
         if relation is not None and strawberry_field.base_resolver is not None:
             extension = EXTENSIONS.get(ent.name)

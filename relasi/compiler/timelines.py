@@ -1,0 +1,177 @@
+"""Timelines compiled: `Contact.timeline` / `Account.timeline` as `resolvers/timeline.py` reads
+them — the same UNION ALL of keyset scans per source (`sources_of`), merged and cut at the
+page — with each event's JSON chosen by its kind (the `TimelineEvent` interface's concrete
+types, from `timeline.EVENT_FIELDS` / `EVENT_LINKS`), and edges, cursors, pageInfo and
+totalCount built by `nodes.page_json`. Who moved a deal or wrote a note (`Actor`) is left to
+the resolvers.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from graphql import FieldNode, GraphQLObjectType, get_named_type
+
+from relasi.compiler import values
+from relasi.compiler.errors import Unsupported
+from relasi.compiler.nodes import Arguments, Bind, Column, Const, ObjectPlan, Plan, page_json
+from relasi.errors import AppError
+from relasi.resolvers import timeline
+from relasi.resolvers.model import Entity, entity
+from relasi.resolvers.pagination import key_columns, outer_order, plan_page
+
+if TYPE_CHECKING:
+    from relasi.compiler.plan import Planner
+
+OWNERS: dict[str, timeline.Owner] = {"Contact": "contact", "Account": "account"}
+
+
+@dataclass
+class EventLink(Plan):
+    """A record an event links to (`timeline.EVENT_LINKS`): null when there is none."""
+
+    target: Entity
+    column: str
+    plan: ObjectPlan
+
+    def sql(self, b: Bind, alias: str) -> str:
+        x = b.alias()
+        pk = f"{alias}.{self.column}"
+        if self.column in ("from_value", "to_value"):  # a stage's id kept as text
+            pk = f"nullif({pk}, '')::uuid"
+        return (
+            f"(SELECT {self.plan.sql(b, x)} FROM {self.target.table} {x}"
+            f" WHERE {x}.workspace_id = $1 AND {x}.id = {pk} AND {self.target.live(x)})"
+        )
+
+
+@dataclass
+class Event(Plan):
+    """An event of a page row: the object of its kind's type."""
+
+    kinds: list[tuple[str, ObjectPlan]]
+
+    def sql(self, b: Bind, alias: str) -> str:
+        cases = " ".join(
+            f"WHEN {values.literal(kind)} THEN {plan.sql(b, alias)}" for kind, plan in self.kinds
+        )
+        return f"CASE {alias}.kind {cases} END"
+
+
+@dataclass
+class Timeline(Plan):
+    owner: timeline.Owner
+    arguments: Arguments
+    parts: list[tuple[str, str, Any]]
+
+    def sql(self, b: Bind, parent: str) -> str:
+        from relasi.schema.relay import page_args  # relasi.schema imports us
+        from relasi.schema.timeline import timeline_query
+
+        kwargs = self.arguments.read(b)
+        q = timeline_query(kwargs.get("filter"), kwargs["order"])
+        keys = timeline.sort_keys_of(q)
+        args = page_args(
+            kwargs.get("first"), kwargs.get("after"), kwargs.get("last"), kwargs.get("before")
+        )
+        try:
+            page = plan_page(keys, args, b.params, b.max_page_size, timeline.FINGERPRINT)
+        except AppError as e:  # bad arguments: the resolver's error, at the resolver's path
+            raise Unsupported("arguments") from e
+        sources = timeline.sources_of(self.owner, f"{parent}.id", q, b.params)
+        branches = " UNION ALL ".join(
+            f"(SELECT {columns}, {key_columns(keys)} {source} AND {page.where}"
+            f" ORDER BY {page.order_sql} LIMIT {page.limit})"
+            for columns, source in sources or [timeline.NO_EVENTS]
+        )
+        a, u = b.alias(), b.alias()
+        order = outer_order(page)
+        inner = (
+            f"SELECT {u}.*, row_number() OVER (ORDER BY {order}) AS _n FROM ({branches}) {u}"
+            f" ORDER BY {order} LIMIT {page.limit}"
+        )
+
+        def total() -> str:  # as timeline.count
+            counted = timeline.sources_of(self.owner, f"{parent}.id", q, b.params)
+            return "(" + (" + ".join(f"(SELECT count(*) {s})" for _, s in counted) or "0") + ")"
+
+        return page_json(b, a, page, keys, self.parts, inner, total)
+
+
+def plan_timeline(
+    planner: Planner, owner: str, nodes: list[FieldNode], gql_field: Any, strawberry_field: Any
+) -> Timeline:
+    connection_type = planner._object_type(get_named_type(gql_field.type).name)
+    parts: list[tuple[str, str, Any]] = []
+    for key, fields in planner.collect(connection_type, [n.selection_set for n in nodes]).items():
+        name = fields[0].name.value
+        if name == "__typename":
+            parts.append((key, "const", values.literal(connection_type.name)))
+            continue
+        planner._check(connection_type.name, name)
+        if name == "nodes":
+            parts.append((key, "nodes", _event(planner, fields)))
+        elif name == "totalCount":
+            parts.append((key, "totalCount", None))
+        elif name == "pageInfo":
+            parts.append((key, "pageInfo", planner.page_info(fields)))
+        else:  # edges
+            parts.append((key, "edges", _edge(planner, connection_type, fields)))
+    arguments = Arguments(nodes[0], gql_field, strawberry_field)
+    return Timeline(OWNERS[owner], arguments, parts)
+
+
+def _edge(
+    planner: Planner, connection_type: GraphQLObjectType, nodes: list[FieldNode]
+) -> list[tuple[str, str, Any]]:
+    edge_type = get_named_type(connection_type.fields["edges"].type)
+    parts: list[tuple[str, str, Any]] = []
+    for key, fields in planner.collect(edge_type, [n.selection_set for n in nodes]).items():
+        name = fields[0].name.value
+        if name == "__typename":
+            parts.append((key, "const", values.literal(edge_type.name)))
+            continue
+        planner._check(edge_type.name, name)
+        if name == "cursor":
+            parts.append((key, "cursor", None))
+        else:  # node
+            parts.append((key, "node", _event(planner, fields)))
+    return parts
+
+
+def _event(planner: Planner, nodes: list[FieldNode]) -> Event:
+    from relasi.schema.timeline import EVENT_TYPES  # relasi.schema imports us
+
+    kinds = []
+    for kind, cls in EVENT_TYPES.items():
+        type_name = cls.__strawberry_definition__.name
+        type_ = planner._object_type(type_name)
+        columns = dict(timeline.EVENT_FIELDS.get(kind, ()))
+        plans: list[tuple[str, Plan]] = []
+        for key, fields in planner.collect(type_, [n.selection_set for n in nodes]).items():
+            plans.append((key, _event_field(planner, type_, columns, fields)))
+        kinds.append((kind, ObjectPlan(plans)))
+    return Event(kinds)
+
+
+def _event_field(
+    planner: Planner, type_: GraphQLObjectType, columns: dict[str, str], nodes: list[FieldNode]
+) -> Plan:
+    name = nodes[0].name.value
+    if name == "__typename":
+        return Const(values.literal(type_.name))
+    python_name = planner._check(type_.name, name).python_name
+    named = get_named_type(type_.fields[name].type)
+    if name == "id":  # the page row's key columns are its time (_k0) and id (_k1)
+        return Column(values.global_id(type_.name, "{t}._k1"), "String")
+    if name == "occurredAt":
+        return Column("{t}._k0", named.name)
+    if name == "kind":
+        return Column("{t}.kind", named.name)
+    if python_name in columns:
+        return Column(f"{{t}}.{columns[python_name]}", named.name)
+    if python_name in timeline.EVENT_LINKS:
+        target, column = timeline.EVENT_LINKS[python_name]
+        return EventLink(entity(target), column, planner.entity_object(entity(target), nodes))
+    raise Unsupported(f"{type_.name}.{name}")

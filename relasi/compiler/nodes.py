@@ -202,6 +202,23 @@ class ToOne(Plan):
 
 
 @dataclass
+class RelationList(Plan):
+    """An unpaged to-many relation (a GraphQL list), in the relation's `order`."""
+
+    relation: Relation
+    target: ObjectPlan
+
+    def sql(self, b: Bind, alias: str) -> str:
+        x = b.alias()
+        source = relation_source(self.relation, x, f"{alias}.id", "$1")
+        order = self.relation.order.format(t=x)
+        return (
+            f"coalesce((SELECT json_agg({self.target.sql(b, x)} ORDER BY {order}) {source}),"
+            " '[]'::json)"
+        )
+
+
+@dataclass
 class RootLookup(Plan):
     ent: Entity
     arguments: Arguments

@@ -50,6 +50,7 @@ from relasi.compiler.nodes import (
     NodeLookup,
     ObjectPlan,
     Plan,
+    RelationList,
     RootLookup,
     Rows,
     ToOne,
@@ -278,6 +279,8 @@ class Planner:
             if relation.cardinality == "one":
                 target = self.entity_object(entity(relation.target), nodes)
                 return ToOne(relation, target)
+            if relation.order:
+                return RelationList(relation, self.entity_object(entity(relation.target), nodes))
             if not named.name.endswith("Connection"):
                 raise Unsupported(f"{ent.name}.{name}")
             return self.connection(ent.name, entity(relation.target), relation, nodes, gql_field)

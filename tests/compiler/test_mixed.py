@@ -94,10 +94,12 @@ async def test_pipelines_and_members_are_compiled(demo_api):
     body = await _compare(
         api,
         "{ pipelines(first: 5) { totalCount nodes { id name isDefault createdAt"
+        " stages { __typename id name position probability status deals(first: 2) { totalCount } }"
         " deals(first: 2) { nodes { name stage { name position } } } } }"
         " members(first: 5, orderBy: [{field: NAME}]) { edges { cursor node { name email role status } } } }",
         compiled=True,
     )
+    assert len(body["data"]["pipelines"]["nodes"][0]["stages"]) > 2
     pipeline = body["data"]["pipelines"]["nodes"][0]["id"]
     await _compare(
         api,

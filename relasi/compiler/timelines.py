@@ -122,6 +122,29 @@ def plan_timeline(
     return Timeline(OWNERS[owner], arguments, parts)
 
 
+def _actor(planner: Planner, type_: GraphQLObjectType, nodes: list[FieldNode]) -> ObjectPlan:
+    """Who caused an event (`Actor`), as `schema/timeline._actor` reads it: the API key's name
+    (`timeline.load_actor_name`: revoked keys too), and the member."""
+    plans: list[tuple[str, Plan]] = []
+    for key, fields in planner.collect(type_, [n.selection_set for n in nodes]).items():
+        name = fields[0].name.value
+        if name == "__typename":
+            plans.append((key, Const(values.literal(type_.name))))
+            continue
+        planner._check(type_.name, name)
+        if name == "apiKeyName":
+            key_name = (
+                "(SELECT k.name FROM api_keys k WHERE k.workspace_id = $1"
+                " AND k.id = {t}.actor_api_key_id)"
+            )
+            plans.append((key, Column(key_name, "String")))
+        else:  # member
+            member = entity("Member")
+            plan = planner.entity_object(member, fields)
+            plans.append((key, EventLink(member, "actor_member_id", plan)))
+    return ObjectPlan(plans)
+
+
 def _edge(
     planner: Planner, connection_type: GraphQLObjectType, nodes: list[FieldNode]
 ) -> list[tuple[str, str, Any]]:
@@ -171,6 +194,8 @@ def _event_field(
         return Column("{t}.kind", named.name)
     if python_name in columns:
         return Column(f"{{t}}.{columns[python_name]}", named.name)
+    if python_name in ("changed_by", "author"):
+        return _actor(planner, planner._object_type(named.name), nodes)
     if python_name in timeline.EVENT_LINKS:
         target, column = timeline.EVENT_LINKS[python_name]
         return EventLink(entity(target), column, planner.entity_object(entity(target), nodes))

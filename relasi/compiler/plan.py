@@ -55,7 +55,7 @@ from relasi.compiler.nodes import (
     Rows,
     ToOne,
 )
-from relasi.compiler.timelines import OWNERS, plan_timeline
+from relasi.compiler.timelines import OWNERS, plan_stage_history, plan_timeline
 from relasi.resolvers.model import EXTENSIONS, Entity, Output, Relation, entity
 
 # the types whose every field the planner can map (others: the resolvers)
@@ -271,6 +271,8 @@ class Planner:
             return self.output(output, named, nodes)
         if name == "timeline" and ent.name in OWNERS:
             return plan_timeline(self, ent.name, nodes, gql_field, strawberry_field)
+        if name == "stageHistory" and ent.name == "Deal":
+            return plan_stage_history(self, nodes, gql_field)
         relation = ent.find_relation(name)
         if relation is not None and strawberry_field.base_resolver is not None:
             extension = EXTENSIONS.get(ent.name)

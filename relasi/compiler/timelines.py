@@ -2,8 +2,8 @@
 them — the same UNION ALL of keyset scans per source (`sources_of`), merged and cut at the
 page — with each event's JSON chosen by its kind (the `TimelineEvent` interface's concrete
 types, from `timeline.EVENT_FIELDS` / `EVENT_LINKS`), and edges, cursors, pageInfo and
-totalCount built by `nodes.page_json`. Who moved a deal or wrote a note (`Actor`) is left to
-the resolvers.
+totalCount built by `nodes.page_json`. Who moved a deal or wrote a note is an `Actor`: the
+API key's name and the member. And a deal's `stageHistory`, the other history the schema has.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from relasi.compiler import values
 from relasi.compiler.errors import Unsupported
 from relasi.compiler.nodes import Arguments, Bind, Column, Const, ObjectPlan, Plan, page_json
 from relasi.errors import AppError
-from relasi.resolvers import timeline
+from relasi.resolvers import deals, timeline
 from relasi.resolvers.model import Entity, entity
 from relasi.resolvers.pagination import key_columns, outer_order, plan_page
 
@@ -200,3 +200,41 @@ def _event_field(
         target, column = timeline.EVENT_LINKS[python_name]
         return EventLink(entity(target), column, planner.entity_object(entity(target), nodes))
     raise Unsupported(f"{type_.name}.{name}")
+
+
+@dataclass
+class StageHistory(Plan):
+    """`Deal.stageHistory`: its stage changes, as `deals.stage_history` reads them."""
+
+    item: ObjectPlan
+
+    def sql(self, b: Bind, alias: str) -> str:
+        x = b.alias()
+        order = deals.STAGE_HISTORY_ORDER.format(t=x)
+        return (
+            f"coalesce((SELECT json_agg({self.item.sql(b, x)} ORDER BY {order})"
+            f" FROM deal_stage_changes {x} WHERE {x}.workspace_id = $1 AND {x}.deal_id = {alias}.id),"
+            " '[]'::json)"
+        )
+
+
+def plan_stage_history(planner: Planner, nodes: list[FieldNode], gql_field: Any) -> StageHistory:
+    type_ = planner._object_type(get_named_type(gql_field.type).name)
+    plans: list[tuple[str, Plan]] = []
+    for key, fields in planner.collect(type_, [n.selection_set for n in nodes]).items():
+        name = fields[0].name.value
+        if name == "__typename":
+            plans.append((key, Const(values.literal(type_.name))))
+            continue
+        planner._check(type_.name, name)
+        named = get_named_type(type_.fields[name].type)
+        if name == "changedAt":
+            plans.append((key, Column("{t}.changed_at", named.name)))
+        elif name == "changedBy":
+            plans.append((key, _actor(planner, planner._object_type(named.name), fields)))
+        else:  # fromStage, toStage
+            stage = entity("PipelineStage")
+            column = "from_stage_id" if name == "fromStage" else "to_stage_id"
+            link = EventLink(stage, column, planner.entity_object(stage, fields))
+            plans.append((key, link))
+    return StageHistory(ObjectPlan(plans))

@@ -123,3 +123,13 @@ async def test_actors_of_notes_and_stage_moves(demo_api, api):
     edges = body["data"]["contact"]["timeline"]["edges"]
     authors = [e["node"]["author"] for e in edges if e["node"]["__typename"] == "NoteEvent"]
     assert len(authors) == 2 and all(a["apiKeyName"] for a in authors), authors
+
+
+@pytest.mark.parametrize("caller", ["admin", "no_pii"])
+async def test_deal_stage_history(demo_api, caller):
+    query = """{ deals(first: 30) { nodes { name stageHistory { __typename changedAt
+      fromStage { name } toStage { name position pipeline { name } }
+      changedBy { __typename apiKeyName member { name email } } } } } }"""
+    body = await _compare(demo_api(caller), query, compiled=True)
+    histories = [d["stageHistory"] for d in body["data"]["deals"]["nodes"]]
+    assert any(len(h) > 1 for h in histories)

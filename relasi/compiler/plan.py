@@ -40,6 +40,7 @@ from relasi.auth.permissions import PUBLIC, RequireScope, can_read_type
 from relasi.auth.principal import Principal
 from relasi.compiler import values
 from relasi.compiler.errors import Unsupported
+from relasi.compiler.journeys import plan_journey
 from relasi.compiler.nodes import (
     Arguments,
     Column,
@@ -271,6 +272,8 @@ class Planner:
             return self.output(output, named, nodes)
         if name == "timeline" and ent.name in OWNERS:
             return plan_timeline(self, ent.name, nodes, gql_field, strawberry_field)
+        if name == "journey" and ent.name in OWNERS:
+            return plan_journey(self, ent.name, nodes, gql_field, strawberry_field)
         if name == "stageHistory" and ent.name == "Deal":
             return plan_stage_history(self, nodes, gql_field)
         relation = ent.find_relation(name)

@@ -39,6 +39,7 @@ from strawberry.permission import PermissionExtension
 from relasi.auth.permissions import PUBLIC, RequireScope, can_read_type
 from relasi.auth.principal import Principal
 from relasi.compiler import values
+from relasi.compiler.caller import plan_me
 from relasi.compiler.errors import Unsupported
 from relasi.compiler.journeys import plan_journey
 from relasi.compiler.nodes import (
@@ -228,6 +229,8 @@ class Planner:
             return RootLookup(ent, Arguments(nodes[0], gql_field, strawberry_field), target)
         if name in ROOT_LISTS:
             return self.connection("Query", entity(ROOT_LISTS[name]), None, nodes, gql_field)
+        if name == "me":
+            return plan_me(self, nodes, gql_field)
         if name in ("node", "nodes"):
             arguments = Arguments(nodes[0], gql_field, strawberry_field)
             node_types = self.gql.get_possible_types(self.gql.get_type("Node"))

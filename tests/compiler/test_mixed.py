@@ -4,19 +4,24 @@ with the resolvers' errors at the resolvers' paths."""
 
 import pytest
 
+from tests.auth.conftest import invite, jwt_secret
+from tests.auth.test_hs256 import hs256
 from tests.compiler.conftest import both_paths
 from tests.compiler.test_differential import _compare, _first_difference, _some_ids
 from tests.compiler.test_statements import DATA_TABLES
+from tests.conftest import Api
 
 MIXED = """query Mixed($id: ID!) {
-  me { scopes }
+  auditLog(first: 1) { totalCount }
   first: contacts(first: 3) { nodes { fullName account { name } } }
   __typename
   ...More
   last: contact(id: $id) { fullName }
   apiKeys(first: 1) { totalCount }
 }
-fragment More on Query { accounts(first: 2) { totalCount nodes { name } } me { workspaceId } }"""
+fragment More on Query {
+  accounts(first: 2) { totalCount nodes { name } } auditLog(first: 1) { nodes { id } }
+}"""
 
 NOT_FOUND = "Q29udGFjdDowMDAwMDAwMC0wMDAwLTAwMDAtMDAwMC0wMDAwMDAwMDAwMDA"
 
@@ -33,8 +38,8 @@ async def test_mixed_root_fields_keep_document_order(demo_api):
     contact = (await _some_ids(api))["contacts"][0]
     body, path = await _answer(api, MIXED, {"id": contact})
     assert path == "mixed"
-    assert list(body["data"]) == ["me", "first", "__typename", "accounts", "last", "apiKeys"]
-    assert body["data"]["me"]["scopes"] and body["data"]["me"]["workspaceId"]
+    assert list(body["data"]) == ["auditLog", "first", "__typename", "accounts", "last", "apiKeys"]
+    assert list(body["data"]["auditLog"]) == ["totalCount", "nodes"]
     assert len(body["data"]["first"]["nodes"]) == 3 and "errors" not in body
 
 
@@ -43,7 +48,7 @@ async def test_mixed_root_fields_keep_document_order(demo_api):
     [
         # a lookup that names nothing: the resolvers answer that field, the list is compiled
         (
-            "{ me { scopes } contacts(first: 1) { totalCount }"
+            "{ apiKeys(first: 1) { totalCount } contacts(first: 1) { totalCount }"
             f' x: contact(id: "{NOT_FOUND}") {{ id }} }}',
             "NOT_FOUND",
             "mixed",
@@ -56,7 +61,7 @@ async def test_mixed_root_fields_keep_document_order(demo_api):
         ),
         # bad arguments on a non-null root field: no data at all
         (
-            "{ me { scopes } deals(first: 1) { totalCount }"
+            "{ apiKeys(first: 1) { totalCount } deals(first: 1) { totalCount }"
             " x: contacts(first: 500) { totalCount } }",
             "BAD_USER_INPUT",
             "resolvers",
@@ -79,7 +84,7 @@ async def test_errors_of_one_root_field_are_the_resolvers_errors(demo_api, query
 async def test_the_compiled_part_is_one_statement(demo_api, database):
     api = demo_api()
     query = (
-        "{ me { scopes } contacts(first: 5) { nodes { fullName deals(first: 2) { nodes { name } } } }"
+        "{ apiKeys(first: 1) { totalCount } contacts(first: 5) { nodes { fullName deals(first: 2) { nodes { name } } } }"
         " accounts(first: 5) { nodes { name contacts(first: 2) { totalCount } } } }"
     )
     with database.capture_statements() as statements:
@@ -112,3 +117,23 @@ async def test_pipelines_and_members_are_compiled(demo_api):
 async def test_a_statement_that_reads_no_table(demo_api):
     body = await _compare(demo_api(), "{ __typename again: __typename }", compiled=True)
     assert body == {"data": {"__typename": "Query", "again": "Query"}}
+
+
+ME = """{ me { __typename workspaceId scopes
+  member { __typename id name email role status joinedAt }
+  apiKey { __typename name prefix scopes expiresAt } } }"""
+
+
+@pytest.mark.parametrize("caller", ["admin", "no_pii", "partner"])
+async def test_me_is_compiled(demo_api, caller):
+    body = await _compare(demo_api(caller), ME, compiled=True)
+    assert body["data"]["me"]["apiKey"]["scopes"] and body["data"]["me"]["member"] is None
+
+
+async def test_me_of_a_signed_in_member(api):
+    """A member signed in with a JWT: their membership, no API key."""
+    await invite(api, "rina@relasi.co.id", "SUPPORT")
+    token = hs256(await jwt_secret(api), api.workspace_id, "rina@relasi.co.id")
+    body = await _compare(Api(api.client, api.workspace_id, token), ME, compiled=True)
+    assert body["data"]["me"]["member"]["role"] == "SUPPORT"
+    assert body["data"]["me"]["apiKey"] is None

@@ -57,12 +57,23 @@ from relasi.compiler.nodes import (
     Rows,
     ToOne,
 )
-from relasi.compiler.timelines import OWNERS, plan_stage_history, plan_timeline
+from relasi.compiler.timelines import OWNERS, actor_plan, plan_stage_history, plan_timeline
 from relasi.resolvers.model import EXTENSIONS, Entity, Output, Relation, entity
 
 # the types whose every field the planner can map (others: the resolvers)
 COVERED_TYPES = frozenset(
-    {"Contact", "Account", "Deal", "Case", "Interaction", "Member", "PipelineStage", "Pipeline"}
+    {
+        "Contact",
+        "Account",
+        "Deal",
+        "Case",
+        "Interaction",
+        "Member",
+        "PipelineStage",
+        "Pipeline",
+        "ApiKey",
+        "AuditEntry",
+    }
 )
 ROOT_LOOKUPS = {
     "contact": "Contact",
@@ -80,6 +91,8 @@ ROOT_LISTS = {
     "interactions": "Interaction",
     "pipelines": "Pipeline",
     "members": "Member",
+    "apiKeys": "ApiKey",
+    "auditLog": "AuditEntry",
 }
 MAX_KEYS = 50  # json_build_object takes at most 100 arguments
 log = logging.getLogger("relasi.compiler")
@@ -279,6 +292,11 @@ class Planner:
             return plan_journey(self, ent.name, nodes, gql_field, strawberry_field)
         if name == "stageHistory" and ent.name == "Deal":
             return plan_stage_history(self, nodes, gql_field)
+        if ent.name == "AuditEntry" and name == "entityId":  # the changed object's global id
+            expr = values.base64url("{t}.entity_type || ':' || ({t}.entity_id)::text")
+            return Column(expr, "String")
+        if ent.name == "AuditEntry" and name == "actor":
+            return actor_plan(self, self._object_type(named.name), nodes)
         relation = ent.find_relation(name)
         if relation is not None and strawberry_field.base_resolver is not None:
             extension = EXTENSIONS.get(ent.name)

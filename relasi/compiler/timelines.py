@@ -122,8 +122,9 @@ def plan_timeline(
     return Timeline(OWNERS[owner], arguments, parts)
 
 
-def _actor(planner: Planner, type_: GraphQLObjectType, nodes: list[FieldNode]) -> ObjectPlan:
-    """Who caused an event (`Actor`), as `schema/timeline._actor` reads it: the API key's name
+def actor_plan(planner: Planner, type_: GraphQLObjectType, nodes: list[FieldNode]) -> ObjectPlan:
+    """Who caused an event or change (`Actor`) of a row with actor_api_key_id and
+    actor_member_id, as `schema/timeline._actor` reads it: the API key's name
     (`timeline.load_actor_name`: revoked keys too), and the member."""
     plans: list[tuple[str, Plan]] = []
     for key, fields in planner.collect(type_, [n.selection_set for n in nodes]).items():
@@ -195,7 +196,7 @@ def _event_field(
     if python_name in columns:
         return Column(f"{{t}}.{columns[python_name]}", named.name)
     if python_name in ("changed_by", "author"):
-        return _actor(planner, planner._object_type(named.name), nodes)
+        return actor_plan(planner, planner._object_type(named.name), nodes)
     if python_name in timeline.EVENT_LINKS:
         target, column = timeline.EVENT_LINKS[python_name]
         return EventLink(entity(target), column, planner.entity_object(entity(target), nodes))
@@ -231,7 +232,7 @@ def plan_stage_history(planner: Planner, nodes: list[FieldNode], gql_field: Any)
         if name == "changedAt":
             plans.append((key, Column("{t}.changed_at", named.name)))
         elif name == "changedBy":
-            plans.append((key, _actor(planner, planner._object_type(named.name), fields)))
+            plans.append((key, actor_plan(planner, planner._object_type(named.name), fields)))
         else:  # fromStage, toStage
             stage = entity("PipelineStage")
             column = "from_stage_id" if name == "fromStage" else "to_stage_id"

@@ -82,12 +82,30 @@ async def test_refused_ids_get_the_resolvers_errors(demo_api, real_ids, caller, 
 
 
 async def test_a_node_the_compiler_does_not_cover(demo_api):
-    """An API key (not compiled): that root field goes to the resolvers, the rest is compiled."""
+    """A segment (not compiled): that root field goes to the resolvers, the rest is compiled."""
     api = demo_api()
-    keys = await api("{ apiKeys(first: 1) { nodes { id } } }")
-    key = keys["apiKeys"]["nodes"][0]["id"]
+    segment = _id("Segment", uuid.uuid4())
     query = "query($id: ID!) { node(id: $id) { __typename id } contacts(first: 2) { totalCount } }"
-    reference = await _compare(api, query, {"id": key})
-    assert reference["data"]["node"] == {"__typename": "ApiKey", "id": key}
-    response = await api.post(query, {"id": key})
+    reference = await _compare(api, query, {"id": segment})
+    assert reference["data"]["node"] is None
+    response = await api.post(query, {"id": segment})
     assert response.headers["x-relasi-read-path"] == "mixed"
+
+
+async def test_api_keys_and_the_audit_log(demo_api, api):
+    """Admin screens: keys (revoked ones too) and every change with who made it."""
+    await api.mutate(
+        'mutation { createDeal(input: {name: "Audited", amount: {amount: "5000.50", currency: "IDR"}})'
+        " { deal { id } userErrors { field message code } } }"
+    )
+    query = """{ apiKeys(first: 5) { nodes { __typename id name prefix scopes createdAt expiresAt
+      lastUsedAt revokedAt } }
+      auditLog(first: 20) { totalCount edges { cursor node { id occurredAt entityType entityId
+        operation mutation requestId changes actor { apiKeyName member { name } } } } } }"""
+    for caller in (api, demo_api()):
+        body = await _compare(caller, query, compiled=True)
+        assert body["data"]["apiKeys"]["nodes"]
+    entries = body["data"]["auditLog"]["edges"]
+    keys = body["data"]["apiKeys"]["nodes"]
+    ids = [entries[0]["node"]["id"], keys[0]["id"]] if entries else [keys[0]["id"]]
+    await _compare(demo_api(), NODES, {"ids": ids}, compiled=True)

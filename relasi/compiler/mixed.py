@@ -4,7 +4,8 @@ the answer merges both in document order.
 
 A root field's value and errors do not depend on its siblings, so the resolvers' part answers
 exactly what it answers within the whole operation: the same errors at the same paths, and
-an error on a non-null root field nulls the whole `data`, as it would have.
+an error on a non-null root field nulls the whole `data`, as it would have. (No schema
+extension has a `resolve` hook, so graphql-core runs it without strawberry's middleware.)
 """
 
 from __future__ import annotations

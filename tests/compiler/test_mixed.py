@@ -12,15 +12,15 @@ from tests.compiler.test_statements import DATA_TABLES
 from tests.conftest import Api
 
 MIXED = """query Mixed($id: ID!) {
-  auditLog(first: 1) { totalCount }
+  segments(first: 1) { totalCount }
   first: contacts(first: 3) { nodes { fullName account { name } } }
   __typename
   ...More
   last: contact(id: $id) { fullName }
-  apiKeys(first: 1) { totalCount }
+  changes(first: 1) { pageInfo { hasNextPage } }
 }
 fragment More on Query {
-  accounts(first: 2) { totalCount nodes { name } } auditLog(first: 1) { nodes { id } }
+  accounts(first: 2) { totalCount nodes { name } } segments(first: 1) { nodes { id } }
 }"""
 
 NOT_FOUND = "Q29udGFjdDowMDAwMDAwMC0wMDAwLTAwMDAtMDAwMC0wMDAwMDAwMDAwMDA"
@@ -38,8 +38,8 @@ async def test_mixed_root_fields_keep_document_order(demo_api):
     contact = (await _some_ids(api))["contacts"][0]
     body, path = await _answer(api, MIXED, {"id": contact})
     assert path == "mixed"
-    assert list(body["data"]) == ["auditLog", "first", "__typename", "accounts", "last", "apiKeys"]
-    assert list(body["data"]["auditLog"]) == ["totalCount", "nodes"]
+    assert list(body["data"]) == ["segments", "first", "__typename", "accounts", "last", "changes"]
+    assert list(body["data"]["segments"]) == ["totalCount", "nodes"]
     assert len(body["data"]["first"]["nodes"]) == 3 and "errors" not in body
 
 
@@ -48,7 +48,7 @@ async def test_mixed_root_fields_keep_document_order(demo_api):
     [
         # a lookup that names nothing: the resolvers answer that field, the list is compiled
         (
-            "{ apiKeys(first: 1) { totalCount } contacts(first: 1) { totalCount }"
+            "{ changes(first: 1) { pageInfo { hasNextPage } } contacts(first: 1) { totalCount }"
             f' x: contact(id: "{NOT_FOUND}") {{ id }} }}',
             "NOT_FOUND",
             "mixed",
@@ -61,7 +61,7 @@ async def test_mixed_root_fields_keep_document_order(demo_api):
         ),
         # bad arguments on a non-null root field: no data at all
         (
-            "{ apiKeys(first: 1) { totalCount } deals(first: 1) { totalCount }"
+            "{ changes(first: 1) { pageInfo { hasNextPage } } deals(first: 1) { totalCount }"
             " x: contacts(first: 500) { totalCount } }",
             "BAD_USER_INPUT",
             "resolvers",
@@ -84,7 +84,7 @@ async def test_errors_of_one_root_field_are_the_resolvers_errors(demo_api, query
 async def test_the_compiled_part_is_one_statement(demo_api, database):
     api = demo_api()
     query = (
-        "{ apiKeys(first: 1) { totalCount } contacts(first: 5) { nodes { fullName deals(first: 2) { nodes { name } } } }"
+        "{ changes(first: 1) { pageInfo { hasNextPage } } contacts(first: 5) { nodes { fullName deals(first: 2) { nodes { name } } } }"
         " accounts(first: 5) { nodes { name contacts(first: 2) { totalCount } } } }"
     )
     with database.capture_statements() as statements:

@@ -226,8 +226,8 @@ class Planner:
             except Unsupported as e:
                 log.debug("resolvers answer %s: %s", key, e)
                 root.rest.append(key)
-        if not root.plans:
-            raise Unsupported("no root field")
+        if all(isinstance(plan, Const) for _, plan in root.plans) and root.rest:
+            raise Unsupported("no root field that reads")  # a statement would add nothing
         return root
 
     def root_field(self, query: GraphQLObjectType, nodes: list[FieldNode]) -> Plan:

@@ -2,7 +2,7 @@
 them — the same UNION ALL of keyset scans per source (`sources_of`), merged and cut at the
 page — with each event's JSON chosen by its kind (the `TimelineEvent` interface's concrete
 types, from `timeline.EVENT_FIELDS` / `EVENT_LINKS`), and edges, cursors, pageInfo and
-totalCount built by `nodes.page_json`. Who moved a deal or wrote a note is an `Actor`: the
+totalCount built by `pages.page_json`. Who moved a deal or wrote a note is an `Actor`: the
 API key's name and the member. And a deal's `stageHistory`, the other history the schema has.
 """
 
@@ -15,7 +15,8 @@ from graphql import FieldNode, GraphQLObjectType, get_named_type
 
 from relasi.compiler import values
 from relasi.compiler.errors import Unsupported
-from relasi.compiler.nodes import Arguments, Bind, Column, Const, ObjectPlan, Plan, page_json
+from relasi.compiler.nodes import Arguments, Bind, Column, Const, ObjectPlan, Plan
+from relasi.compiler.pages import page_json
 from relasi.errors import AppError
 from relasi.resolvers import deals, timeline
 from relasi.resolvers.model import Entity, entity

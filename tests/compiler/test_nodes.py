@@ -39,6 +39,9 @@ async def test_node_of_every_covered_type(demo_api, real_ids):  # noqa: F811
             assert body["data"]["node"]["id"] == node_id
         body = await _compare(api, NODES, {"ids": every}, compiled=True)
         assert [n["id"] for n in body["data"]["nodes"]] == every
+    most = (every * 100)[:100]  # the most one request may ask for
+    body = await _compare(demo_api(), NODES, {"ids": most}, compiled=True)
+    assert [n["id"] for n in body["data"]["nodes"]] == most
 
 
 async def test_ids_of_nothing_are_null(demo_api, real_ids, api):  # noqa: F811

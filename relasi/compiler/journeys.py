@@ -58,6 +58,11 @@ def _rows(b: Bind, rows: str, order: str, item: ObjectPlan) -> str:
     )
 
 
+# the fields that read the contact's transitions, and its touchpoint counts
+_READ_TRANSITIONS = frozenset({"stage", "enteredStageAt", "transitions"})
+_READ_COUNTS = frozenset({"touchpointCount", "touchpointsByStage", "touchpointsByChannel"})
+
+
 @dataclass
 class ContactJourney(Plan):
     arguments: Arguments
@@ -65,14 +70,21 @@ class ContactJourney(Plan):
 
     def sql(self, b: Bind, alias: str) -> str:
         as_of = self.arguments.read(b).get("as_of")
-        at = "NULL::timestamptz" if as_of is None else b.params(as_of, "timestamptz")
-        on = {"contact": f"{alias}.id", "as_of": at}
-        transitions = journey.TRANSITIONS.format(**on)
-        counts = journey.COUNTS.format(**on)
-        last = f"[count(*)] {transitions})"  # the latest transition's value (array_agg)
+        bound: list[str] = []
+
+        def on() -> dict[str, str]:
+            # bound when first read: a parameter no expression reads has no type
+            if not bound:
+                at = "NULL::timestamptz" if as_of is None else b.params(as_of, "timestamptz")
+                bound.append(at)
+            return {"contact": f"{alias}.id", "as_of": bound[0]}
+
         order = journey.TRANSITIONS_ORDER
         pairs = []
         for key, name, plan in self.fields:
+            transitions = journey.TRANSITIONS.format(**on()) if name in _READ_TRANSITIONS else ""
+            counts = journey.COUNTS.format(**on()) if name in _READ_COUNTS else ""
+            last = f"[count(*)] {transitions})"  # the latest transition's value (array_agg)
             if name == "__typename":
                 expr = values.literal("ContactJourney")
             elif name == "asOf":
@@ -115,7 +127,7 @@ class ContactJourney(Plan):
                 interactions = entity("Interaction")
                 expr = (
                     f"(SELECT {plan.sql(b, x)} FROM {interactions.table} {x}"
-                    f" WHERE {x}.workspace_id = $1 AND {x}.id = {touch.format(**on)}"
+                    f" WHERE {x}.workspace_id = $1 AND {x}.id = {touch.format(**on())}"
                     f" AND {interactions.live(x)})"
                 )
             pairs.append(f"{values.literal(key)}, {expr}")

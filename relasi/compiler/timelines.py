@@ -80,7 +80,7 @@ class Timeline(Plan):
             page = plan_page(keys, args, b.params, b.max_page_size, timeline.FINGERPRINT)
         except AppError as e:  # bad arguments: the resolver's error, at the resolver's path
             raise Unsupported("arguments") from e
-        sources = timeline.sources_of(self.owner, f"{parent}.id", q, b.params)
+        sources = _sources(b, self.owner, f"{parent}.id", q)
         branches = " UNION ALL ".join(
             f"(SELECT {columns}, {key_columns(keys)} {source} AND {page.where}"
             f" ORDER BY {page.order_sql} LIMIT {page.limit})"
@@ -94,10 +94,20 @@ class Timeline(Plan):
         )
 
         def total() -> str:  # as timeline.count
-            counted = timeline.sources_of(self.owner, f"{parent}.id", q, b.params)
+            counted = _sources(b, self.owner, f"{parent}.id", q)
             return "(" + (" + ".join(f"(SELECT count(*) {s})" for _, s in counted) or "0") + ")"
 
         return page_json(b, a, page, keys, self.parts, inner, total)
+
+
+def _sources(b: Bind, owner: timeline.Owner, parent: str, q: Any) -> list[tuple[str, str]]:
+    """`timeline.sources_of`; when no source can match, the values it bound are taken back
+    (a parameter no expression reads has no type)."""
+    bound = len(b.params.values)
+    found = timeline.sources_of(owner, parent, q, b.params)
+    if not found:
+        del b.params.values[bound:]
+    return found
 
 
 def plan_timeline(

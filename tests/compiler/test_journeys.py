@@ -65,3 +65,16 @@ async def test_durations_print_as_python_floats(api):
     # the numbers as written (JSON whitespace differs between the paths, numbers must not)
     written = [re.findall(r'"durationSeconds"\s*:\s*([^,}]+)', text) for text in texts]
     assert written[0] == written[1] and written[1][-4:] == ["1e-06", "1.5e-05", "129600.0", "null"]
+
+
+@pytest.mark.parametrize(
+    "selection", ["asOf", "__typename asOf", "stage", "asOf touchpointsByStage { count }"]
+)
+async def test_a_journey_as_of_with_few_fields(demo_api, selection):
+    """A moment the selection does not read (only echoed back) is no statement parameter."""
+    query = (
+        '{ contacts(first: 3) { nodes { journey(asOf: "2026-01-01T00:00:00Z") { '
+        + selection
+        + " } } } }"
+    )
+    await _compare(demo_api(), query, compiled=True)

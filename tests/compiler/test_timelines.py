@@ -83,6 +83,7 @@ async def test_timeline_pages_forwards_and_backwards(demo_api):
         {"journeyStages": ["CONSIDERATION", "DECISION"]},
         {"occurredFrom": "2020-01-01T00:00:00Z", "occurredBefore": "2100-01-01T00:00:00Z"},
         {"kinds": ["NOTE"], "channels": ["EMAIL"]},  # no event can match: no source at all
+        {"kinds": ["NOTE"], "channels": ["EMAIL"], "occurredFrom": "2020-01-01T00:00:00Z"},
         {"kinds": []},
     ],
 )

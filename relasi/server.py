@@ -178,9 +178,7 @@ class RelasiGraphQL(GraphQL):
         try:
             response = await self.run(request, context=context)
             # which path answered: for clients and tests comparing the two
-            response.headers[READ_PATH_HEADER] = (
-                "compiled" if context.answered_compiled else "resolvers"
-            )
+            response.headers[READ_PATH_HEADER] = context.answered_path
         except HTTPException as e:  # malformed requests: no JSON, GET mutations, batches
             response = error_response(e.status_code, ErrorCode.BAD_USER_INPUT, e.reason)
         except BaseException:  # cancelled (the client went away) or unexpected

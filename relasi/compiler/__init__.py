@@ -3,8 +3,9 @@ JSON, built by PostgreSQL (json_build_object / json_agg over correlated subqueri
 and cursors in SQL), run on the request's Session and sent as PostgreSQL's text.
 
 - `plan.py`: the validated document + the storage mapping (`resolvers/model.py`) -> a plan;
-  what it does not cover raises `Unsupported` and the whole operation runs through the
+  what it does not cover raises `Unsupported` and that root field runs through the
   resolvers, which stay the reference the compiled path is tested against.
+- `mixed.py`: the root fields left to the resolvers, merged with the compiled ones.
 - `nodes.py`: the plan's nodes, which write the SQL of each field for one request's arguments.
 - `values.py`: scalars, ids, cursors and masks printed exactly as the resolver path prints them.
 - `run.py`: the plan cache and the schema extension that answers a query compiled.

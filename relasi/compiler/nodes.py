@@ -27,10 +27,16 @@ from strawberry.types.arguments import convert_arguments
 from relasi.auth.principal import Principal
 from relasi.compiler import values
 from relasi.compiler.errors import Unsupported
+from relasi.compiler.pages import page_json
 from relasi.errors import AppError
 from relasi.resolvers import global_ids
 from relasi.resolvers.model import Entity, Relation
-from relasi.resolvers.pagination import key_columns, list_fingerprint, plan_page, sort_keys
+from relasi.resolvers.pagination import (
+    key_columns,
+    list_fingerprint,
+    plan_page,
+    sort_keys,
+)
 from relasi.resolvers.predicates import (
     Params,
     check_filter_values,
@@ -194,6 +200,23 @@ class ToOne(Plan):
 
 
 @dataclass
+class RelationList(Plan):
+    """An unpaged to-many relation (a GraphQL list), in the relation's `order`."""
+
+    relation: Relation
+    target: ObjectPlan
+
+    def sql(self, b: Bind, alias: str) -> str:
+        x = b.alias()
+        source = relation_source(self.relation, x, f"{alias}.id", "$1")
+        order = self.relation.order.format(t=x)
+        return (
+            f"coalesce((SELECT json_agg({self.target.sql(b, x)} ORDER BY {order}) {source}),"
+            " '[]'::json)"
+        )
+
+
+@dataclass
 class RootLookup(Plan):
     ent: Entity
     arguments: Arguments
@@ -260,66 +283,49 @@ class Connection(Plan):
             f" {self._source(a, parent)} AND {cond} AND {page.where}"
             f" ORDER BY {page.order_sql} LIMIT {page.limit}"
         )
-        forward, backward = f"ORDER BY {a}._n", f"ORDER BY {a}._n DESC"
-        order, reverse = (backward, forward) if page.backwards else (forward, backward)
-        in_page = f"FILTER (WHERE {a}._n <= {page.size})"
-        more = f"count(*) > {page.size}"
-        cursor = None
 
-        def cursor_sql() -> str:
-            nonlocal cursor
-            if cursor is None:
-                cursor = values.cursor(
-                    page.fingerprint, [(f"{a}._k{i}", k.sql_type) for i, k in enumerate(keys)]
-                )
-            return cursor
+        def total() -> str:  # as loaders.root_count / relation_count
+            c = b.alias()
+            count_cond = compile_filter(self.target, flt, c, b.params)
+            return f"(SELECT count(*) {self._source(c, parent)} AND {count_cond})"
 
-        pairs = []
-        for key, kind, payload in self.parts:
-            if kind == "const":
-                expr = payload
-            elif kind == "nodes":
-                expr = f"coalesce(json_agg({payload.sql(b, a)} {order}) {in_page}, '[]'::json)"
-            elif kind == "edges":
-                edge = []
-                for edge_key, edge_kind, edge_payload in payload:
-                    if edge_kind == "const":
-                        value = edge_payload
-                    elif edge_kind == "cursor":
-                        value = cursor_sql()
-                    else:  # node, link
-                        value = edge_payload.sql(b, a)
-                    edge.append(f"{values.literal(edge_key)}, {value}")
-                expr = (
-                    f"coalesce(json_agg(json_build_object({', '.join(edge)}) {order}) {in_page},"
-                    " '[]'::json)"
-                )
-            elif kind == "pageInfo":
-                has_next = _bool(page.before is not None) if page.backwards else more
-                has_previous = more if page.backwards else _bool(page.after is not None)
-                info = {
-                    "hasNextPage": has_next,
-                    "hasPreviousPage": has_previous,
-                    "__typename": "'PageInfo'",
-                }
-                items = []
-                for info_key, name in payload:
-                    if name == "startCursor":
-                        value = f"(array_agg({cursor_sql()} {order}) {in_page})[1]"
-                    elif name == "endCursor":
-                        value = f"(array_agg({cursor_sql()} {reverse}) {in_page})[1]"
-                    else:
-                        value = info[name]
-                    items.append(f"{values.literal(info_key)}, {value}")
-                expr = f"json_build_object({', '.join(items)})"
-            else:  # totalCount: as loaders.root_count / relation_count
-                c = b.alias()
-                count_cond = compile_filter(self.target, flt, c, b.params)
-                expr = f"(SELECT count(*) {self._source(c, parent)} AND {count_cond})"
-            pairs.append(f"{values.literal(key)}, {expr}")
-        # GROUP BY (): one row, also when only totalCount is selected (no aggregate of rows)
-        return f"(SELECT json_build_object({', '.join(pairs)}) FROM ({inner}) {a} GROUP BY ())"
+        return page_json(b, a, page, keys, self.parts, inner, total)
 
 
-def _bool(value: bool) -> str:
-    return "true" if value else "false"
+@dataclass
+class NodeLookup(Plan):
+    """`node(id:)`, or `nodes(ids:)` (`many`): the object of whichever type each id names, as
+    `schema/node.py` answers it — null for an id of no Node type or of no live row in this
+    workspace. An id the resolver refuses (malformed, of a type the caller may not read) or of
+    a type without a plan (`targets`) raises `Unsupported`: the resolvers give their error."""
+
+    arguments: Arguments
+    node_types: frozenset[str]
+    targets: dict[str, tuple[Entity, ObjectPlan]]
+    many: bool
+
+    def sql(self, b: Bind, alias: str) -> str:
+        from relasi.schema.node import MAX_IDS  # relasi.schema imports us
+
+        args = self.arguments.raw(b)
+        if not self.many:
+            return self._one(b, args["id"])
+        if len(args["ids"]) > MAX_IDS:
+            raise Unsupported("too many ids")
+        return f"json_build_array({', '.join(self._one(b, i) for i in args['ids'])})"
+
+    def _one(self, b: Bind, global_id: str) -> str:
+        try:
+            type_name, pk = global_ids.decode_any(global_id)
+        except AppError as e:
+            raise Unsupported("node id") from e
+        if type_name not in self.node_types:
+            return "NULL::json"
+        if type_name not in self.targets:
+            raise Unsupported(f"node of type {type_name}")
+        ent, target = self.targets[type_name]
+        x = b.alias()
+        return (
+            f"(SELECT {target.sql(b, x)} FROM {ent.table} {x} WHERE {x}.workspace_id = $1"
+            f" AND {x}.id = {b.params(pk, 'uuid')} AND {ent.live(x)})"
+        )

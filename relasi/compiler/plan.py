@@ -4,7 +4,8 @@ The planner reads the storage mapping (`resolvers/model.py`): a plain attribute 
 entity's type is the column of the same name, a field named like a relation follows it, and
 `Entity.outputs` say how the computed fields are produced. Anything else — a type or field it
 does not know, a permission the caller lacks (the resolvers report those errors), a directive
-other than @skip/@include — raises `Unsupported`, and the resolvers answer.
+other than @skip/@include — raises `Unsupported`, and the resolvers answer that root field
+(`Root.rest`); the others are still compiled.
 
 A plan depends on the document, the caller's scopes and the @skip/@include conditions only;
 argument values (filters, pages, cursors) are read when the statement is written (`Bind`),
@@ -13,7 +14,9 @@ so one plan serves every value of a document's variables.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
 
 import strawberry
@@ -33,10 +36,12 @@ from graphql import (
 )
 from strawberry.permission import PermissionExtension
 
-from relasi.auth.permissions import PUBLIC, RequireScope
+from relasi.auth.permissions import PUBLIC, RequireScope, can_read_type
 from relasi.auth.principal import Principal
 from relasi.compiler import values
+from relasi.compiler.caller import plan_me
 from relasi.compiler.errors import Unsupported
+from relasi.compiler.journeys import plan_journey
 from relasi.compiler.nodes import (
     Arguments,
     Column,
@@ -44,17 +49,31 @@ from relasi.compiler.nodes import (
     Const,
     GlobalId,
     MoneyPlan,
+    NodeLookup,
     ObjectPlan,
     Plan,
+    RelationList,
     RootLookup,
     Rows,
     ToOne,
 )
+from relasi.compiler.timelines import OWNERS, actor_plan, plan_stage_history, plan_timeline
 from relasi.resolvers.model import EXTENSIONS, Entity, Output, Relation, entity
 
 # the types whose every field the planner can map (others: the resolvers)
 COVERED_TYPES = frozenset(
-    {"Contact", "Account", "Deal", "Case", "Interaction", "Member", "PipelineStage", "Pipeline"}
+    {
+        "Contact",
+        "Account",
+        "Deal",
+        "Case",
+        "Interaction",
+        "Member",
+        "PipelineStage",
+        "Pipeline",
+        "ApiKey",
+        "AuditEntry",
+    }
 )
 ROOT_LOOKUPS = {
     "contact": "Contact",
@@ -62,6 +81,7 @@ ROOT_LOOKUPS = {
     "deal": "Deal",
     "case": "Case",
     "interaction": "Interaction",
+    "pipeline": "Pipeline",
 }
 ROOT_LISTS = {
     "contacts": "Contact",
@@ -69,8 +89,27 @@ ROOT_LISTS = {
     "deals": "Deal",
     "cases": "Case",
     "interactions": "Interaction",
+    "pipelines": "Pipeline",
+    "members": "Member",
+    "apiKeys": "ApiKey",
+    "auditLog": "AuditEntry",
 }
 MAX_KEYS = 50  # json_build_object takes at most 100 arguments
+log = logging.getLogger("relasi.compiler")
+
+
+@dataclass
+class Root:
+    """An operation's root fields: (response key, field nodes) in document order, the
+    compiled ones' `plans`, and the keys of the `rest`, which the resolvers answer."""
+
+    fields: list[tuple[str, list[FieldNode]]]
+    plans: list[tuple[str, Plan]]
+    rest: list[str]
+
+    @property
+    def keys(self) -> list[str]:
+        return [key for key, _ in self.fields]
 
 
 class Planner:
@@ -175,27 +214,56 @@ class Planner:
 
     # -- plans ------------------------------------------------------------------------------
 
-    def root(self) -> list[tuple[str, Plan]]:
+    def root(self) -> Root:
+        """Each root field's plan; a root field the compiler does not cover is left to the
+        resolvers (`Root.rest`), unless none is covered: then the whole operation is."""
         query = self.gql.query_type
-        plans: list[tuple[str, Plan]] = []
+        root = Root([], [], [])
         for key, nodes in self.collect(query, [self.operation.selection_set]).items():
-            name = nodes[0].name.value
-            if name == "__typename":
-                plans.append((key, Const("'Query'")))
-                continue
-            self._check("Query", name)
-            gql_field = query.fields[name]
-            if name in ROOT_LOOKUPS:
-                ent = entity(ROOT_LOOKUPS[name])
-                target = self.entity_object(ent, nodes)
-                arguments = Arguments(nodes[0], gql_field, self._check("Query", name))
-                plans.append((key, RootLookup(ent, arguments, target)))
-            elif name in ROOT_LISTS:
-                ent = entity(ROOT_LISTS[name])
-                plans.append((key, self.connection("Query", ent, None, nodes, gql_field)))
-            else:
-                raise Unsupported(f"Query.{name}")
-        return plans
+            root.fields.append((key, nodes))
+            try:
+                root.plans.append((key, self.root_field(query, nodes)))
+            except Unsupported as e:
+                log.debug("resolvers answer %s: %s", key, e)
+                root.rest.append(key)
+        if all(isinstance(plan, Const) for _, plan in root.plans) and root.rest:
+            raise Unsupported("no root field that reads")  # a statement would add nothing
+        return root
+
+    def root_field(self, query: GraphQLObjectType, nodes: list[FieldNode]) -> Plan:
+        name = nodes[0].name.value
+        if name == "__typename":
+            return Const("'Query'")
+        strawberry_field = self._check("Query", name)
+        gql_field = query.fields[name]
+        if name in ROOT_LOOKUPS:
+            ent = entity(ROOT_LOOKUPS[name])
+            target = self.entity_object(ent, nodes)
+            return RootLookup(ent, Arguments(nodes[0], gql_field, strawberry_field), target)
+        if name in ROOT_LISTS:
+            return self.connection("Query", entity(ROOT_LISTS[name]), None, nodes, gql_field)
+        if name == "me":
+            return plan_me(self, nodes, gql_field)
+        if name in ("node", "nodes"):
+            arguments = Arguments(nodes[0], gql_field, strawberry_field)
+            node_types = self.gql.get_possible_types(self.gql.get_type("Node"))
+            names = frozenset(t.name for t in node_types)
+            return NodeLookup(arguments, names, self.node_targets(names, nodes), name == "nodes")
+        raise Unsupported(f"Query.{name}")
+
+    def node_targets(
+        self, names: frozenset[str], nodes: list[FieldNode]
+    ) -> dict[str, tuple[Entity, ObjectPlan]]:
+        """The plan of the selection for each Node type the caller may read that it covers."""
+        targets = {}
+        for name in sorted(names & COVERED_TYPES):
+            if not can_read_type(self.principal, name):
+                continue  # the resolver's FORBIDDEN
+            try:
+                targets[name] = (entity(name), self.entity_object(entity(name), nodes))
+            except Unsupported as e:
+                log.debug("resolvers answer a node of type %s: %s", name, e)
+        return targets
 
     def entity_object(self, ent: Entity, nodes: list[FieldNode]) -> ObjectPlan:
         if ent.name not in COVERED_TYPES:
@@ -218,6 +286,17 @@ class Planner:
         output = ent.output(name)
         if output is not None:
             return self.output(output, named, nodes)
+        if name == "timeline" and ent.name in OWNERS:
+            return plan_timeline(self, ent.name, nodes, gql_field, strawberry_field)
+        if name == "journey" and ent.name in OWNERS:
+            return plan_journey(self, ent.name, nodes, gql_field, strawberry_field)
+        if name == "stageHistory" and ent.name == "Deal":
+            return plan_stage_history(self, nodes, gql_field)
+        if ent.name == "AuditEntry" and name == "entityId":  # the changed object's global id
+            expr = values.base64url("{t}.entity_type || ':' || ({t}.entity_id)::text")
+            return Column(expr, "String")
+        if ent.name == "AuditEntry" and name == "actor":
+            return actor_plan(self, self._object_type(named.name), nodes)
         relation = ent.find_relation(name)
         if relation is not None and strawberry_field.base_resolver is not None:
             extension = EXTENSIONS.get(ent.name)
@@ -226,6 +305,8 @@ class Planner:
             if relation.cardinality == "one":
                 target = self.entity_object(entity(relation.target), nodes)
                 return ToOne(relation, target)
+            if relation.order:
+                return RelationList(relation, self.entity_object(entity(relation.target), nodes))
             if not named.name.endswith("Connection"):
                 raise Unsupported(f"{ent.name}.{name}")
             return self.connection(ent.name, entity(relation.target), relation, nodes, gql_field)

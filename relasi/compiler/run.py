@@ -19,15 +19,18 @@ from collections import OrderedDict
 from collections.abc import AsyncIterator
 from typing import Any
 
+from graphql import ExecutionResult as GraphQLExecutionResult
 from graphql import GraphQLError, get_operation_ast
 from graphql.execution.values import get_variable_values
 from strawberry.extensions import SchemaExtension
 from strawberry.types.execution import ExecutionResult
 from strawberry.types.graphql import OperationType
 
+from relasi.compiler import values
 from relasi.compiler.errors import Unsupported
-from relasi.compiler.nodes import Bind, Plan, json_object
-from relasi.compiler.plan import Planner
+from relasi.compiler.mixed import with_resolvers
+from relasi.compiler.nodes import Bind
+from relasi.compiler.plan import Planner, Root
 from relasi.resolvers.predicates import Params
 
 log = logging.getLogger("relasi.compiler")
@@ -56,8 +59,9 @@ def encode_response(body: Any) -> str | None:
 
 class CompiledReads(SchemaExtension):
     """Answers a query from one compiled statement when the request asks for the compiled
-    path (the default, see `Settings.read_path`) and the compiler covers the whole operation;
-    otherwise the resolvers run as usual."""
+    path (the default, see `Settings.read_path`): the root fields the compiler covers from
+    the statement, the others through the resolvers (`mixed.py`); when it covers none, the
+    resolvers run as usual."""
 
     async def on_execute(self) -> AsyncIterator[None]:
         ec = self.execution_context
@@ -69,11 +73,14 @@ class CompiledReads(SchemaExtension):
             and getattr(context, "request_session", None) is not None
         ):
             ec.result = await run(ec, context.request_session)
-            context.answered_compiled = ec.result is not None and ec.result.errors is None
+            if isinstance(ec.result, ExecutionResult) and ec.result.errors is None:
+                context.answered_path = "compiled"
+            elif ec.result is not None and ec.result.data is not None:
+                context.answered_path = "mixed"
         yield
 
 
-async def run(ec: Any, session: Any) -> ExecutionResult | None:
+async def run(ec: Any, session: Any) -> ExecutionResult | GraphQLExecutionResult | None:
     document = ec.graphql_document
     operation = get_operation_ast(document, ec.operation_name)
     if operation is None or "\\u0000" in (ec.query or ""):
@@ -97,29 +104,33 @@ async def run(ec: Any, session: Any) -> ExecutionResult | None:
     if plan is _UNCOVERED:
         return None
     written = _written(ec, plan, key, variables, principal, session.max_page_size)
-    if written is None:
+    if written is None:  # this request's arguments: the resolvers give their errors
         return None
-    sql, values = written
+    sql, bound, keys, rest = written
+    rest = list(rest)
     try:
-        row = await session.fetchrow_alone(sql, principal.workspace_id, *values)
+        row = await session.fetchrow_alone(sql, principal.workspace_id, *bound)
     except Exception as e:  # masked and logged as INTERNAL_SERVER_ERROR by ErrorPolicy
-        first = plan[0][0]
+        first = plan.plans[0][0]
         return ExecutionResult(
             data=None, errors=[GraphQLError(str(e), path=[first], original_error=e)]
         )
-    if not row["found"]:
-        log.debug("resolvers answer %s: a lookup found nothing", ec.operation_name or "query")
-        return None  # a lookup named nothing: the resolvers give the NOT_FOUND error
-    return ExecutionResult(data=CompiledData(row["data"]), errors=None)
+    # a lookup that named nothing: the resolvers give the NOT_FOUND error
+    rest += [key for key, found in zip(keys, row["found"], strict=True) if not found]
+    if not rest:
+        return ExecutionResult(data=CompiledData(row["data"]), errors=None)
+    if len(rest) == len(plan.keys):
+        return None
+    return await with_resolvers(ec, operation, plan, json.loads(row["data"]), set(rest))
 
 
 def _written(
-    ec: Any, plan: Any, key: tuple, variables: Any, principal: Any, max_page_size: int
-) -> tuple[str, tuple] | None:
-    """The statement of `plan` for this request's variables and the values it binds after
-    the workspace's (`$1`); None when the arguments are bad (the resolvers report them). A
-    statement depends on nothing else: plan, variables, page size (and the scopes, in the
-    plan's key)."""
+    ec: Any, plan: Root, key: tuple, variables: Any, principal: Any, max_page_size: int
+) -> tuple[str, tuple, list[str], list[str]] | None:
+    """The statement of `plan` for this request's variables, the values it binds after the
+    workspace's (`$1`), the root fields it answers and those left to the resolvers; None when
+    the arguments let it answer none (the resolvers report them). A statement depends on
+    nothing else: plan, variables, page size (and the scopes, in the plan's key)."""
     given = json.dumps(ec.variables or {}, sort_keys=True, separators=(",", ":"), default=str)
     statement_key = (key, given, max_page_size) if len(given) <= _VARIABLES_CACHED else None
     written = _cached(_statements, statement_key) if statement_key else None
@@ -132,12 +143,10 @@ def _written(
         max_page_size=max_page_size,
         params=Params(principal.workspace_id, pii=principal.has("pii:read")),
     )
-    try:
-        sql = _statement(bind, plan)
-    except Unsupported as e:  # this request's arguments: the resolvers give their errors
-        log.debug("resolvers answer %s: %s", ec.operation_name or "query", e)
+    sql, keys, rest = _statement(bind, plan)
+    if sql is None:
         return None
-    written = (sql, tuple(bind.params.values[1:]))
+    written = (sql, tuple(bind.params.values[1:]), keys, rest)
     if statement_key:
         _remember(_statements, statement_key, written)
     return written
@@ -156,10 +165,27 @@ def _remember(cache: OrderedDict[tuple, Any], key: tuple, value: Any) -> None:
         cache.popitem(last=False)
 
 
-def _statement(bind: Bind, plan: list[tuple[str, Plan]]) -> str:
-    data = json_object(bind, "", plan)
-    found = " AND ".join(bind.found) or "true"
-    return f"SELECT {data}::text AS data, {found} AS found"
+def _statement(bind: Bind, plan: Root) -> tuple[str | None, list[str], list[str]]:
+    """The statement of the root fields this request's arguments let the compiler write (None:
+    none of them), their keys, and the keys of those left to the resolvers."""
+    pairs, found, written, rest = [], [], [], list(plan.rest)
+    for key, field_plan in plan.plans:
+        params, lookups = len(bind.params.values), len(bind.found)
+        try:
+            pairs.append(f"{values.literal(key)}, {field_plan.sql(bind, '')}")
+        except Unsupported as e:
+            log.debug("resolvers answer %s: %s", key, e)
+            del bind.params.values[params:], bind.found[lookups:]
+            rest.append(key)
+            continue
+        written.append(key)
+        found.append(" AND ".join(bind.found[lookups:]) or "true")
+    if not pairs:
+        return None, written, rest
+    data = f"json_build_object({', '.join(pairs)})"
+    # $1 (the workspace) is always bound, even to a statement that reads no table
+    statement = f"SELECT {data}::text AS data, ARRAY[{', '.join(found)}] AS found"
+    return f"{statement} FROM (SELECT $1::uuid) AS workspace", written, rest
 
 
 def _has_nul(value: Any) -> bool:

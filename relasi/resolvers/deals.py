@@ -52,6 +52,10 @@ DEAL = register(
 )
 
 
+# a deal's stage changes in history order, over {t} (deal_stage_changes); also the compiler's
+STAGE_HISTORY_ORDER = "{t}.changed_at, {t}.id"
+
+
 async def stage_history(session: Session, deal_pk: UUID) -> list[asyncpg.Record]:
     """Every stage change of a deal, oldest first, with the API key that made it."""
 
@@ -60,7 +64,8 @@ async def stage_history(session: Session, deal_pk: UUID) -> list[asyncpg.Record]
             """SELECT c.*, k.name AS api_key_name FROM deal_stage_changes c
                LEFT JOIN api_keys k ON k.id = c.actor_api_key_id AND k.workspace_id = c.workspace_id
                WHERE c.workspace_id = $1 AND c.deal_id = ANY($2::uuid[])
-               ORDER BY c.changed_at, c.id""",
+               ORDER BY """
+            + STAGE_HISTORY_ORDER.format(t="c"),
             session.workspace_id,
             deal_ids,
         )

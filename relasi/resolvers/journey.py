@@ -21,7 +21,7 @@ from relasi.resolvers.enums import JourneyStage, TimelineEventKind
 from relasi.resolvers.session import Session
 
 ORDER = [stage.value for stage in JourneyStage]
-_STAGES_SQL = "ARRAY['AWARENESS','CONSIDERATION','DECISION','RETENTION','ADVOCACY']"
+STAGES_SQL = "ARRAY['AWARENESS','CONSIDERATION','DECISION','RETENTION','ADVOCACY']"
 
 
 def is_later(stage: str, than: str) -> bool:
@@ -91,6 +91,50 @@ async def apply_touch(
 
 # --- the journey view -------------------------------------------------------------------------
 
+# The view's SQL, written once over {contact} (a contact id expression, or `ANY(...)` of a
+# batch's ids) and {as_of} (a timestamptz expression; NULL: now): the loaders below batch it,
+# the query compiler (`compiler/journeys.py`) correlates it to each contact row.
+TRANSITIONS = (
+    "FROM timeline_events e WHERE e.workspace_id = $1 AND e.contact_id = {contact}"
+    " AND e.kind = 'JOURNEY_STAGE_CHANGED' AND ({as_of} IS NULL OR e.occurred_at <= {as_of})"
+)
+TRANSITIONS_ORDER = "e.occurred_at, e.id"
+# touchpoints per stage the contact was in (by_channel = 0) and per channel (by_channel = 1)
+COUNTS = (
+    "WITH stages AS ("
+    " SELECT e.contact_id, e.to_value AS stage, e.occurred_at AS entered_at,"
+    " lead(e.occurred_at) OVER w AS exited_at, row_number() OVER w AS n"
+    " "
+    + TRANSITIONS
+    + " WINDOW w AS (PARTITION BY e.contact_id ORDER BY "
+    + TRANSITIONS_ORDER
+    + "))"
+    " SELECT s.contact_id, s.stage, i.channel, grouping(s.stage) AS by_channel, count(*) AS n"
+    " FROM stages s JOIN interactions i"
+    " ON i.workspace_id = $1 AND i.contact_id = s.contact_id"
+    " AND (s.n = 1 OR i.occurred_at >= s.entered_at)"
+    " AND (s.exited_at IS NULL OR i.occurred_at < s.exited_at)"
+    " AND ({as_of} IS NULL OR i.occurred_at <= {as_of})"
+    " GROUP BY GROUPING SETS ((s.contact_id, s.stage), (s.contact_id, i.channel))"
+)
+# the id of the first / last touch up to {as_of}
+_TOUCH = (
+    "(SELECT i.id FROM interactions i WHERE i.workspace_id = $1 AND i.contact_id = {contact}"
+    " AND ({as_of} IS NULL OR i.occurred_at <= {as_of}) ORDER BY i.occurred_at{desc}, i.id{desc}"
+    " LIMIT 1)"
+)
+FIRST_TOUCH = _TOUCH.replace("{desc}", "")
+LAST_TOUCH = _TOUCH.replace("{desc}", " DESC")
+# a touch's attribution fields: (field, interactions column)
+ATTRIBUTION = (
+    ("occurred_at", "occurred_at"),
+    ("channel", "channel"),
+    ("source", "source"),
+    ("utm_source", "utm_source"),
+    ("utm_medium", "utm_medium"),
+    ("campaign", "utm_campaign"),
+)
+
 
 @dataclass
 class Transition:
@@ -115,13 +159,10 @@ async def transitions(
 
     async def batch(ids: list[UUID]) -> list[list[Transition]]:
         found = await session.fetch(
-            """SELECT e.contact_id, e.from_value, e.to_value, e.occurred_at, e.regression,
-                      e.interaction_id
-                 FROM timeline_events e
-                WHERE e.workspace_id = $1 AND e.contact_id = ANY($2::uuid[])
-                  AND e.kind = 'JOURNEY_STAGE_CHANGED'
-                  AND ($3::timestamptz IS NULL OR e.occurred_at <= $3)
-                ORDER BY e.contact_id, e.occurred_at, e.id""",
+            "SELECT e.contact_id, e.from_value, e.to_value, e.occurred_at, e.regression,"
+            " e.interaction_id "
+            + TRANSITIONS.format(contact="ANY($2::uuid[])", as_of="$3::timestamptz")
+            + f" ORDER BY e.contact_id, {TRANSITIONS_ORDER}",
             session.workspace_id,
             ids,
             as_of,
@@ -152,23 +193,7 @@ async def counts(session: Session, contact_pk: UUID, as_of: datetime | None) -> 
 
     async def batch(ids: list[UUID]) -> list[JourneyCounts]:
         found = await session.fetch(
-            """WITH stages AS (
-                   SELECT e.contact_id, e.to_value AS stage, e.occurred_at AS entered_at,
-                          lead(e.occurred_at) OVER w AS exited_at, row_number() OVER w AS n
-                     FROM timeline_events e
-                    WHERE e.workspace_id = $1 AND e.contact_id = ANY($2::uuid[])
-                      AND e.kind = 'JOURNEY_STAGE_CHANGED'
-                      AND ($3::timestamptz IS NULL OR e.occurred_at <= $3)
-                   WINDOW w AS (PARTITION BY e.contact_id ORDER BY e.occurred_at, e.id))
-               SELECT s.contact_id, s.stage, i.channel, grouping(s.stage) AS by_channel,
-                      count(*) AS n
-                 FROM stages s
-                 JOIN interactions i
-                   ON i.workspace_id = $1 AND i.contact_id = s.contact_id
-                  AND (s.n = 1 OR i.occurred_at >= s.entered_at)
-                  AND (s.exited_at IS NULL OR i.occurred_at < s.exited_at)
-                  AND ($3::timestamptz IS NULL OR i.occurred_at <= $3)
-                GROUP BY GROUPING SETS ((s.contact_id, s.stage), (s.contact_id, i.channel))""",
+            COUNTS.format(contact="ANY($2::uuid[])", as_of="$3::timestamptz"),
             session.workspace_id,
             ids,
             as_of,
@@ -191,17 +216,11 @@ async def touches(
     """(first touch, last touch) of the contact up to `as_of`: two index probes per contact."""
 
     async def batch(ids: list[UUID]) -> list[tuple[UUID | None, UUID | None]]:
+        touch = {"contact": "p.id", "as_of": "$3::timestamptz"}
         found = await session.fetch(
-            """SELECT p.id,
-                      (SELECT i.id FROM interactions i
-                        WHERE i.workspace_id = $1 AND i.contact_id = p.id
-                          AND ($3::timestamptz IS NULL OR i.occurred_at <= $3)
-                        ORDER BY i.occurred_at, i.id LIMIT 1) AS first_id,
-                      (SELECT i.id FROM interactions i
-                        WHERE i.workspace_id = $1 AND i.contact_id = p.id
-                          AND ($3::timestamptz IS NULL OR i.occurred_at <= $3)
-                        ORDER BY i.occurred_at DESC, i.id DESC LIMIT 1) AS last_id
-                 FROM unnest($2::uuid[]) AS p(id)""",
+            f"SELECT p.id, {FIRST_TOUCH.format(**touch)} AS first_id,"
+            f" {LAST_TOUCH.format(**touch)} AS last_id"
+            " FROM unnest($2::uuid[]) AS p(id)",
             session.workspace_id,
             ids,
             as_of,
@@ -210,6 +229,19 @@ async def touches(
         return [by_id.get(i, (None, None)) for i in ids]
 
     return await session.loader(("journey_touches", as_of), batch).load(contact_pk)
+
+
+# per stage, an account's live contacts in it now (n) and the furthest stage (its position in
+# STAGES_SQL) any of them ever reached, over {account}
+ACCOUNT = (
+    "SELECT c.account_id, c.journey_stage, count(*) AS n,"
+    f" max(greatest(array_position({STAGES_SQL}, c.journey_stage),"
+    f" (SELECT max(array_position({STAGES_SQL}, e.to_value)) FROM timeline_events e"
+    " WHERE e.workspace_id = c.workspace_id AND e.contact_id = c.id"
+    " AND e.kind = 'JOURNEY_STAGE_CHANGED'))) AS furthest"
+    " FROM contacts c WHERE c.workspace_id = $1 AND c.account_id = {account}"
+    " AND c.deleted_at IS NULL GROUP BY c.account_id, c.journey_stage"
+)
 
 
 @dataclass
@@ -224,16 +256,7 @@ async def account_journey(session: Session, account_pk: UUID) -> AccountJourney:
 
     async def batch(ids: list[UUID]) -> list[AccountJourney]:
         found = await session.fetch(
-            f"""SELECT c.account_id, c.journey_stage, count(*) AS n,
-                       max(greatest(array_position({_STAGES_SQL}, c.journey_stage),
-                           (SELECT max(array_position({_STAGES_SQL}, e.to_value))
-                              FROM timeline_events e
-                             WHERE e.workspace_id = c.workspace_id AND e.contact_id = c.id
-                               AND e.kind = 'JOURNEY_STAGE_CHANGED'))) AS furthest
-                  FROM contacts c
-                 WHERE c.workspace_id = $1 AND c.account_id = ANY($2::uuid[])
-                   AND c.deleted_at IS NULL
-                 GROUP BY c.account_id, c.journey_stage""",
+            ACCOUNT.format(account="ANY($2::uuid[])"),
             session.workspace_id,
             ids,
         )

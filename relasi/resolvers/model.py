@@ -87,6 +87,7 @@ class Relation:
     remote: str = "id"
     through: Link | None = None
     description: str = ""
+    order: str = ""  # an unpaged to-many list (a GraphQL list, not a connection): ORDER BY over {t}
 
 
 @dataclass(frozen=True)

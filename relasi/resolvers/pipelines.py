@@ -24,7 +24,7 @@ PIPELINE = register(
             Field("is_default", Kind.BOOLEAN, nullable=False),
         ),
         relations=(
-            Relation("stages", "PipelineStage", "many", remote="pipeline_id"),
+            Relation("stages", "PipelineStage", "many", remote="pipeline_id", order="{t}.position"),
             Relation("deals", "Deal", "many", remote="pipeline_id"),
         ),
         soft_delete=False,
@@ -57,7 +57,8 @@ PIPELINE_STAGE = register(
 
 
 async def stages(session: Session, pipeline_pk: UUID) -> list[asyncpg.Record]:
-    return await children(session, "pipeline_stages", "pipeline_id", pipeline_pk, "t.position")
+    order = PIPELINE.relation("stages").order.format(t="t")
+    return await children(session, "pipeline_stages", "pipeline_id", pipeline_pk, order)
 
 
 async def default_pipeline(session: Session) -> asyncpg.Record | None:

@@ -75,6 +75,47 @@ EVENT_COLUMNS = (
     "actor_member_id",
 )
 
+# A read of no source (a filter no event can match): no rows, in the common shape.
+NO_EVENTS = (_FROM_EVENTS, "FROM timeline_events e WHERE false")
+
+# How each event type's own fields come from the common shape, by kind: (field, column).
+# The schema builds its objects from it (`schema/timeline.event_node`), the compiler its JSON.
+EVENT_FIELDS: dict[str, tuple[tuple[str, str], ...]] = {
+    "INTERACTION": (
+        ("channel", "channel"),
+        ("interaction_kind", "interaction_kind"),
+        ("journey_stage", "journey_stage"),
+        ("summary", "body"),
+    ),
+    "CASE_STATUS_CHANGED": (("from_status", "from_value"), ("to_status", "to_value")),
+    "JOURNEY_STAGE_CHANGED": (
+        ("from_stage", "from_value"),
+        ("to_stage", "to_value"),
+        ("regression", "regression"),
+    ),
+    "NOTE": (("body", "body"),),
+}
+# The records an event links to, by field: (entity type, the column holding its id; stage
+# moves keep the stages' ids as text in from_value / to_value).
+EVENT_LINKS: dict[str, tuple[str, str]] = {
+    "contact": ("Contact", "contact_id"),
+    "account": ("Account", "account_id"),
+    "deal": ("Deal", "deal_id"),
+    "case": ("Case", "case_id"),
+    "interaction": ("Interaction", "interaction_id"),
+    "from_pipeline_stage": ("PipelineStage", "from_value"),
+    "to_pipeline_stage": ("PipelineStage", "to_value"),
+}
+
+
+def linked_id(event: Mapping[str, Any], link: str) -> UUID | None:
+    """The id of the record `event` links to by field `link` (see EVENT_LINKS)."""
+    value = event[EVENT_LINKS[link][1]]
+    if isinstance(value, str):
+        return UUID(value) if value else None
+    return value
+
+
 Owner = Literal["contact", "account"]
 
 
@@ -91,7 +132,9 @@ class TimelineQuery:
     oldest_first: bool = False
 
 
-def _sources(owner: Owner, parent: str, q: TimelineQuery, params: Params) -> list[tuple[str, str]]:
+def sources_of(
+    owner: Owner, parent: str, q: TimelineQuery, params: Params
+) -> list[tuple[str, str]]:
     """(event columns, `FROM ... WHERE ...`) of each source the query can match, for one parent
     (alias e).
 
@@ -145,7 +188,7 @@ def _sources(owner: Owner, parent: str, q: TimelineQuery, params: Params) -> lis
     return sources
 
 
-def _keys(q: TimelineQuery) -> list[SortKey]:
+def sort_keys_of(q: TimelineQuery) -> list[SortKey]:
     desc = not q.oldest_first
     return [
         SortKey("e.occurred_at", "timestamptz", desc, False, False),
@@ -160,9 +203,9 @@ async def page(
 
     async def batch(parent_ids: list[UUID]) -> list[Page]:
         params = Params(session.workspace_id, parent_ids)
-        keys = _keys(q)
+        keys = sort_keys_of(q)
         plan = plan_page(keys, args, params, session.max_page_size, FINGERPRINT)
-        sources = _sources(owner, "p.parent_id", q, params)
+        sources = sources_of(owner, "p.parent_id", q, params)
         if not sources:
             return [make_page(plan, []) for _ in parent_ids]
         branches = " UNION ALL ".join(
@@ -194,8 +237,10 @@ def _renamed(row: asyncpg.Record) -> dict[str, Any]:
 async def count(session: Session, owner: Owner, parent_pk: UUID, q: TimelineQuery) -> int:
     async def batch(parent_ids: list[UUID]) -> list[int]:
         params = Params(session.workspace_id, parent_ids)
-        sources = _sources(owner, "p.parent_id", q, params)
-        total = " + ".join(f"(SELECT count(*) {source})" for _, source in sources) or "0"
+        sources = sources_of(owner, "p.parent_id", q, params)
+        if not sources:  # no event can match (e.g. notes on a channel)
+            return [0 for _ in parent_ids]
+        total = " + ".join(f"(SELECT count(*) {source})" for _, source in sources)
         found = await session.fetch(
             f"SELECT p.parent_id, {total} AS n FROM unnest($2::uuid[]) AS p(parent_id)",
             *params.values,

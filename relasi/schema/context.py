@@ -43,7 +43,9 @@ class Context:
     connection_params: dict[str, Any] | None = None  # a socket's connection_init payload
     statement_timeouts: tuple[float, float] = (0, 0)  # seconds: queries, bulk mutations
     read_path: str = "resolvers"  # "compiled": queries the compiler covers run as one statement
-    answered_compiled: bool = False  # this request's query was answered by one statement
+    # which path answered: "compiled" (one statement), "mixed" (one statement and the
+    # resolvers, per root field) or "resolvers"
+    answered_path: str = "resolvers"
 
     @property
     def session(self) -> Session | None:

@@ -136,15 +136,9 @@ async def _attribution(info: strawberry.Info, pk: UUID | None) -> TouchAttributi
     row = await load_one(info.context.session, "Interaction", pk)
     if row is None:
         return None
-    return TouchAttribution(
-        occurred_at=row["occurred_at"],
-        channel=Channel(row["channel"]),
-        source=row["source"],
-        utm_source=row["utm_source"],
-        utm_medium=row["utm_medium"],
-        campaign=row["utm_campaign"],
-        interaction_id=row["id"],
-    )
+    fields = {name: row[column] for name, column in journey.ATTRIBUTION}
+    fields["channel"] = Channel(fields["channel"])
+    return TouchAttribution(**fields, interaction_id=row["id"])
 
 
 @strawberry.type

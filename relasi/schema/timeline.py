@@ -3,7 +3,6 @@
 from datetime import datetime
 from enum import Enum
 from typing import TYPE_CHECKING, Annotated, Any
-from uuid import UUID
 
 import strawberry
 
@@ -48,11 +47,16 @@ class TimelineEvent:
 
     @strawberry.field(description="The contact whose timeline it is on, if any.")
     async def contact(self, info: strawberry.Info) -> ContactRef | None:
-        return await load_node(info, "Contact", self.event["contact_id"])
+        return await _linked(info, self.event, "contact")
 
     @strawberry.field(description="The account whose timeline it is on, if any.")
     async def account(self, info: strawberry.Info) -> AccountRef | None:
-        return await load_node(info, "Account", self.event["account_id"])
+        return await _linked(info, self.event, "account")
+
+
+async def _linked(info: strawberry.Info, event: dict[str, Any], link: str) -> Any:
+    """The record an event links to by field `link` (`timeline.EVENT_LINKS`)."""
+    return await load_node(info, timeline.EVENT_LINKS[link][0], timeline.linked_id(event, link))
 
 
 async def _actor(info: strawberry.Info, event: dict[str, Any]) -> Any:
@@ -74,24 +78,24 @@ class InteractionEvent(TimelineEvent):
 
     @strawberry.field(description="Null only if the interaction is gone.")
     async def interaction(self, info: strawberry.Info) -> InteractionRef | None:
-        return await load_node(info, "Interaction", self.event["interaction_id"])
+        return await _linked(info, self.event, "interaction")
 
 
 @strawberry.type(description="A deal moved to another stage.")
 class DealStageChangedEvent(TimelineEvent):
     @strawberry.field
     async def deal(self, info: strawberry.Info) -> DealRef | None:
-        return await load_node(info, "Deal", self.event["deal_id"])
+        return await _linked(info, self.event, "deal")
 
     # not fromStage/toStage: those are JourneyStage on JourneyStageChangedEvent, and one
     # selection over the interface may not ask for one name with two types
     @strawberry.field(description="Null when the deal was created in this stage.")
     async def from_pipeline_stage(self, info: strawberry.Info) -> StageRef | None:
-        return await load_node(info, "PipelineStage", _uuid(self.event["from_value"]))
+        return await _linked(info, self.event, "from_pipeline_stage")
 
     @strawberry.field
     async def to_pipeline_stage(self, info: strawberry.Info) -> StageRef:
-        return await load_node(info, "PipelineStage", _uuid(self.event["to_value"]))
+        return await _linked(info, self.event, "to_pipeline_stage")
 
     @strawberry.field(description="Who moved it.")
     async def changed_by(self, info: strawberry.Info) -> ActorRef:
@@ -102,7 +106,7 @@ class DealStageChangedEvent(TimelineEvent):
 class CaseOpenedEvent(TimelineEvent):
     @strawberry.field
     async def case(self, info: strawberry.Info) -> CaseRef | None:
-        return await load_node(info, "Case", self.event["case_id"])
+        return await _linked(info, self.event, "case")
 
 
 @strawberry.type(description="A support case changed status.")
@@ -112,7 +116,7 @@ class CaseStatusChangedEvent(TimelineEvent):
 
     @strawberry.field
     async def case(self, info: strawberry.Info) -> CaseRef | None:
-        return await load_node(info, "Case", self.event["case_id"])
+        return await _linked(info, self.event, "case")
 
 
 @strawberry.type(description="The contact moved to another journey stage.")
@@ -123,7 +127,7 @@ class JourneyStageChangedEvent(TimelineEvent):
 
     @strawberry.field(description="The touchpoint that moved the contact, if one did.")
     async def interaction(self, info: strawberry.Info) -> InteractionRef | None:
-        return await load_node(info, "Interaction", self.event["interaction_id"])
+        return await _linked(info, self.event, "interaction")
 
 
 @strawberry.type(description="A note someone wrote.")
@@ -132,11 +136,11 @@ class NoteEvent(TimelineEvent):
 
     @strawberry.field(description="The deal it was written on, if any.")
     async def deal(self, info: strawberry.Info) -> DealRef | None:
-        return await load_node(info, "Deal", self.event["deal_id"])
+        return await _linked(info, self.event, "deal")
 
     @strawberry.field(description="The case it was written on, if any.")
     async def case(self, info: strawberry.Info) -> CaseRef | None:
-        return await load_node(info, "Case", self.event["case_id"])
+        return await _linked(info, self.event, "case")
 
     @strawberry.field
     async def author(self, info: strawberry.Info) -> ActorRef:
@@ -153,35 +157,26 @@ EVENT_TYPES: dict[str, type] = {
 }
 
 
-def _uuid(value: str | None) -> UUID | None:
-    return UUID(value) if value else None
+# the enum of each event field that holds one (`timeline.EVENT_FIELDS` names the columns)
+_ENUMS: dict[str, type[Enum]] = {
+    "channel": Channel,
+    "interaction_kind": InteractionKind,
+    "journey_stage": JourneyStage,
+    "from_status": CaseStatus,
+    "to_status": CaseStatus,
+    "from_stage": JourneyStage,
+    "to_stage": JourneyStage,
+}
 
 
 def event_node(event: dict[str, Any]) -> TimelineEvent:
     """The GraphQL object of an event in the common shape (`timeline.EVENT_COLUMNS`)."""
     kind = event["kind"]
     cls = EVENT_TYPES[kind]
-    fields: dict[str, Any] = {}
-    if cls is InteractionEvent:
-        fields = {
-            "channel": Channel(event["channel"]),
-            "interaction_kind": InteractionKind(event["interaction_kind"]),
-            "journey_stage": _enum(JourneyStage, event["journey_stage"]),
-            "summary": event["body"],
-        }
-    elif cls is CaseStatusChangedEvent:
-        fields = {
-            "from_status": CaseStatus(event["from_value"]),
-            "to_status": CaseStatus(event["to_value"]),
-        }
-    elif cls is JourneyStageChangedEvent:
-        fields = {
-            "from_stage": _enum(JourneyStage, event["from_value"]),
-            "to_stage": JourneyStage(event["to_value"]),
-            "regression": event["regression"],
-        }
-    elif cls is NoteEvent:
-        fields = {"body": event["body"]}
+    fields = {
+        name: _enum(_ENUMS[name], event[column]) if name in _ENUMS else event[column]
+        for name, column in timeline.EVENT_FIELDS.get(kind, ())
+    }
     return cls(
         id=global_ids.encode(cls.__name__, event["id"]),
         occurred_at=event["occurred_at"],
@@ -251,7 +246,7 @@ def _values(items: list[Enum] | None) -> tuple[str, ...] | None:
     return None if items is None else tuple(i.value for i in items)
 
 
-def _query(flt: TimelineFilter | None, order: TimelineOrder) -> timeline.TimelineQuery:
+def timeline_query(flt: TimelineFilter | None, order: TimelineOrder) -> timeline.TimelineQuery:
     oldest_first = order is TimelineOrder.OLDEST_FIRST
     if flt is None:
         return timeline.TimelineQuery(oldest_first=oldest_first)
@@ -286,7 +281,7 @@ def timeline_field(owner: timeline.Owner, description: str) -> Any:
         before: str | None = None,
     ) -> TimelineEventConnection:
         session = info.context.session
-        q = _query(filter, order)
+        q = timeline_query(filter, order)
         page = await timeline.page(
             session, owner, root.pk, q, page_args(first, after, last, before)
         )

@@ -9,7 +9,7 @@ from tests.compiler.test_differential import CONTACT_LIST, CUSTOMER, _some_ids
 
 DATA_TABLES = re.compile(
     r"\b(FROM|JOIN)\s+(contacts|contact_identities|accounts|deals|deal_contacts|cases"
-    r"|interactions|members|pipelines|pipeline_stages)\b"
+    r"|interactions|members|pipelines|pipeline_stages|timeline_events)\b"
 )
 NESTED = """{
   accounts(first: 50) { totalCount edges { cursor node { name parent { name }
@@ -17,6 +17,13 @@ NESTED = """{
       deals(first: 3) { edges { role node { amount { amount } stage { name } } } }
       cases(first: 3) { nodes { slaBreached } }
       interactions(first: 5) { pageInfo { endCursor } nodes { utm { campaign } } } } } } } }
+}"""
+TIMELINES = """{
+  contacts(first: 20) { nodes { timeline(first: 10) { totalCount edges { cursor node {
+    __typename occurredAt ... on InteractionEvent { channel interaction { summary } }
+    ... on DealStageChangedEvent { deal { name } toPipelineStage { name } } } } } } }
+  node(id: "Q29udGFjdDowMDAwMDAwMC0wMDAwLTAwMDAtMDAwMC0wMDAwMDAwMDAwMDA") { id }
+  accounts(first: 5) { nodes { timeline(first: 5, order: OLDEST_FIRST) { nodes { kind } } } }
 }"""
 
 
@@ -47,6 +54,7 @@ async def test_a_compiled_read_is_one_statement(demo_api, database):
         (CONTACT_LIST, None),
         (CUSTOMER, {"id": contact}),
         (NESTED, None),
+        (TIMELINES, None),
     ]:
         statements = await _run(api, database, query, variables)
         reads = [s for s in statements if DATA_TABLES.search(s)]

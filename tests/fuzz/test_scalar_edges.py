@@ -71,7 +71,11 @@ EDGES = {
         [JSON_DEEP, {"\u0000": 1}, "\u0000", 10**100, -1e308, "x" * 5_000, None, [], {"": [None]}]
     )
     | st.recursive(
-        st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(),
+        st.none()
+        | st.booleans()
+        | st.integers()
+        | st.floats(allow_nan=False, allow_infinity=False)
+        | st.text(),  # JSON has neither
         lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(), inner, max_size=3),
         max_leaves=8,
     ),

@@ -74,8 +74,8 @@ EDGES = {
         st.none()
         | st.booleans()
         | st.integers()
-        | st.floats(allow_nan=False, allow_infinity=False)
-        | st.text(),  # JSON has neither
+        | st.floats(allow_nan=False, allow_infinity=False)  # JSON has neither
+        | st.text(),
         lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(), inner, max_size=3),
         max_leaves=8,
     ),

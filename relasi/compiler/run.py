@@ -130,9 +130,11 @@ def _written(
     """The statement of `plan` for this request's variables, the values it binds after the
     workspace's (`$1`), the root fields it answers and those left to the resolvers; None when
     the arguments let it answer none (the resolvers report them). A statement depends on
-    nothing else: plan, variables, page size (and the scopes, in the plan's key)."""
+    nothing else: plan, caller, variables, page size (and the scopes, in the plan's key)."""
     given = json.dumps(ec.variables or {}, sort_keys=True, separators=(",", ":"), default=str)
-    statement_key = (key, given, max_page_size) if len(given) <= _VARIABLES_CACHED else None
+    # the caller's own ids are bound by `me` (compiler/caller.py): a statement is the caller's
+    caller = (principal.member_id, principal.api_key_id)
+    statement_key = (key, caller, given, max_page_size) if len(given) <= _VARIABLES_CACHED else None
     written = _cached(_statements, statement_key) if statement_key else None
     if written is not None:
         return written

@@ -140,3 +140,20 @@ async def test_rotating_the_secret_is_for_admins(api, database, caller):
     body = (await caller.post(key, f"mutation {{ rotateJwtSecret {{ secret {ERRORS} }} }}")).json()
     assert code_of(body) == "FORBIDDEN"
     assert body["data"] is None
+
+
+async def test_me_names_each_caller_even_when_the_same_query_was_just_answered(api, caller):
+    """Two members of one role ask the same `me` one after the other: each gets their own
+    record on both read paths (a compiled statement is cached per caller, never shared)."""
+    await invite(api, "ayu@relasi.co.id", "SALES")
+    await invite(api, "budi@relasi.co.id", "SALES")
+    secret = await jwt_secret(api)
+    for path in ("compiled", "resolvers"):
+        for email in ("ayu@relasi.co.id", "budi@relasi.co.id", "ayu@relasi.co.id"):
+            token = hs256(secret, api.workspace_id, email)
+            response = await caller.client.post(
+                "/graphql",
+                json={"query": ME},
+                headers={"Authorization": f"Bearer {token}", "X-Relasi-Read-Path": path},
+            )
+            assert response.json()["data"]["me"]["member"]["email"] == email, path

@@ -31,6 +31,9 @@ ALTER TABLE change_events ADD COLUMN source_id uuid;
 -- an entry yet.
 CREATE OR REPLACE FUNCTION relasi_log_notes_and_members() RETURNS trigger
 LANGUAGE plpgsql AS $$
+DECLARE
+    me xid8 := pg_current_xact_id();
+    entry record;
 BEGIN
     IF TG_TABLE_NAME = 'timeline_events' THEN
         INSERT INTO change_events (workspace_id, type, record_type, record_id, changes,
@@ -42,24 +45,28 @@ BEGIN
                relasi_actor('actor_api_key_id'), relasi_actor('actor_member_id'),
                nullif(current_setting('relasi.request_id', true), '')
           FROM new_rows n WHERE n.kind = 'NOTE';
-        UPDATE change_events e SET source_id = o.entry
-          FROM (SELECT n.workspace_id, n.id AS entry,
-                       CASE WHEN n.kind = 'DEAL_STAGE_CHANGED' THEN n.deal_id
-                            WHEN n.kind = 'JOURNEY_STAGE_CHANGED' THEN n.contact_id
-                            ELSE n.case_id END AS record_id,
-                       CASE n.kind
-                           WHEN 'DEAL_STAGE_CHANGED' THEN '{deal.stage_changed,deal.created}'
-                           WHEN 'JOURNEY_STAGE_CHANGED'
-                               THEN '{contact.journey_stage_changed,contact.created}'
-                           WHEN 'CASE_OPENED' THEN '{case.created}'
-                           ELSE '{case.status_changed}' END::text[] AS types
-                  FROM new_rows n WHERE n.kind <> 'NOTE') o
-         WHERE e.workspace_id = o.workspace_id AND e.record_id = o.record_id
-           AND e.xid = pg_current_xact_id() AND e.type = ANY (o.types)
-           AND e.seq = (SELECT min(f.seq) FROM change_events f
-                         WHERE f.workspace_id = o.workspace_id AND f.record_id = o.record_id
-                           AND f.xid = pg_current_xact_id() AND f.type = ANY (o.types)
-                           AND f.source_id IS NULL);
+        -- one entry at a time, each by index (a backfill of history inserts thousands at once)
+        FOR entry IN
+            SELECT n.workspace_id, n.id,
+                   CASE WHEN n.kind = 'DEAL_STAGE_CHANGED' THEN n.deal_id
+                        WHEN n.kind = 'JOURNEY_STAGE_CHANGED' THEN n.contact_id
+                        ELSE n.case_id END AS record_id,
+                   CASE n.kind
+                       WHEN 'DEAL_STAGE_CHANGED' THEN '{deal.stage_changed,deal.created}'
+                       WHEN 'JOURNEY_STAGE_CHANGED'
+                           THEN '{contact.journey_stage_changed,contact.created}'
+                       WHEN 'CASE_OPENED' THEN '{case.created}'
+                       ELSE '{case.status_changed}' END::text[] AS types
+              FROM new_rows n WHERE n.kind <> 'NOTE' ORDER BY n.occurred_at, n.id
+        LOOP
+            UPDATE change_events e SET source_id = entry.id
+             WHERE e.workspace_id = entry.workspace_id AND e.record_id = entry.record_id
+               AND e.xid = me
+               AND e.seq = (SELECT min(f.seq) FROM change_events f
+                             WHERE f.workspace_id = entry.workspace_id
+                               AND f.record_id = entry.record_id AND f.xid = me
+                               AND f.type = ANY (entry.types) AND f.source_id IS NULL);
+        END LOOP;
     ELSE
         INSERT INTO change_events (workspace_id, type, record_type, record_id, changes,
                                    actor_api_key_id, actor_member_id, request_id, source_id)

@@ -54,6 +54,7 @@ from relasi.notifier import Notifier
 from relasi.resolvers import change_retention
 from relasi.resolvers.segments import scheduler as segment_scheduler
 from relasi.resolvers.session import UNAVAILABLE, unavailable
+from relasi.resolvers.webhooks import worker as webhook_worker
 from relasi.schema import build_schema
 from relasi.schema.context import Context
 from relasi.schema.limits import Limits
@@ -408,10 +409,12 @@ def create_app(
                 change_retention.run(db, settings.change_retention_days),
                 name="relasi-change-retention",
             )
+            # webhooks: fan-out and delivery (resolvers/webhooks/worker.py)
+            webhooks = asyncio.create_task(webhook_worker.run(db, settings), name="relasi-webhooks")
             try:
                 yield
             finally:
-                for task in (segment_refresh, change_pruning):
+                for task in (segment_refresh, change_pruning, webhooks):
                     task.cancel()
                     with contextlib.suppress(asyncio.CancelledError):
                         await task
@@ -443,6 +446,7 @@ def create_app(
         middleware=middleware,
         lifespan=lifespan,
     )
+    app.state.settings = settings
     if database is not None:
         app.state.db = database  # usable without running the lifespan (tests)
     return app

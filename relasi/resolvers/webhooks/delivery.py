@@ -1,0 +1,245 @@
+"""Sending deliveries: claimed when due, signed, posted, and retried with backoff.
+
+- At least once: a delivery is claimed (SENDING, with a lease) before it is sent and settled
+  after; a process killed mid-send leaves the lease to run out, and another claims it again.
+- Per record, in order: a delivery is not claimed while an earlier one of the same record to
+  the same endpoint is still open (pending, retrying or being sent).
+- Fair: at most `RELASI_WEBHOOK_ENDPOINT_CONCURRENCY` deliveries of one endpoint are in
+  flight, so a slow receiver holds only its own slots.
+- 2xx within the time limit is success. `410 Gone` disables the endpoint. Anything else is
+  retried after 5 s, 5 min, 30 min, 2 h, 5 h, then every 10 h (each ±20 % jitter), about 3
+  days in all; when that runs out the delivery fails and the endpoint is disabled.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+import asyncpg
+import httpx
+
+from relasi.db import Database, system_connection
+from relasi.resolvers.webhooks import safety
+from relasi.resolvers.webhooks.secrets import SecretBox, headers
+
+log = logging.getLogger("relasi.webhooks")
+
+# seconds before each retry: 5 s, 5 min, 30 min, 2 h, 5 h, then 10 h (about 3 days in all)
+SCHEDULE = (5, 300, 1_800, 7_200, 18_000, *(36_000,) * 7)
+JITTER = 0.2
+EXCERPT_BYTES = 4_096
+
+_CLAIM = """
+WITH candidates AS (
+    SELECT d.workspace_id, d.id, d.endpoint_id,
+           row_number() OVER (PARTITION BY d.workspace_id, d.endpoint_id
+                              ORDER BY d.sequence, d.seq) AS n
+      FROM webhook_deliveries d
+      JOIN webhook_endpoints e ON e.workspace_id = d.workspace_id AND e.id = d.endpoint_id
+     WHERE e.enabled
+       AND ((d.status = 'PENDING' AND d.next_attempt_at <= now())
+            OR (d.status = 'SENDING' AND d.lease_until < now()))
+       AND NOT EXISTS (
+           SELECT FROM webhook_deliveries p
+            WHERE p.workspace_id = d.workspace_id AND p.endpoint_id = d.endpoint_id
+              AND p.record_id = d.record_id AND p.status IN ('PENDING', 'SENDING')
+              AND (p.sequence, p.seq) < (d.sequence, d.seq))
+     ORDER BY d.next_attempt_at
+     LIMIT 1000),
+in_flight AS (
+    SELECT workspace_id, endpoint_id, count(*) AS n FROM webhook_deliveries
+     WHERE status = 'SENDING' AND lease_until >= now() GROUP BY 1, 2),
+picked AS (
+    SELECT c.workspace_id, c.id FROM candidates c
+      LEFT JOIN in_flight f ON f.workspace_id = c.workspace_id AND f.endpoint_id = c.endpoint_id
+     WHERE c.n <= $1 - coalesce(f.n, 0)
+     LIMIT $2)
+UPDATE webhook_deliveries d
+   SET status = 'SENDING', lease_until = now() + make_interval(secs => $3)
+  FROM picked
+ WHERE d.workspace_id = picked.workspace_id AND d.id = picked.id
+   -- another process may have claimed it meanwhile: this re-reads the row as it is now
+   AND (d.status = 'PENDING' OR d.lease_until < now())
+RETURNING d.workspace_id, d.id, d.endpoint_id, d.body, d.attempts
+"""
+
+
+@dataclass(frozen=True)
+class Config:
+    box: SecretBox
+    allowed_hosts: frozenset[str]
+    timeout: float
+    retry_scale: float
+    endpoint_concurrency: int
+    secret_overlap: float = 86_400  # seconds a rotated-out secret still signs
+
+    @property
+    def lease(self) -> float:
+        """How long a claim holds: past the send's time limit, with room to settle it."""
+        return self.timeout * 2 + 5
+
+
+async def claim(db: Database, config: Config, limit: int) -> list[asyncpg.Record]:
+    if limit <= 0:
+        return []
+    async with system_connection(db) as conn:
+        return await conn.fetch(_CLAIM, config.endpoint_concurrency, limit, config.lease)
+
+
+def retry_delay(attempts: int, scale: float) -> float | None:
+    """Seconds before the next try after `attempts` failed ones (None: no more tries)."""
+    if attempts > len(SCHEDULE):
+        return None
+    return SCHEDULE[attempts - 1] * scale * random.uniform(1 - JITTER, 1 + JITTER)
+
+
+@dataclass
+class Outcome:
+    status_code: int | None
+    duration_ms: int
+    excerpt: str | None
+    error: str | None
+
+
+async def send(
+    db: Database, client: httpx.AsyncClient, config: Config, delivery: asyncpg.Record
+) -> None:
+    """Send one claimed delivery and settle it (attempt, status, endpoint health)."""
+    async with system_connection(db) as conn:
+        endpoint = await conn.fetchrow(
+            "SELECT id, url, secret, previous_secret, previous_secret_until"
+            " FROM webhook_endpoints WHERE workspace_id = $1 AND id = $2",
+            delivery["workspace_id"],
+            delivery["endpoint_id"],
+        )
+    if endpoint is None:
+        return  # deleted meanwhile, with its deliveries
+    outcome = await _post(client, config, endpoint, delivery)
+    await _settle(db, config, delivery, outcome)
+
+
+def _keys(config: Config, endpoint: asyncpg.Record) -> list[str]:
+    keys = [config.box.open(endpoint["id"], endpoint["secret"])]
+    until = endpoint["previous_secret_until"]
+    if endpoint["previous_secret"] is not None and until is not None and until > datetime.now(UTC):
+        keys.append(config.box.open(endpoint["id"], endpoint["previous_secret"]))
+    return keys
+
+
+async def _post(
+    client: httpx.AsyncClient, config: Config, endpoint: asyncpg.Record, delivery: asyncpg.Record
+) -> Outcome:
+    started = time.monotonic()
+
+    def elapsed() -> int:
+        return round((time.monotonic() - started) * 1000)
+
+    try:
+        target = await safety.resolve(endpoint["url"], config.allowed_hosts)
+    except safety.UnsafeUrl as e:
+        return Outcome(None, elapsed(), None, f"Refused: {e}")
+    url = httpx.URL(target.url)
+    extensions = {}
+    request_headers = headers(
+        "msg_" + delivery["id"].hex, datetime.now(UTC), delivery["body"], _keys(config, endpoint)
+    )
+    if target.address is not None:  # connect to the checked address, not a fresh lookup
+        request_headers["host"] = url.netloc.decode()
+        extensions["sni_hostname"] = target.host
+        url = url.copy_with(host=target.address)
+    try:
+        async with asyncio.timeout(config.timeout):
+            request = client.build_request(
+                "POST",
+                url,
+                content=delivery["body"].encode(),
+                headers=request_headers,
+                extensions=extensions,
+            )
+            response = await client.send(request, stream=True)
+            try:
+                excerpt = bytearray()
+                async for chunk in response.aiter_raw():
+                    excerpt += chunk
+                    if len(excerpt) >= EXCERPT_BYTES:
+                        break
+            finally:
+                await response.aclose()
+    except TimeoutError:
+        return Outcome(None, elapsed(), None, f"No answer within {config.timeout:g} s.")
+    except httpx.HTTPError as e:
+        return Outcome(None, elapsed(), None, f"{type(e).__name__}: {e}"[:500])
+    text = bytes(excerpt[:EXCERPT_BYTES]).decode("utf-8", errors="replace")
+    return Outcome(response.status_code, elapsed(), text, None)
+
+
+async def _settle(db: Database, config: Config, delivery: asyncpg.Record, out: Outcome) -> None:
+    ok = out.status_code is not None and 200 <= out.status_code < 300
+    attempts = delivery["attempts"] + 1
+    disable: str | None = None
+    if ok:
+        status, next_at = "DELIVERED", None
+    elif out.status_code == 410:
+        status, next_at = "FAILED", None
+        disable = "The receiver answered 410 Gone."
+    else:
+        delay = retry_delay(attempts, config.retry_scale)
+        if delay is None:
+            status, next_at = "FAILED", None
+            disable = (
+                f"A delivery failed {attempts} times over the whole retry schedule (last: "
+                f"{out.error or f'HTTP {out.status_code}'})."
+            )
+        else:
+            status, next_at = "PENDING", datetime.now(UTC) + timedelta(seconds=delay)
+    ws, pk = delivery["workspace_id"], delivery["id"]
+    try:
+        async with system_connection(db) as conn, conn.transaction():
+            await conn.execute(
+                """INSERT INTO webhook_attempts (workspace_id, delivery_id, status_code,
+                       duration_ms, response_excerpt, error) VALUES ($1, $2, $3, $4, $5, $6)""",
+                ws,
+                pk,
+                out.status_code,
+                out.duration_ms,
+                _storable(out.excerpt),
+                _storable(out.error),
+            )
+            await conn.execute(
+                """UPDATE webhook_deliveries
+                      SET status = $3, attempts = attempts + 1, lease_until = NULL,
+                          next_attempt_at = coalesce($4, next_attempt_at),
+                          delivered_at = CASE WHEN $3 = 'DELIVERED' THEN now() END
+                    WHERE workspace_id = $1 AND id = $2""",
+                ws,
+                pk,
+                status,
+                next_at,
+            )
+            await conn.execute(
+                """UPDATE webhook_endpoints
+                      SET last_success_at = CASE WHEN $3 THEN now() ELSE last_success_at END,
+                          last_failure_at = CASE WHEN $3 THEN last_failure_at ELSE now() END,
+                          failure_streak = CASE WHEN $3 THEN 0 ELSE failure_streak + 1 END,
+                          enabled = enabled AND $4::text IS NULL,
+                          disabled_reason = coalesce($4, disabled_reason)
+                    WHERE workspace_id = $1 AND id = $2""",
+                ws,
+                delivery["endpoint_id"],
+                ok,
+                disable,
+            )
+    except asyncpg.ForeignKeyViolationError:
+        pass  # the endpoint was deleted while its delivery was in flight
+    if disable:
+        log.warning("webhook endpoint %s disabled: %s", delivery["endpoint_id"], disable)
+
+
+def _storable(text: str | None) -> str | None:
+    """Text PostgreSQL can hold (no NUL), as received otherwise."""
+    return None if text is None else text.replace("\x00", "\ufffd")

@@ -31,6 +31,7 @@ class Arrival:
     body: bytes
     verified_with: list[str]  # which registered secrets verified it
     at: float
+    status: int = 0  # what the receiver answered
 
     @property
     def payload(self) -> dict[str, Any]:
@@ -72,11 +73,15 @@ class Receiver:
                 a for a in self.arrivals if a.name == name and (a.verified_with or not verified)
             ]
 
+    def accepted(self, name: str) -> list[Arrival]:
+        """Verified arrivals the receiver answered with 2xx (what it would act on)."""
+        return [a for a in self.of(name) if 200 <= a.status < 300]
+
     async def wait_for(self, name: str, count: int, timeout: float = 30) -> list[Arrival]:
         """The verified arrivals of `name` once there are `count` (distinct webhook-ids)."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            found = self.of(name)
+            found = self.accepted(name)
             if len({a.headers["webhook-id"] for a in found}) >= count:
                 return found
             await asyncio.sleep(0.05)
@@ -96,8 +101,9 @@ class Receiver:
                 verified.append(secret)
             except WebhookVerificationError:
                 pass
+        arrival = Arrival(name, headers, body, verified, time.monotonic())
         with self._lock:
-            self.arrivals.append(Arrival(name, headers, body, verified, time.monotonic()))
+            self.arrivals.append(arrival)
             self._count += 1
             count = self._count
         if route.stall:
@@ -105,6 +111,7 @@ class Receiver:
         status = route.status
         if route.fail_every and count % route.fail_every == 0:
             status = 500
+        arrival.status = status
         return PlainTextResponse("ok" if status < 300 else "nope " * 2000, status_code=status)
 
     def start(self) -> None:

@@ -62,7 +62,7 @@ def _event_types(check: Checker, principal: Principal, types: list[str] | None) 
                 f"Receiving {name} needs the {TYPE_SCOPES[record]} scope.",
                 code=filters.FORBIDDEN,
             )
-    return sorted(set(types), key=EVENT_TYPES.index)
+    return sorted(set(types) & set(EVENT_TYPES), key=EVENT_TYPES.index)
 
 
 async def _url(check: Checker, url: str | None, allowed: frozenset[str]) -> str | None:

@@ -50,11 +50,9 @@ from relasi.guards import (
     error_response,
     rate_limited,
 )
+from relasi.jobs.worker import Worker
 from relasi.notifier import Notifier
-from relasi.resolvers import change_retention
-from relasi.resolvers.segments import scheduler as segment_scheduler
 from relasi.resolvers.session import UNAVAILABLE, unavailable
-from relasi.resolvers.webhooks import worker as webhook_worker
 from relasi.schema import build_schema
 from relasi.schema.context import Context
 from relasi.schema.limits import Limits
@@ -397,27 +395,15 @@ def create_app(
             notifier = Notifier(db, db.dsn, queue_size=settings.subscription_queue_size)
             await notifier.start()
             app.state.notifier = notifier
-            # segments: the scheduled refresh of time-based rules (resolvers/segments/scheduler.py)
-            segment_refresh = asyncio.create_task(
-                segment_scheduler.run(
-                    db, settings.segment_refresh_interval, settings.segment_reconcile_interval
-                ),
-                name="relasi-segment-refresh",
-            )
-            # the change log's retention (resolvers/change_retention.py)
-            change_pruning = asyncio.create_task(
-                change_retention.run(db, settings.change_retention_days),
-                name="relasi-change-retention",
-            )
-            # webhooks: fan-out and delivery (resolvers/webhooks/worker.py)
-            webhooks = asyncio.create_task(webhook_worker.run(db, settings), name="relasi-webhooks")
+            # background jobs: segment refresh, change log retention, ... (relasi/jobs/)
+            worker = Worker(db, settings) if settings.jobs_in_server else None
+            if worker is not None:
+                await worker.start()
             try:
                 yield
             finally:
-                for task in (segment_refresh, change_pruning, webhooks):
-                    task.cancel()
-                    with contextlib.suppress(asyncio.CancelledError):
-                        await task
+                if worker is not None:
+                    await worker.stop()
                 await notifier.stop()
         finally:
             if owned:

@@ -43,8 +43,8 @@ class Settings(BaseSettings):
     shutdown_timeout: float = Field(
         default=20,
         ge=0,
-        description="Seconds in-flight requests get to finish after SIGTERM or SIGINT; "
-        "past it they are cancelled.",
+        description="Seconds in-flight requests, then running jobs, get to finish after "
+        "SIGTERM or SIGINT; past it requests are cancelled and jobs stopped and queued again.",
     )
     log_level: str = "info"
     pool_min_size: int = Field(default=1, ge=0)
@@ -142,6 +142,29 @@ class Settings(BaseSettings):
         default=30,
         ge=0,
         description="Days the change log keeps events; 0: forever.",
+    )
+    # background jobs (relasi/jobs/)
+    jobs_in_server: bool = Field(
+        default=True,
+        description="Run background jobs inside each `relasi serve` process; off: only "
+        "`relasi worker` processes run them.",
+    )
+    jobs_concurrency: int = Field(
+        default=10,
+        ge=2,
+        le=1_000,
+        description="Jobs one server or worker process runs at once.",
+    )
+    jobs_heartbeat_timeout: float = Field(
+        default=30,
+        ge=1,
+        description="Seconds without a heartbeat after which a running job counts as "
+        "abandoned (its process died) and another worker runs it again.",
+    )
+    jobs_log_retention_days: int = Field(
+        default=7,
+        ge=0,
+        description="Days the job queue keeps its log, statistics and failed jobs; 0: forever.",
     )
     # webhooks (relasi/resolvers/webhooks/)
     webhook_allowed_hosts: str = Field(

@@ -1,4 +1,4 @@
-"""The `relasi` command: serve, migrate, workspaces, members and keys, demo data, the SDL."""
+"""The `relasi` command: serve, worker, migrate, workspaces, members and keys, demo data, the SDL."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from relasi.cli.demo import seed_demo_workspace
 from relasi.cli.keys import key_app
 from relasi.cli.members import member_app
 from relasi.cli.serve import serve
+from relasi.cli.worker import worker
 from relasi.cli.workspaces import workspace_app
 
 app = typer.Typer(
@@ -22,6 +23,7 @@ app.add_typer(key_app, name="key")
 app.add_typer(member_app, name="member")
 
 app.command()(serve)
+app.command()(worker)
 
 
 @app.command()

@@ -1,17 +1,17 @@
-"""Retention of the change log: events older than RELASI_CHANGE_RETENTION_DAYS are deleted by
-one asyncio task per server process.
+"""Retention of the change log: events older than RELASI_CHANGE_RETENTION_DAYS are deleted
+hourly, as periodic background work (relasi/jobs/).
 
 Deletes run in bounded batches, each its own short transaction, so a large backlog never
-holds locks for long or bloats one transaction; several processes may prune at once (a row
-deleted by one is skipped by the other).
+holds locks for long or bloats one transaction; a prune running at the same time (a test, an
+operator) is harmless (a row deleted by one is skipped by the other).
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
 
 from relasi.db import Database, system_connection
+from relasi.jobs import JobContext, periodic
 
 log = logging.getLogger("relasi.changes")
 
@@ -41,17 +41,11 @@ async def prune(db: Database, days: int, batch: int = BATCH) -> int:
     return deleted
 
 
-async def run(db: Database, days: int, interval: float = INTERVAL_SECONDS) -> None:
-    """Prune now and then every `interval` seconds until cancelled (`days` 0: never)."""
-    if days <= 0:
+@periodic("changes.retention", every=INTERVAL_SECONDS)
+async def prune_expired(ctx: JobContext) -> None:
+    days = ctx.settings.change_retention_days
+    if days <= 0:  # kept forever
         return
-    while True:
-        try:
-            deleted = await prune(db, days)
-            if deleted:
-                log.info("deleted %d change events older than %d days", deleted, days)
-        except asyncio.CancelledError:
-            raise
-        except Exception:
-            log.exception("change log retention failed")
-        await asyncio.sleep(interval)
+    deleted = await prune(ctx.db, days)
+    if deleted:
+        log.info("deleted %d change events older than %d days", deleted, days)

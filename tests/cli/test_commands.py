@@ -101,3 +101,13 @@ async def test_concurrent_migrations_apply_each_file_once(postgres_server_uri):
     finally:
         await admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
         await admin.close()
+
+
+def test_worker_help_names_its_options():
+    result = subprocess.run(
+        [sys.executable, "-m", "relasi", "worker", "--help"], capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stderr
+    for option in ("--concurrency", "--data-dir", "--log-level"):
+        assert option in result.stdout
+    assert "background jobs" in result.stdout

@@ -1,6 +1,7 @@
-"""The in-server refresh of dynamic segments, run as one asyncio task per process.
+"""The scheduled refresh of dynamic segments: periodic background work (relasi/jobs/), one
+tick every few seconds for the whole cluster.
 
-Each tick (every few seconds) refreshes, one segment per transaction, the segments that are due:
+Each tick refreshes, one segment per transaction, the segments that are due:
 
 - settling: a rule was saved or restored; writes that raced with it evaluated the old
   definition. Once every transaction that was running after it committed is over (all
@@ -12,14 +13,13 @@ Each tick (every few seconds) refreshes, one segment per transaction, the segmen
   write paths (bulk imports) and writes to different records racing each other.
 
 It never uses a request's connection (it takes its own from the pool, one at a time) and never
-waits for a request: a segment is claimed with FOR UPDATE SKIP LOCKED (two processes never
-refresh the same one; a refreshSegment in progress is skipped), and contacts a request holds
+waits for a request: a segment is claimed with FOR UPDATE SKIP LOCKED (two ticks at once
+never refresh the same one; a refreshSegment in progress is skipped), and contacts a request holds
 are skipped and retried a few seconds later.
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from typing import Any
 from uuid import UUID
@@ -27,10 +27,12 @@ from uuid import UUID
 import asyncpg
 
 from relasi.db import Database, system_connection, use_system, use_workspace
+from relasi.jobs import JobContext, periodic
 from relasi.resolvers.segments import membership
 
 log = logging.getLogger("relasi.segments")
 
+TICK_SECONDS = 2
 RETRY_SECONDS = 3  # a refresh that skipped locked contacts is due again this soon
 MAX_PER_TICK = 100
 
@@ -100,14 +102,8 @@ async def tick(db: Database, refresh_interval: float, reconcile_interval: float)
     return done
 
 
-async def run(db: Database, refresh_interval: float, reconcile_interval: float) -> None:
-    """Tick until cancelled; a failing tick is logged and the next one tries again."""
-    pause = min(refresh_interval, 2.0)
-    while True:
-        try:
-            await tick(db, refresh_interval, reconcile_interval)
-        except asyncio.CancelledError:
-            raise
-        except Exception:
-            log.exception("scheduled segment refresh failed")
-        await asyncio.sleep(pause)
+@periodic("segments.refresh", every=TICK_SECONDS)
+async def refresh_due(ctx: JobContext) -> None:
+    await tick(
+        ctx.db, ctx.settings.segment_refresh_interval, ctx.settings.segment_reconcile_interval
+    )

@@ -186,7 +186,8 @@ class Predicate:
     (a plain value), and the predicate compiler calls `compile(value, alias, params, depth)`
     for the SQL condition. `relation` names the relation of the entity whose rows it reads, and
     `clock_params` the params that make it depend on the current time (for segments, which
-    must know what a rule reads to keep their membership current).
+    must know what a rule reads to keep their membership current). `check` says what is wrong
+    with a parsed input as a whole (a missing choice), or None.
     """
 
     name: str
@@ -197,6 +198,7 @@ class Predicate:
     value: Param | None = None
     relation: str | None = None
     clock_params: tuple[str, ...] = ()
+    check: Callable[[Any], str | None] | None = None
 
     def param(self, name: str) -> Param:
         return next(p for p in self.params if p.name == name)

@@ -5,28 +5,22 @@ filters here. A filter follows relations in both directions and any number of ho
 relations take quantifiers (`some`, `none`, `every`) that become EXISTS / NOT EXISTS subqueries
 correlated on indexed keys, so a filter is always one statement, never a per-row loop.
 
-The filter object is read by attribute: field names of the entity's mapping hold operator
-objects (eq, ne, in_, not_in, gt, gte, lt, lte, contains, starts_with, is_null), relation names
-hold nested filters, plus `and_`, `or_`, `not_`, `search`, `custom_attributes` and the
+The filter is the tree `filter_form.parse` returns (the one checker of every filter): field
+names of the entity's mapping hold operator objects (eq, ne, in_, not_in, gt, gte, lt, lte,
+contains, starts_with, is_null), relation names hold nested filters, plus `and_`, `or_`, `not_`, `search`, `custom_attributes` and the
 predicates other domains add to an entity (`model.extend`: a contact's behaviour, segments).
 """
 
 from __future__ import annotations
 
 import json
-from enum import Enum
 from typing import Any
 
-from relasi.errors import AppError, Forbidden
-from relasi.resolvers import global_ids
+from relasi.errors import Forbidden
+from relasi.resolvers import filter_form, global_ids
 from relasi.resolvers.model import Entity, Field, Kind, Relation, camel, entity
 
-MAX_DEPTH = 8
 _ATTRIBUTE_OPS = ("eq", "ne", "in_", "gt", "gte", "lt", "lte", "exists")
-# Filter values are short by nature; a long one only makes a costly pattern (ILIKE work grows
-# with its length) or a huge array. Stored text has its own, longer caps (resolvers/validation.py).
-MAX_FILTER_TEXT = 256  # characters of a string (contains, startsWith, eq, search, ...)
-MAX_FILTER_LIST = 1_000  # values of one `in` / `notIn`, conditions of one `and` / `or`
 
 
 class Params:
@@ -47,30 +41,12 @@ class Params:
         return f"{prefix}{self._aliases}"
 
 
-def check_filter_values(value: Any, path: list[str]) -> None:
-    """Refuse a filter input holding an over-long string or list, at its path (e.g.
+def check_filter_values(flt: Any, path: list[str]) -> None:
+    """Refuse a typed filter input with any problem (`filter_form.parse`) at its path (e.g.
     filter.account.name.contains), before anything is compiled or run."""
-    if isinstance(value, str):
-        if len(value) > MAX_FILTER_TEXT:
-            raise AppError(
-                f"Filter values are at most {MAX_FILTER_TEXT} characters (got {len(value)}).",
-                field=".".join(path),
-            )
-    elif isinstance(value, dict):  # a JSON value (customAttributes)
-        if len(json.dumps(value)) > MAX_FILTER_TEXT:
-            raise AppError(
-                f"Filter values are at most {MAX_FILTER_TEXT} characters as JSON.",
-                field=".".join(path),
-            )
-    elif isinstance(value, list):
-        if len(value) > MAX_FILTER_LIST:
-            raise AppError(f"At most {MAX_FILTER_LIST} items.", field=".".join(path))
-        for i, item in enumerate(value):
-            check_filter_values(item, [*path, str(i)])
-    elif hasattr(value, "__dict__") and not isinstance(value, Enum):  # a filter input object
-        for name, item in vars(value).items():
-            if item is not None:
-                check_filter_values(item, [*path, camel(name.rstrip("_"))])
+    if flt is not None:
+        name = type(flt).__strawberry_definition__.name.removesuffix("Filter")
+        filter_form.parse(name, filter_form.plain(flt), path)
 
 
 def relation_source(rel: Relation, child: str, parent_key: str, workspace: str) -> str:
@@ -98,11 +74,13 @@ def relation_source(rel: Relation, child: str, parent_key: str, workspace: str) 
 
 
 def compile_filter(ent: Entity, flt: Any, alias: str, params: Params, depth: int = 0) -> str:
-    """The SQL condition for `flt` over rows of `ent` aliased `alias` ("TRUE" if empty)."""
+    """The SQL condition for `flt` over rows of `ent` aliased `alias` ("TRUE" if empty).
+
+    `flt` is a parsed filter (`filter_form.parse`); a typed filter input is parsed first."""
     if flt is None:
         return "TRUE"
-    if depth > MAX_DEPTH:
-        raise AppError(f"Filters may nest at most {MAX_DEPTH} levels deep.", field="filter")
+    if not isinstance(flt, filter_form.Node):
+        flt = filter_form.parse(ent.name, filter_form.plain(flt), ["filter"])
     parts: list[str] = []
     for f in ent.fields:
         ops = getattr(flt, f.name, None)
@@ -167,16 +145,8 @@ def _bind_value(f: Field, value: Any, params: Params, ent: Entity) -> str:
 
 
 def _python_value(f: Field, value: Any, ent: Entity) -> Any:
-    if isinstance(value, Enum):
-        return value.value
-    if f.kind is Kind.ID:
-        target = f.target or ent.name
-        type_name, pk = global_ids.decode_any(value, field=f.name)
-        if target == "*":  # an id of any type (the audit log's entityId)
-            return pk
-        if type_name != target:
-            raise AppError(f"{value!r} is not the id of a {target}.", field=f.name)
-        return pk
+    if f.kind is Kind.ID:  # checked by the parser: a global id of the field's target
+        return global_ids.decode_any(value)[1]
     if f.kind is Kind.STRING and f.lowercase:
         return value.lower()
     return value

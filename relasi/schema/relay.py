@@ -16,10 +16,9 @@ from strawberry.types.base import StrawberryOptional
 from strawberry.types.enum import StrawberryEnumDefinition
 
 from relasi.errors import NotFound
-from relasi.resolvers import global_ids, loaders
+from relasi.resolvers import filter_form, global_ids, loaders
 from relasi.resolvers.model import entity
 from relasi.resolvers.pagination import OrderSpec, Page, PageArgs
-from relasi.resolvers.predicates import check_filter_values
 
 T = TypeVar("T")
 
@@ -161,6 +160,14 @@ def connection_of(entity_name: str, connection_cls: type, node_cls: type) -> Non
     CONNECTIONS[entity_name] = (connection_cls, node_cls)
 
 
+def parsed_filter(entity_name: str, flt: Any) -> Any:
+    """A list's typed filter input, checked as the plain filter form (the one checker lists,
+    segment rules and webhooks share): what the loaders compile."""
+    if flt is None:
+        return None
+    return filter_form.parse(entity_name, filter_form.plain(flt), ["filter"])
+
+
 async def root_connection(
     info: strawberry.Info,
     entity_name: str,
@@ -170,6 +177,7 @@ async def root_connection(
 ) -> Any:
     session = info.context.session
     ent = entity(entity_name)
+    flt = parsed_filter(entity_name, flt)
     page = await loaders.root_page(session, ent, flt, order_specs(order_by), args)
     connection_cls, node_cls = CONNECTIONS[entity_name]
     return build_connection(
@@ -194,6 +202,7 @@ async def relation_connection(
     session = info.context.session
     ent = entity(parent)
     target = ent.relation(relation).target
+    flt = parsed_filter(target, flt)
     page = await loaders.relation_page(
         session, ent, relation, parent_pk, flt, order_specs(order_by), args
     )
@@ -240,7 +249,6 @@ def _connection_resolver(
         last: int | None = None,
         before: str | None = None,
     ) -> Any:
-        check_filter_values(filter, ["filter"])
         args = page_args(first, after, last, before)
         if parent is None:
             return await root_connection(info, relation, filter, order_by, args)

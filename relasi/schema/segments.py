@@ -4,18 +4,14 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
-from decimal import Decimal
-from enum import Enum
 from typing import TYPE_CHECKING, Annotated, Any
 
 import strawberry
 from strawberry.scalars import JSON
-from strawberry.types.base import has_object_definition
-from strawberry.utils.str_converters import to_camel_case
 
 from relasi.auth.pii import PII_READ
 from relasi.errors import UserInputError
-from relasi.resolvers import global_ids, loaders
+from relasi.resolvers import filter_form, global_ids, loaders
 from relasi.resolvers.model import entity
 from relasi.resolvers.pagination import PageArgs
 from relasi.resolvers.segments import mutations, queries
@@ -168,27 +164,6 @@ connection_of("Segment", SegmentConnection, Segment)
 connection_of("SegmentMembershipChange", SegmentMembershipChangeConnection, SegmentMembershipChange)
 
 
-def rule_json(value: Any) -> Any:
-    """A typed ContactFilter as the JSON a client would send (camelCase, unset keys left out):
-    the form rules are stored, returned and compiled in."""
-    if isinstance(value, list):
-        return [rule_json(v) for v in value]
-    if has_object_definition(value) and dataclasses.is_dataclass(value):
-        out = {}
-        for f in value.__strawberry_definition__.fields:
-            item = getattr(value, f.python_name)
-            if item is not None and item is not strawberry.UNSET:
-                out[f.graphql_name or to_camel_case(f.python_name)] = rule_json(item)
-        return out
-    if isinstance(value, Enum):
-        return value.value
-    if isinstance(value, Decimal):
-        return str(value)
-    if isinstance(value, datetime.date):  # and datetime
-        return value.isoformat()
-    return value
-
-
 def _rule_of(data: dict[str, Any], typed: Any, raw: Any, prefix: str = "input") -> None:
     """Put the rule (typed `rule` or JSON `ruleJson`) in `data` as JSON, with the input field
     it came from (its errors are reported under it)."""
@@ -198,7 +173,7 @@ def _rule_of(data: dict[str, Any], typed: Any, raw: Any, prefix: str = "input") 
     if all(given):
         raise UserInputError.single(f"{prefix}.ruleJson", "Give rule or ruleJson, not both.")
     if given[0]:
-        data["rule"], data["rule_field"] = rule_json(typed), "rule"
+        data["rule"], data["rule_field"] = filter_form.plain(typed), "rule"
     elif given[1]:
         data["rule"], data["rule_field"] = raw, "ruleJson"
 

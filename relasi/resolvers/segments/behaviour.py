@@ -16,12 +16,11 @@ Each compiles to a subquery correlated on the contact, on an index keyed by
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
-from relasi.errors import AppError, NotFound
+from relasi.errors import NotFound
 from relasi.resolvers import global_ids
-from relasi.resolvers.model import Kind, Param, Predicate, camel, entity, extend
+from relasi.resolvers.model import Kind, Param, Predicate, entity, extend
 from relasi.resolvers.predicates import Params, compile_filter
 
 MAX_DAYS = 3_650
@@ -55,38 +54,11 @@ def _bounds(low: float, high: float, what: str) -> tuple[Param, ...]:
     )
 
 
-def problem(param: Param, value: Any) -> str | None:
-    """Why `value` is not acceptable for `param` (None if it is): the rule parser reports it
-    at the value's path, the compiler refuses a list filter with it."""
-    if param.minimum is not None and value < param.minimum:
-        return f"Must be at least {param.minimum:g}."
-    if param.maximum is not None and value > param.maximum:
-        return f"Must be at most {param.maximum:g}."
-    if param.kind is Kind.FLOAT and not math.isfinite(value):
-        return "Must be a finite number."
-    return None
-
-
-def object_problem(predicate: Predicate, value: Any) -> str | None:
-    """A problem of the predicate's input as a whole (a missing choice)."""
-    if predicate.name in ("average_sentiment", "average_satisfaction") and all(
-        getattr(value, op, None) is None for op in ("lt", "lte", "gt", "gte")
-    ):
+def _needs_a_bound(value: Any) -> str | None:
+    """An average compares with something (the filter parser reports it at the predicate)."""
+    if all(getattr(value, op, None) is None for op in ("lt", "lte", "gt", "gte")):
         return "Give lt, lte, gt or gte."
     return None
-
-
-def _checked(predicate: Predicate, value: Any) -> None:
-    """Refuse a list filter's out-of-range input (rules were checked when parsed)."""
-    for param in predicate.params:
-        given = getattr(value, param.name, None)
-        if given is not None and param.kind in (Kind.INT, Kind.FLOAT):
-            message = problem(param, given)
-            if message:
-                raise AppError(message, field=f"filter.{camel(predicate.name)}.{camel(param.name)}")
-    message = object_problem(predicate, value)
-    if message:
-        raise AppError(message, field=f"filter.{camel(predicate.name)}")
 
 
 def _touches(
@@ -104,7 +76,6 @@ def _touches(
 
 
 def _touchpoints(value: Any, alias: str, params: Params, depth: int) -> str:
-    _checked(TOUCHPOINTS, value)
     source = _touches(value, alias, params, depth, value.within_days)
     at_least, at_most = value.at_least, value.at_most
     if at_least is None and at_most is None:
@@ -126,7 +97,6 @@ def _touchpoints(value: Any, alias: str, params: Params, depth: int) -> str:
 
 
 def _last_touchpoint(value: Any, alias: str, params: Params, depth: int) -> str:
-    _checked(LAST_TOUCHPOINT, value)
     recent = _touches(value, alias, params, depth, value.older_than_days)
     if value.or_never:
         return f"NOT EXISTS (SELECT 1 {recent})"
@@ -144,7 +114,6 @@ def _compare(average: str, value: Any, params: Params) -> str:
 
 
 def _average_sentiment(value: Any, alias: str, params: Params, depth: int) -> str:
-    _checked(AVERAGE_SENTIMENT, value)
     tp = params.alias("tp")
     source = _touches(value, alias, params, depth, value.within_days, tp)
     average = f"(SELECT avg({tp}.sentiment) {source} AND {tp}.sentiment IS NOT NULL)"
@@ -152,7 +121,6 @@ def _average_sentiment(value: Any, alias: str, params: Params, depth: int) -> st
 
 
 def _average_satisfaction(value: Any, alias: str, params: Params, depth: int) -> str:
-    _checked(AVERAGE_SATISFACTION, value)
     k = params.alias("cs")
     cond = [
         f"{k}.workspace_id = {alias}.workspace_id",
@@ -237,6 +205,7 @@ AVERAGE_SENTIMENT = Predicate(
     compile=_average_sentiment,
     relation="interactions",
     clock_params=("within_days",),
+    check=_needs_a_bound,
 )
 AVERAGE_SATISFACTION = Predicate(
     name="average_satisfaction",
@@ -256,6 +225,7 @@ AVERAGE_SATISFACTION = Predicate(
     compile=_average_satisfaction,
     relation="cases",
     clock_params=("within_days",),
+    check=_needs_a_bound,
 )
 IN_SEGMENT = Predicate(
     name="in_segment",

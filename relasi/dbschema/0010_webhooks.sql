@@ -8,11 +8,10 @@
 -- and event besides). Commit numbers are gapless and in commit order (0008), so a commit that
 -- becomes visible later can never land behind a cursor.
 --
--- WAKE-UP. A write whose workspace has an enabled endpoint notifies `relasi_webhooks` with the
--- workspace id; PostgreSQL sends the notification only if the write commits, so a rolled-back
--- write wakes nobody. Notifications are only a hint (a process that was down misses them):
--- every worker also sweeps for endpoints behind their workspace's head, and for deliveries
--- due, every second.
+-- WAKE-UP. A write whose workspace has an enabled endpoint queues a `webhooks.fanout` job in
+-- its own transaction (the trigger at the end), so a rolled-back write queues nothing. The
+-- jobs are only wake-ups: a sweep job every second also finds endpoints behind the log, and
+-- deliveries due (resolvers/webhooks/background.py).
 --
 -- DELIVERY. A delivery is PENDING until a worker claims it (SENDING, with a lease), then
 -- DELIVERED, or PENDING again with its next attempt time, or FAILED when its retries ran out.
@@ -96,16 +95,30 @@ CREATE INDEX webhook_attempts_delivery ON webhook_attempts (workspace_id, delive
 SELECT relasi_isolate(t)
   FROM unnest(ARRAY['webhook_endpoints', 'webhook_deliveries', 'webhook_attempts']) t;
 
--- A write of a workspace with an enabled endpoint wakes the webhook workers as it commits.
+-- A write of a workspace with an enabled endpoint queues its fan-out job, in the writer's
+-- transaction: a rolled-back write queues nothing, a committed one is never without it. As
+-- relasi/jobs/queue.py's enqueue does (pgqueuer's statement, 0009): one job per workspace
+-- while one is queued or running (the running one reads on to the log's end; the sweep
+-- catches a commit that slips in as it finishes).
 CREATE FUNCTION relasi_webhooks_wake() RETURNS trigger LANGUAGE plpgsql AS $$
-DECLARE
-    ws uuid;
 BEGIN
-    FOR ws IN SELECT DISTINCT n.workspace_id FROM new_commits n
-               WHERE EXISTS (SELECT FROM webhook_endpoints e
-                              WHERE e.workspace_id = n.workspace_id AND e.enabled) LOOP
-        PERFORM pg_notify('relasi_webhooks', ws::text);
-    END LOOP;
+    WITH woken AS (
+        SELECT DISTINCT n.workspace_id FROM new_commits n
+         WHERE EXISTS (SELECT FROM webhook_endpoints e
+                        WHERE e.workspace_id = n.workspace_id AND e.enabled)),
+    inserted AS (
+        INSERT INTO pgqueuer (priority, entrypoint, payload, execute_after, dedupe_key, status)
+        SELECT 0, 'webhooks.fanout',
+               convert_to(json_build_object('workspace_id', w.workspace_id)::text, 'UTF8'),
+               now(), 'webhooks.fanout:' || w.workspace_id, 'queued'
+          FROM woken w
+        ON CONFLICT (dedupe_key)
+            WHERE status = ANY (ARRAY['queued'::pgqueuer_status, 'picked'::pgqueuer_status])
+              AND dedupe_key IS NOT NULL
+            DO NOTHING
+        RETURNING id, entrypoint, priority)
+    INSERT INTO pgqueuer_log (job_id, status, entrypoint, priority)
+    SELECT id, 'queued', entrypoint, priority FROM inserted;
     RETURN NULL;
 END $$;
 CREATE TRIGGER webhooks_wake AFTER INSERT ON change_commits

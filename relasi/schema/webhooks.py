@@ -12,7 +12,7 @@ import strawberry
 from strawberry.scalars import JSON
 
 from relasi.resolvers import global_ids
-from relasi.resolvers.webhooks import deliveries, endpoints, listing, worker
+from relasi.resolvers.webhooks import background, deliveries, endpoints, listing
 from relasi.resolvers.webhooks.delivery import Config
 from relasi.schema.errors import UserError
 from relasi.schema.filters import (
@@ -276,7 +276,7 @@ def _config(info: strawberry.Info) -> Config:
     """The app's webhook settings (the key that seals secrets among them), made once."""
     state = info.context.request.app.state
     if getattr(state, "webhook_config", None) is None:
-        state.webhook_config = worker.config_of(state.settings)
+        state.webhook_config = background.config_of(state.settings)
     return state.webhook_config
 
 

@@ -1,6 +1,5 @@
 """Webhook fixtures: a receiver, an app whose settings allow it, and the worker."""
 
-import asyncio
 import base64
 import contextlib
 import os
@@ -9,7 +8,7 @@ import uuid
 import httpx
 import pytest
 
-from relasi.resolvers.webhooks import worker
+from relasi.jobs.worker import Worker
 from relasi.server import create_app
 from relasi.settings import Settings
 from tests.conftest import Api, new_api
@@ -68,14 +67,21 @@ async def wapi(database, hooks_client) -> Api:
     return await new_api(database, hooks_client, "Hooks")
 
 
+@contextlib.asynccontextmanager
+async def job_worker(database, settings):
+    """A process's job worker (as `relasi serve` and `relasi worker` run it)."""
+    runner = Worker(database, settings)
+    await runner.start()
+    try:
+        yield runner
+    finally:
+        await runner.stop()
+
+
 @pytest.fixture
 async def run_worker(database, settings):
-    """The webhook worker of a server process, running for the test."""
-    task = asyncio.create_task(worker.run(database, settings))
-    yield task
-    task.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await task
+    async with job_worker(database, settings) as runner:
+        yield runner
 
 
 async def endpoint(api: Api, receiver: Receiver, name: str | None = None, **fields) -> dict:

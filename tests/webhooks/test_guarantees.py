@@ -2,14 +2,12 @@
 replays, what the owner may see, and the address check at send time."""
 
 import asyncio
-import contextlib
 import random
 from datetime import UTC, datetime
 
-from relasi.resolvers.webhooks import worker
 from relasi.settings import Settings
 from tests.changes.helpers import read_all
-from tests.webhooks.conftest import ERRORS, SETTINGS, endpoint
+from tests.webhooks.conftest import ERRORS, SETTINGS, endpoint, job_worker
 from tests.webhooks.test_delivery import _deliveries, _until
 from tests.webhooks.writes import mutate
 
@@ -166,8 +164,7 @@ async def test_the_address_is_checked_again_when_sending(wapi, receiver, databas
     # saved while 127.0.0.1 was allowed; a worker of a deployment that does not allow it
     ep = await endpoint(wapi, receiver, eventTypes=["contact.created"])
     strict = Settings(**{**SETTINGS, "webhook_allowed_hosts": ""})
-    task = asyncio.create_task(worker.run(database, strict))
-    try:
+    async with job_worker(database, strict):
         await mutate(wapi, "createContact", {"firstName": "Rebound"})
 
         async def refused():
@@ -175,10 +172,6 @@ async def test_the_address_is_checked_again_when_sending(wapi, receiver, databas
             return found and found[0]["attempts"] and found[0]
 
         delivery = await _until(refused)
-    finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
     attempt = delivery["attempts"][0]
     assert attempt["statusCode"] is None and "Refused" in attempt["error"]
     assert "https" in attempt["error"]

@@ -7,5 +7,5 @@
 - `payloads`: a delivery's body, the record seen with its endpoint owner's scopes;
 - `delivery`: claiming due deliveries, sending them, retries and endpoint health;
 - `deliveries`: reading deliveries and their attempts, and replays;
-- `worker`: the loop each server process runs (woken by commits, sweeping every second).
+- `background`: the jobs that run it all (relasi/jobs/): fan-out, delivery, a sweep.
 """

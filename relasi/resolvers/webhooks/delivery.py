@@ -19,6 +19,7 @@ import random
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from uuid import UUID
 
 import asyncpg
 import httpx
@@ -41,7 +42,7 @@ WITH candidates AS (
                               ORDER BY d.sequence, d.seq) AS n
       FROM webhook_deliveries d
       JOIN webhook_endpoints e ON e.workspace_id = d.workspace_id AND e.id = d.endpoint_id
-     WHERE e.enabled
+     WHERE e.enabled AND d.workspace_id = $4 AND d.endpoint_id = $5
        AND ((d.status = 'PENDING' AND d.next_attempt_at <= now())
             OR (d.status = 'SENDING' AND d.lease_until < now()))
        AND NOT EXISTS (
@@ -84,11 +85,54 @@ class Config:
         return self.timeout * 2 + 5
 
 
-async def claim(db: Database, config: Config, limit: int) -> list[asyncpg.Record]:
+async def claim(
+    db: Database, config: Config, workspace_id: UUID, endpoint_id: UUID, limit: int
+) -> list[asyncpg.Record]:
+    """Up to `limit` of the endpoint's deliveries that may be sent now, marked SENDING."""
     if limit <= 0:
         return []
     async with system_connection(db) as conn:
-        return await conn.fetch(_CLAIM, config.endpoint_concurrency, limit, config.lease)
+        return await conn.fetch(
+            _CLAIM, config.endpoint_concurrency, limit, config.lease, workspace_id, endpoint_id
+        )
+
+
+async def drain(db: Database, config: Config, workspace_id: UUID, endpoint_id: UUID) -> int:
+    """Send the endpoint's deliveries that may be sent, up to its concurrency at a time, until
+    none is left that may be sent now (retries due later are swept up when due); how many."""
+    sent = 0
+    in_flight: set[asyncio.Task] = set()
+    # no redirects: a 3xx is an answer (a failed delivery), never a second request
+    async with httpx.AsyncClient(follow_redirects=False, timeout=config.timeout) as client:
+        try:
+            while True:
+                free = config.endpoint_concurrency - len(in_flight)
+                for claimed in await claim(db, config, workspace_id, endpoint_id, free):
+                    in_flight.add(asyncio.create_task(send(db, client, config, claimed)))
+                if not in_flight:
+                    return sent
+                done, in_flight = await asyncio.wait(in_flight, return_when=asyncio.FIRST_COMPLETED)
+                sent += len(done)
+                for task in done:
+                    if task.exception() is not None:  # its lease runs out: it is sent again
+                        log.error("webhooks: a delivery failed", exc_info=task.exception())
+        finally:
+            for task in in_flight:
+                task.cancel()
+            await asyncio.gather(*in_flight, return_exceptions=True)
+
+
+async def due_endpoints(db: Database) -> list[asyncpg.Record]:
+    """(workspace_id, endpoint_id) of enabled endpoints with deliveries that may be tried now
+    (due retries, replays, leases of killed workers run out)."""
+    async with system_connection(db) as conn:
+        return await conn.fetch(
+            """SELECT DISTINCT d.workspace_id, d.endpoint_id FROM webhook_deliveries d
+                 JOIN webhook_endpoints e
+                   ON e.workspace_id = d.workspace_id AND e.id = d.endpoint_id AND e.enabled
+                WHERE (d.status = 'PENDING' AND d.next_attempt_at <= now())
+                   OR (d.status = 'SENDING' AND d.lease_until < now())"""
+        )
 
 
 def retry_delay(attempts: int, scale: float) -> float | None:

@@ -19,6 +19,7 @@ import asyncpg
 
 from relasi.auth.principal import Principal
 from relasi.db import Database, system_connection
+from relasi.jobs import enqueue
 from relasi.resolvers.webhooks import endpoints, filters, payloads
 
 BATCH_COMMITS = 200
@@ -49,13 +50,24 @@ async def behind(db: Database) -> list[UUID]:
 
 
 async def fan_out(db: Database, workspace_id: UUID, batch: int = BATCH_COMMITS) -> int:
-    """Fan out everything committed so far in the workspace; how many deliveries it made."""
+    """Fan out everything committed so far in the workspace; how many deliveries it made.
+    Each endpoint that got some has a `webhooks.deliver` job queued with them."""
     made = 0
     while True:
         count, more = await _batch(db, workspace_id, batch)
         made += count
         if not more:
             return made
+
+
+async def enqueue_delivery(conn: asyncpg.Connection, workspace_id: UUID, endpoint_id: UUID) -> None:
+    """Queue the job that sends an endpoint's due deliveries (once while one is queued)."""
+    await enqueue(
+        conn,
+        "webhooks.deliver",
+        {"workspace_id": str(workspace_id), "endpoint_id": str(endpoint_id)},
+        dedupe_key=f"webhooks.deliver:{endpoint_id}",
+    )
 
 
 async def _batch(db: Database, workspace_id: UUID, batch: int) -> tuple[int, bool]:
@@ -78,6 +90,8 @@ async def _batch(db: Database, workspace_id: UUID, batch: int) -> tuple[int, boo
         rows = await _deliveries(conn, db, workspace_id, targets, events)
         if rows:
             await conn.execute(_INSERT, workspace_id, *zip(*rows, strict=True))
+            for endpoint_id in sorted({row[0] for row in rows}):
+                await enqueue_delivery(conn, workspace_id, endpoint_id)
         await conn.execute(
             "UPDATE webhook_endpoints SET after_sequence = $3"
             " WHERE workspace_id = $1 AND id = ANY($2) AND after_sequence < $3",

@@ -18,6 +18,7 @@ import asyncpg
 from relasi.auth.pii import PII_READ
 from relasi.auth.principal import Principal
 from relasi.errors import AppError, ErrorCode, Forbidden
+from relasi.resolvers import filter_form
 from relasi.resolvers.model import entity
 from relasi.resolvers.predicates import Params, compile_filter
 from relasi.resolvers.validation import Checker
@@ -35,8 +36,6 @@ RECORD_TYPES = {
 
 
 def _compiled(type_name: str, plain: Any, path: list[str], pii: bool) -> tuple[str, list[Any]]:
-    from relasi.resolvers import filter_form
-
     parsed = filter_form.parse(type_name, plain, path)
     params = Params(pii=pii)
     params("")  # $1: the workspace, $2: the record ids (bound by the caller)
@@ -53,8 +52,6 @@ def checked(check: Checker, principal: Principal, value: Any) -> dict[str, Any]:
     compile for this owner (personal data without pii:read included)."""
     if value is None:
         return {}
-    from relasi.resolvers import filter_form
-
     check.raise_if_any()  # the other fields' problems first, all at once
     stored: dict[str, Any] = {}
     for key in RECORD_TYPES:

@@ -1,0 +1,74 @@
+"""The webhooks' background work, on the job queue (relasi/jobs/):
+
+- `webhooks.fanout` {workspace_id}: queued by the database in the writer's transaction
+  (0010_webhooks.sql, once while one is queued), it fans the workspace's new commits out and
+  queues a `webhooks.deliver` per endpoint that got deliveries;
+- `webhooks.deliver` {workspace_id, endpoint_id}: sends that endpoint's deliveries;
+- `webhooks.sweep`, every second: queues the fan-out of workspaces whose endpoints are behind
+  the log and the delivery of endpoints with due retries, replays or deliveries whose worker
+  died, so that no wake-up that was missed loses anything.
+
+Everything a job needs is in the webhook tables, so a job run twice (at least once) does no
+harm: fan-out takes turns per workspace and skips what it did, a claim is never shared.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+from relasi.db import system_connection
+from relasi.jobs import JobContext, enqueue, entrypoint, periodic
+from relasi.resolvers.webhooks import delivery, fanout
+from relasi.resolvers.webhooks.secrets import SecretBox
+from relasi.settings import Settings
+
+_configs: dict[int, delivery.Config] = {}
+
+
+def config_of(settings: Settings) -> delivery.Config:
+    """The webhook settings of a process (made once: the secret key is read from its file)."""
+    config = _configs.get(id(settings))
+    if config is None:
+        config = _configs[id(settings)] = delivery.Config(
+            box=SecretBox.from_settings(settings),
+            allowed_hosts=settings.webhook_allowed_host_list,
+            timeout=settings.webhook_timeout,
+            retry_scale=settings.webhook_retry_scale,
+            endpoint_concurrency=settings.webhook_endpoint_concurrency,
+            secret_overlap=settings.webhook_secret_overlap,
+        )
+    return config
+
+
+@entrypoint("webhooks.fanout")
+async def fan_out(ctx: JobContext, payload: dict[str, Any]) -> None:
+    await fanout.fan_out(ctx.db, UUID(payload["workspace_id"]))
+
+
+@entrypoint("webhooks.deliver")
+async def deliver(ctx: JobContext, payload: dict[str, Any]) -> None:
+    await delivery.drain(
+        ctx.db,
+        config_of(ctx.settings),
+        UUID(payload["workspace_id"]),
+        UUID(payload["endpoint_id"]),
+    )
+
+
+@periodic("webhooks.sweep", every=1)
+async def sweep(ctx: JobContext) -> None:
+    behind = await fanout.behind(ctx.db)
+    due = await delivery.due_endpoints(ctx.db)
+    if not behind and not due:
+        return
+    async with system_connection(ctx.db) as conn:
+        for workspace_id in behind:
+            await enqueue(
+                conn,
+                "webhooks.fanout",
+                {"workspace_id": str(workspace_id)},
+                dedupe_key=f"webhooks.fanout:{workspace_id}",
+            )
+        for row in due:
+            await fanout.enqueue_delivery(conn, row["workspace_id"], row["endpoint_id"])

@@ -280,6 +280,14 @@ def _config(info: strawberry.Info) -> Config:
     return state.webhook_config
 
 
+def _data(input: Any) -> dict[str, Any]:
+    """The input's fields given; the filter stays the typed input the plain form reads."""
+    data = provided(input)
+    if "filter" in data:
+        data["filter"] = input.filter
+    return data
+
+
 def _with_secret(result: Any) -> dict[str, Any]:
     row, secret = result
     return {"webhook_endpoint": endpoint_of(row), "secret": secret}
@@ -352,7 +360,7 @@ class WebhookMutations:
 
         async def action(session):
             return await endpoints.create(
-                session, provided(input), config.box, config.allowed_hosts
+                session, _data(input), config.box, config.allowed_hosts
             )
 
         return await run_mutation(info, WebhookSecretPayload, action, _with_secret)
@@ -364,7 +372,7 @@ class WebhookMutations:
         config = _config(info)
 
         async def action(session):
-            data = provided(input)
+            data = _data(input)
             pk = _endpoint_pk(data.pop("id"), "input.id")
             return await endpoints.update(session, pk, data, config.allowed_hosts)
 

@@ -359,9 +359,7 @@ class WebhookMutations:
         config = _config(info)
 
         async def action(session):
-            return await endpoints.create(
-                session, _data(input), config.box, config.allowed_hosts
-            )
+            return await endpoints.create(session, _data(input), config.box, config.allowed_hosts)
 
         return await run_mutation(info, WebhookSecretPayload, action, _with_secret)
 

@@ -23,6 +23,7 @@ from uuid import UUID
 
 import asyncpg
 import httpx
+from cryptography.exceptions import InvalidTag
 
 from relasi.db import Database, system_connection
 from relasi.resolvers.webhooks import safety
@@ -187,10 +188,20 @@ async def _post(
         target = await safety.resolve(endpoint["url"], config.allowed_hosts)
     except safety.UnsafeUrl as e:
         return Outcome(None, elapsed(), None, f"Refused: {e}")
+    try:
+        keys = _keys(config, endpoint)
+    except InvalidTag:
+        return Outcome(
+            None,
+            elapsed(),
+            None,
+            "The signing secret cannot be opened with this "
+            "server's RELASI_WEBHOOK_SECRET_KEY (was the key changed?).",
+        )
     url = httpx.URL(target.url)
     extensions = {}
     request_headers = headers(
-        "msg_" + delivery["id"].hex, datetime.now(UTC), delivery["body"], _keys(config, endpoint)
+        "msg_" + delivery["id"].hex, datetime.now(UTC), delivery["body"], keys
     )
     if target.address is not None:  # connect to the checked address, not a fresh lookup
         request_headers["host"] = url.netloc.decode()

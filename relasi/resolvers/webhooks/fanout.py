@@ -1,6 +1,6 @@
 """Fan-out: the change log's commits after each endpoint's cursor become deliveries.
 
-One transaction per batch of commits and workspace: the enabled endpoints are locked (two
+One transaction per batch of commits and workspace, holding the workspace's fan-out lock (two
 processes fanning out one workspace take turns, the second starting where the first stopped),
 the batch's events are read once, each endpoint keeps those of its event types, its owner's
 readable record types and its filter (one statement per record type for the whole batch), the
@@ -72,9 +72,14 @@ async def enqueue_delivery(conn: asyncpg.Connection, workspace_id: UUID, endpoin
 
 async def _batch(db: Database, workspace_id: UUID, batch: int) -> tuple[int, bool]:
     async with system_connection(db) as conn, conn.transaction():
+        # fan-outs of one workspace take turns (not a row lock: deliveries settling meanwhile
+        # update the endpoints' health and must not wait for a whole batch)
+        await conn.execute(
+            "SELECT pg_advisory_xact_lock(hashtextextended('webhooks.fanout:' || $1, 0))",
+            str(workspace_id),
+        )
         targets = await conn.fetch(
-            "SELECT * FROM webhook_endpoints WHERE workspace_id = $1 AND enabled"
-            " ORDER BY id FOR UPDATE",
+            "SELECT * FROM webhook_endpoints WHERE workspace_id = $1 AND enabled ORDER BY id",
             workspace_id,
         )
         head = await conn.fetchval(

@@ -297,8 +297,8 @@ async def _settle(db: Database, config: Config, delivery: asyncpg.Record, out: O
                           disabled_reason = coalesce($4, disabled_reason)
                     WHERE workspace_id = $1 AND id = $2
                       -- a success changes nothing worth a write within the same second
-                      AND NOT ($3 AND failure_streak = 0
-                               AND last_success_at > now() - interval '1 second')""",
+                      AND NOT ($3 AND failure_streak = 0 AND coalesce(
+                               last_success_at > now() - interval '1 second', false))""",
                 ws,
                 delivery["endpoint_id"],
                 ok,

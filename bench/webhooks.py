@@ -1,7 +1,7 @@
 """Webhooks: changes per second through the change log to a local receiver, and the time from
 a write's commit to the receiver having its delivery.
 
-    python bench/webhooks.py [--rate 500] [--seconds 10] [--writers 8]
+    python bench/webhooks.py [--rate 500] [--seconds 10] [--writers 8] [--concurrency 4]
 
 A scratch database (embedded, or on DATABASE_URL) gets a workspace with one endpoint pointing
 at a receiver on loopback (a separate process: Starlette under uvicorn, verifying every
@@ -58,11 +58,12 @@ def receive(port: int, secret: str) -> None:
     uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning")
 
 
-async def main(rate: float, seconds: float, writers: int) -> None:
+async def main(rate: float, seconds: float, writers: int, concurrency: int) -> None:
     settings = Settings(
         rate_limit=0,
         webhook_allowed_hosts="127.0.0.1",
         webhook_secret_key=base64.b64encode(os.urandom(32)).decode(),
+        webhook_endpoint_concurrency=concurrency,
     )
     async with scratch_database(max_size=writers + 8) as (_dsn, db):
         async with db.pool.acquire() as conn:
@@ -142,6 +143,9 @@ if __name__ == "__main__":
     parser.add_argument("--rate", type=float, default=500)
     parser.add_argument("--seconds", type=float, default=10)
     parser.add_argument("--writers", type=int, default=8)
+    parser.add_argument(
+        "--concurrency", type=int, default=4, help="RELASI_WEBHOOK_ENDPOINT_CONCURRENCY"
+    )
     parser.add_argument("--receive", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--secret", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -149,4 +153,4 @@ if __name__ == "__main__":
         receive(args.receive, args.secret)
     else:
         logging.basicConfig(level=logging.WARNING)
-        asyncio.run(main(args.rate, args.seconds, args.writers))
+        asyncio.run(main(args.rate, args.seconds, args.writers, args.concurrency))

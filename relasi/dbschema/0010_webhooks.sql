@@ -70,6 +70,9 @@ CREATE TABLE webhook_deliveries (
 -- what workers claim, across workspaces
 CREATE INDEX webhook_deliveries_due ON webhook_deliveries (next_attempt_at)
     WHERE status IN ('PENDING', 'SENDING');
+-- claiming: an endpoint's open deliveries in log order
+CREATE INDEX webhook_deliveries_queue ON webhook_deliveries
+    (workspace_id, endpoint_id, sequence, seq) WHERE status IN ('PENDING', 'SENDING');
 -- per-record order: an earlier delivery of the record to the endpoint still open
 CREATE INDEX webhook_deliveries_open ON webhook_deliveries
     (workspace_id, endpoint_id, record_id, sequence, seq) WHERE status IN ('PENDING', 'SENDING');

@@ -38,14 +38,13 @@ SCHEDULE = (5, 300, 1_800, 7_200, 18_000, *(36_000,) * 7)
 JITTER = 0.2
 EXCERPT_BYTES = 4_096
 
+# The endpoint's open deliveries in log order (an index walk that stops at the first few that
+# may go): due, no earlier one of the same record still open, and no more than the endpoint's
+# concurrency in flight. Rows another process is claiming are skipped.
 _CLAIM = """
-WITH candidates AS (
-    SELECT d.workspace_id, d.id, d.endpoint_id,
-           row_number() OVER (PARTITION BY d.workspace_id, d.endpoint_id
-                              ORDER BY d.sequence, d.seq) AS n
-      FROM webhook_deliveries d
-      JOIN webhook_endpoints e ON e.workspace_id = d.workspace_id AND e.id = d.endpoint_id
-     WHERE e.enabled AND d.workspace_id = $4 AND d.endpoint_id = $5
+WITH picked AS (
+    SELECT d.workspace_id, d.id FROM webhook_deliveries d
+     WHERE d.workspace_id = $4 AND d.endpoint_id = $5 AND d.status IN ('PENDING', 'SENDING')
        AND ((d.status = 'PENDING' AND d.next_attempt_at <= now())
             OR (d.status = 'SENDING' AND d.lease_until < now()))
        AND NOT EXISTS (
@@ -53,22 +52,18 @@ WITH candidates AS (
             WHERE p.workspace_id = d.workspace_id AND p.endpoint_id = d.endpoint_id
               AND p.record_id = d.record_id AND p.status IN ('PENDING', 'SENDING')
               AND (p.sequence, p.seq) < (d.sequence, d.seq))
-     ORDER BY d.next_attempt_at
-     LIMIT 1000),
-in_flight AS (
-    SELECT workspace_id, endpoint_id, count(*) AS n FROM webhook_deliveries
-     WHERE status = 'SENDING' AND lease_until >= now() GROUP BY 1, 2),
-picked AS (
-    SELECT c.workspace_id, c.id FROM candidates c
-      LEFT JOIN in_flight f ON f.workspace_id = c.workspace_id AND f.endpoint_id = c.endpoint_id
-     WHERE c.n <= $1 - coalesce(f.n, 0)
-     LIMIT $2)
+     ORDER BY d.sequence, d.seq
+     LIMIT greatest(0, least($2, $1 - (
+         SELECT count(*) FROM webhook_deliveries f
+          WHERE f.workspace_id = $4 AND f.endpoint_id = $5
+            AND f.status = 'SENDING' AND f.lease_until >= now())))
+     FOR UPDATE OF d SKIP LOCKED)
 UPDATE webhook_deliveries d
    SET status = 'SENDING', lease_until = now() + make_interval(secs => $3)
   FROM picked
  WHERE d.workspace_id = picked.workspace_id AND d.id = picked.id
-   -- another process may have claimed it meanwhile: this re-reads the row as it is now
-   AND (d.status = 'PENDING' OR d.lease_until < now())
+   AND EXISTS (SELECT FROM webhook_endpoints e
+                WHERE e.workspace_id = d.workspace_id AND e.id = d.endpoint_id AND e.enabled)
 RETURNING d.workspace_id, d.id, d.endpoint_id, d.body, d.attempts
 """
 

@@ -60,11 +60,11 @@ WITH picked AS (
      FOR UPDATE OF d SKIP LOCKED)
 UPDATE webhook_deliveries d
    SET status = 'SENDING', lease_until = now() + make_interval(secs => $3)
-  FROM picked
+  FROM picked, webhook_endpoints e
  WHERE d.workspace_id = picked.workspace_id AND d.id = picked.id
-   AND EXISTS (SELECT FROM webhook_endpoints e
-                WHERE e.workspace_id = d.workspace_id AND e.id = d.endpoint_id AND e.enabled)
-RETURNING d.workspace_id, d.id, d.endpoint_id, d.body, d.attempts
+   AND e.workspace_id = d.workspace_id AND e.id = d.endpoint_id AND e.enabled
+RETURNING d.workspace_id, d.id, d.endpoint_id, d.body, d.attempts,
+          e.url, e.secret, e.previous_secret, e.previous_secret_until
 """
 
 
@@ -161,42 +161,32 @@ class Outcome:
 async def send(
     db: Database, client: httpx.AsyncClient, config: Config, delivery: asyncpg.Record
 ) -> None:
-    """Send one claimed delivery and settle it (attempt, status, endpoint health)."""
-    async with system_connection(db) as conn:
-        endpoint = await conn.fetchrow(
-            "SELECT id, url, secret, previous_secret, previous_secret_until"
-            " FROM webhook_endpoints WHERE workspace_id = $1 AND id = $2",
-            delivery["workspace_id"],
-            delivery["endpoint_id"],
-        )
-    if endpoint is None:
-        return  # deleted meanwhile, with its deliveries
-    outcome = await _post(client, config, endpoint, delivery)
+    """Send one claimed delivery (its claim carries its endpoint's URL and secrets) and
+    settle it (attempt, status, endpoint health)."""
+    outcome = await _post(client, config, delivery)
     await _settle(db, config, delivery, outcome)
 
 
-def _keys(config: Config, endpoint: asyncpg.Record) -> list[str]:
-    keys = [config.box.open(endpoint["id"], endpoint["secret"])]
-    until = endpoint["previous_secret_until"]
-    if endpoint["previous_secret"] is not None and until is not None and until > datetime.now(UTC):
-        keys.append(config.box.open(endpoint["id"], endpoint["previous_secret"]))
+def _keys(config: Config, claimed: asyncpg.Record) -> list[str]:
+    keys = [config.box.open(claimed["endpoint_id"], claimed["secret"])]
+    until = claimed["previous_secret_until"]
+    if claimed["previous_secret"] is not None and until is not None and until > datetime.now(UTC):
+        keys.append(config.box.open(claimed["endpoint_id"], claimed["previous_secret"]))
     return keys
 
 
-async def _post(
-    client: httpx.AsyncClient, config: Config, endpoint: asyncpg.Record, delivery: asyncpg.Record
-) -> Outcome:
+async def _post(client: httpx.AsyncClient, config: Config, delivery: asyncpg.Record) -> Outcome:
     started = time.monotonic()
 
     def elapsed() -> int:
         return round((time.monotonic() - started) * 1000)
 
     try:
-        target = await safety.resolve(endpoint["url"], config.allowed_hosts)
+        target = await safety.resolve(delivery["url"], config.allowed_hosts)
     except safety.UnsafeUrl as e:
         return Outcome(None, elapsed(), None, f"Refused: {e}")
     try:
-        keys = _keys(config, endpoint)
+        keys = _keys(config, delivery)
     except InvalidTag:
         return Outcome(
             None,

@@ -6,6 +6,7 @@ import json
 from relasi.db import use_workspace
 from relasi.resolvers import global_ids
 from relasi.resolvers.changes import EVENT_TYPES
+from relasi.resolvers.webhooks import background
 from relasi.resolvers.webhooks.delivery import SCHEDULE
 from tests.changes.helpers import read_all
 from tests.conftest import new_api
@@ -210,3 +211,26 @@ async def test_retries_running_out_fail_the_delivery_and_disable_the_endpoint(
 async def _first_attempt(api, endpoint_id):
     found = await _deliveries(api, endpoint_id)
     return found and found[0]["attempts"]
+
+
+async def test_settled_deliveries_older_than_the_retention_are_deleted(
+    wapi, receiver, run_worker, database
+):
+    ok = await endpoint(wapi, receiver, eventTypes=["contact.created"])
+    failing = await endpoint(wapi, receiver, eventTypes=["contact.created"])
+    receiver.route(failing["name"], status=500)
+    await _contact(wapi, "Aged")
+    await receiver.wait_for(ok["name"], 1)
+    await _until(lambda: _first_attempt(wapi, failing["id"]))
+    async with database.pool.acquire() as conn:
+        await conn.execute(
+            "UPDATE webhook_deliveries SET occurred_at = now() - interval '31 days'"
+            " WHERE endpoint_id = ANY($1::uuid[])",
+            [global_ids.decode(e["id"], "WebhookEndpoint") for e in (ok, failing)],
+        )
+    await background.prune(database, 32)  # nothing is that old
+    assert len(await _deliveries(wapi, ok["id"])) == 1
+    await background.prune(database, 30, batch=1)
+    assert await _deliveries(wapi, ok["id"]) == []
+    (left,) = await _deliveries(wapi, failing["id"])  # still being retried: kept
+    assert left["status"] in ("PENDING", "SENDING")

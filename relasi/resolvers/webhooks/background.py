@@ -4,6 +4,8 @@
   (0010_webhooks.sql, once while one is queued), it fans the workspace's new commits out and
   queues a `webhooks.deliver` per endpoint that got deliveries;
 - `webhooks.deliver` {workspace_id, endpoint_id}: sends that endpoint's deliveries;
+- `webhooks.retention`, hourly: deletes settled deliveries (and their attempts) older than
+  the change log's retention, RELASI_CHANGE_RETENTION_DAYS;
 - `webhooks.sweep`, every second: queues the fan-out of workspaces whose endpoints are behind
   the log and the delivery of endpoints with due retries, replays or deliveries whose worker
   died, so that no wake-up that was missed loses anything.
@@ -17,7 +19,7 @@ from __future__ import annotations
 from typing import Any
 from uuid import UUID
 
-from relasi.db import system_connection
+from relasi.db import Database, system_connection
 from relasi.jobs import JobContext, enqueue, entrypoint, periodic
 from relasi.resolvers.webhooks import delivery, fanout
 from relasi.resolvers.webhooks.secrets import SecretBox
@@ -72,3 +74,32 @@ async def sweep(ctx: JobContext) -> None:
             )
         for row in due:
             await fanout.enqueue_delivery(conn, row["workspace_id"], row["endpoint_id"])
+
+
+RETENTION_BATCH = 5_000
+
+
+async def prune(db: Database, days: int, batch: int = RETENTION_BATCH) -> int:
+    """Delete delivered and failed deliveries (with their attempts) of changes older than
+    `days`, in short batches; how many. Open ones stay, whatever their age."""
+    deleted = 0
+    async with system_connection(db) as conn:
+        while True:
+            status = await conn.execute(
+                """DELETE FROM webhook_deliveries WHERE ctid = ANY(ARRAY(
+                       SELECT ctid FROM webhook_deliveries
+                        WHERE status IN ('DELIVERED', 'FAILED')
+                          AND occurred_at < now() - make_interval(days => $1) LIMIT $2))""",
+                days,
+                batch,
+            )
+            count = int(status.split()[-1])
+            deleted += count
+            if count < batch:
+                return deleted
+
+
+@periodic("webhooks.retention", every=3_600)
+async def prune_settled(ctx: JobContext) -> None:
+    if ctx.settings.change_retention_days > 0:  # 0: kept for good, like the change log
+        await prune(ctx.db, ctx.settings.change_retention_days)

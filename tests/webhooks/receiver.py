@@ -44,6 +44,8 @@ class Route_:
     status: int = 200
     stall: float = 0.0  # seconds to wait before answering
     fail_every: int = 0  # answer 500 to every n-th request
+    in_flight: int = 0  # requests being answered now
+    max_in_flight: int = 0
 
 
 class Receiver:
@@ -106,8 +108,13 @@ class Receiver:
             self.arrivals.append(arrival)
             self._count += 1
             count = self._count
-        if route.stall:
-            await asyncio.sleep(route.stall)
+        route.in_flight += 1
+        route.max_in_flight = max(route.max_in_flight, route.in_flight)
+        try:
+            if route.stall:
+                await asyncio.sleep(route.stall)
+        finally:
+            route.in_flight -= 1
         status = route.status
         if route.fail_every and count % route.fail_every == 0:
             status = 500

@@ -69,13 +69,16 @@ async def test_a_receiver_never_sees_a_records_older_change_after_a_newer_one(
 async def test_a_slow_endpoint_does_not_hold_up_another(wapi, receiver, run_worker):
     slow = await endpoint(wapi, receiver, eventTypes=["contact.created"])
     fast = await endpoint(wapi, receiver, eventTypes=["contact.created"])
-    receiver.route(slow["name"], stall=2)
+    route = receiver.route(slow["name"], stall=2)  # within the 3 s send limit of the tests
     for i in range(10):
         await mutate(wapi, "createContact", {"firstName": f"C{i}"})
-    await receiver.wait_for(fast["name"], 10, timeout=10)
-    # the slow one has at most its concurrency cap (4) in flight meanwhile
-    assert len(receiver.of(slow["name"], False)) <= 4
-    await receiver.wait_for(slow["name"], 10, timeout=30)
+    fast_arrivals = await receiver.wait_for(fast["name"], 10, timeout=60)
+    slow_arrivals = await receiver.wait_for(slow["name"], 10, timeout=90)
+    # the slow one never had more than its concurrency cap (4) in flight, so its 5th request
+    # came only after a first one's 2 s; the fast one had all of its own before that
+    assert route.max_in_flight == 4
+    fifth = sorted(a.at for a in slow_arrivals)[4]
+    assert max(a.at for a in fast_arrivals) < fifth
 
 
 async def test_rotation_signs_with_both_secrets_then_the_new_one(wapi, receiver, run_worker):

@@ -11,6 +11,7 @@ commit that becomes visible later never lands behind a cursor.
 
 from __future__ import annotations
 
+import asyncio
 from collections import defaultdict
 from typing import Any
 from uuid import UUID
@@ -23,6 +24,9 @@ from relasi.jobs import enqueue
 from relasi.resolvers.webhooks import endpoints, filters, payloads
 
 BATCH_COMMITS = 200
+# A batch holds a connection while it reads its records through another (payloads.py): a few
+# at a time per process, so fan-outs can never take the whole pool and wait on each other.
+_running = asyncio.Semaphore(2)
 
 _EVENTS = """SELECT c.sequence, e.seq, e.occurred_at, e.type, e.record_type, e.record_id,
                     e.changes::text AS changes
@@ -53,11 +57,12 @@ async def fan_out(db: Database, workspace_id: UUID, batch: int = BATCH_COMMITS) 
     """Fan out everything committed so far in the workspace; how many deliveries it made.
     Each endpoint that got some has a `webhooks.deliver` job queued with them."""
     made = 0
-    while True:
-        count, more = await _batch(db, workspace_id, batch)
-        made += count
-        if not more:
-            return made
+    async with _running:
+        while True:
+            count, more = await _batch(db, workspace_id, batch)
+            made += count
+            if not more:
+                return made
 
 
 async def enqueue_delivery(conn: asyncpg.Connection, workspace_id: UUID, endpoint_id: UUID) -> None:

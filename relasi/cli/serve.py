@@ -7,6 +7,8 @@ are passed to them as RELASI_* variables and the embedded server's address as DA
 SIGTERM and SIGINT stop uvicorn gracefully: listening ends, WebSockets get a close frame
 (1012, "service restart"), in-flight requests get `shutdown_timeout` seconds to finish; then
 the parent leaves the embedded PostgreSQL, stopping it if it was its last user, and exits 0.
+Each worker also runs background jobs (relasi/jobs/; off with RELASI_JOBS_IN_SERVER=false),
+whose running jobs get `shutdown_timeout` seconds of their own once requests are done.
 """
 
 from __future__ import annotations

@@ -179,4 +179,7 @@ class Worker:
                 with contextlib.suppress(asyncio.CancelledError):
                     await self._task
         if self._pool is not None:
-            await self._pool.close()
+            try:
+                await asyncio.wait_for(self._pool.close(), 10)
+            except TimeoutError:  # a connection still held by pgqueuer that gave up
+                self._pool.terminate()

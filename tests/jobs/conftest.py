@@ -11,6 +11,10 @@ from pathlib import Path
 
 import pytest
 
+from tests.cli.conftest import data_dir  # a real embedded PostgreSQL's data dir
+
+__all__ = ["data_dir"]
+
 ROOT = Path(__file__).resolve().parents[2]
 
 

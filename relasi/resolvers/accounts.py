@@ -8,8 +8,7 @@ from uuid import UUID
 import asyncpg
 
 from relasi.errors import UserInputError
-from relasi.resolvers import rows, segments
-from relasi.resolvers.loaders import load_one
+from relasi.resolvers import rows
 from relasi.resolvers.model import Entity, Field, Kind, Output, Relation, register, std_fields
 from relasi.resolvers.session import Session
 from relasi.resolvers.validation import SHORT_TEXT, Checker
@@ -89,9 +88,7 @@ async def update_account(session: Session, pk: UUID, data: dict[str, Any]) -> as
     await rows.resolve_links(session, data, values, owner_id="Member", parent_id="Account")
     if values.get("parent_id") is not None:
         await _refuse_cycle(session, pk, values["parent_id"])
-    current = await load_one(session, "Account", pk)  # one that moves leaves its old parent
     row = await rows.update(session, ACCOUNT, pk, data.get("version"), values, UNIQUE)
-    await segments.changed(session, "Account", row, current)
     return row
 
 

@@ -9,7 +9,7 @@ from uuid import UUID
 import asyncpg
 
 from relasi.errors import UserInputError
-from relasi.resolvers import events, rows, segments, timeline
+from relasi.resolvers import events, rows, timeline
 from relasi.resolvers.enums import CasePriority, CaseStatus, Channel, TimelineEventKind
 from relasi.resolvers.loaders import load_one
 from relasi.resolvers.model import Entity, Field, Kind, Output, Relation, register, std_fields
@@ -127,7 +127,6 @@ async def create_case(session: Session, data: dict[str, Any]) -> asyncpg.Record:
     _lifecycle(values, None, await session.fetchval("SELECT now()"))
     row = await rows.insert(session, CASE, values)
     await _record(session, row, TimelineEventKind.CASE_OPENED, None)
-    await segments.changed(session, "Case", row)
     return row
 
 
@@ -145,7 +144,6 @@ async def update_case(session: Session, pk: UUID, data: dict[str, Any]) -> async
         await _record(session, row, TimelineEventKind.CASE_STATUS_CHANGED, current["status"])
     else:
         await events.publish(session, "case", row["id"])
-    await segments.changed(session, "Case", row, current)
     return row
 
 

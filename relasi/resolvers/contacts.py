@@ -8,7 +8,7 @@ from uuid import UUID
 import asyncpg
 
 from relasi.errors import ErrorCode, UserInputError
-from relasi.resolvers import global_ids, journey, rows, segments, timeline
+from relasi.resolvers import global_ids, journey, rows, timeline
 from relasi.resolvers.enums import JourneyStage, LeadRating, LifecycleStage
 from relasi.resolvers.identities import taken_message
 from relasi.resolvers.loaders import children
@@ -244,7 +244,6 @@ async def _save(
     if phones is not None:
         await _write_identities(session, row["id"], "PHONE", phones, "phones")
     await _require_identifiable(session, row)
-    await segments.changed(session, "Contact", row, current)
     return row
 
 

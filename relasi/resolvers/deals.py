@@ -9,7 +9,7 @@ from uuid import UUID
 import asyncpg
 
 from relasi.errors import NotFound, UserInputError
-from relasi.resolvers import global_ids, pipelines, rows, segments, timeline
+from relasi.resolvers import global_ids, pipelines, rows, timeline
 from relasi.resolvers.enums import DealStatus, TimelineEventKind
 from relasi.resolvers.loaders import load_one
 from relasi.resolvers.model import Entity, Field, Kind, Link, Output, Relation, register, std_fields
@@ -169,7 +169,6 @@ async def create_deal(session: Session, data: dict[str, Any]) -> asyncpg.Record:
     await _record_change(session, row, None)
     for contact_pk, role in links:
         await set_contact(session, row["id"], contact_pk, role)
-    await segments.changed(session, "Deal", row)
     return row
 
 
@@ -178,9 +177,7 @@ async def update_deal(session: Session, pk: UUID, data: dict[str, Any]) -> async
     values = _values(check, data)
     check.raise_if_any()
     await rows.resolve_links(session, data, values, account_id="Account", owner_id="Member")
-    current = await load_one(session, "Deal", pk)  # a deal that moves leaves its old account
     row = await rows.update(session, DEAL, pk, data.get("version"), values)
-    await segments.changed(session, "Deal", row, current)
     return row
 
 
@@ -198,7 +195,6 @@ async def move_deal_stage(session: Session, pk: UUID, data: dict[str, Any]) -> a
     row = await rows.update(session, DEAL, pk, data.get("version"), values)
     if stage_id != current["stage_id"]:
         await _record_change(session, row, current["stage_id"])
-    await segments.changed(session, "Deal", row, current)
     return row
 
 
@@ -207,7 +203,6 @@ async def add_contact(session: Session, data: dict[str, Any]) -> asyncpg.Record:
     contact = await rows.require(session, "Contact", data["contact_id"], "input.contactId")
     role = data.get("role")
     await set_contact(session, deal["id"], contact["id"], role.value if role is not None else None)
-    await segments.changed(session, "Deal", deal, linked=[contact["id"]])
     return deal
 
 
@@ -222,5 +217,4 @@ async def remove_contact(session: Session, data: dict[str, Any]) -> asyncpg.Reco
     )
     if status == "DELETE 0":
         raise NotFound("That contact is not on this deal.", field="input.contactId")
-    await segments.changed(session, "Deal", deal, linked=[contact_pk])
     return deal

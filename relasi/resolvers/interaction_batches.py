@@ -28,7 +28,7 @@ from relasi.errors import (
     Unauthenticated,
     UserInputError,
 )
-from relasi.resolvers import events, global_ids, segments
+from relasi.resolvers import events, global_ids
 from relasi.resolvers.identities import resolve_contact
 from relasi.resolvers.journey import apply_touch
 from relasi.resolvers.loaders import load_many
@@ -133,7 +133,6 @@ async def track_interactions(
         [events.payload(session.workspace_id, "interaction", r["id"]) for r in rows],
     )
     await _move_journeys(session, [(r, items[i]) for i, r in inserted.items()])
-    await segments.changed_rows(session, "Interaction", rows)
     return results  # type: ignore[return-value]
 
 

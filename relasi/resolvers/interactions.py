@@ -13,7 +13,7 @@ from relasi.errors import (
     Unauthenticated,
     UserInputError,
 )
-from relasi.resolvers import events, interaction_batches, rows, segments
+from relasi.resolvers import events, interaction_batches, rows
 from relasi.resolvers.enums import Channel, InteractionKind, JourneyStage
 from relasi.resolvers.identities import resolve_contact
 from relasi.resolvers.journey import apply_touch
@@ -155,7 +155,6 @@ async def track_interaction(
     await events.publish(session, "interaction", row["id"])
     if contact is not None:
         await apply_touch(session, contact, row, bool(data.get("regression")))
-    await segments.changed(session, "Interaction", row)
     return row, True
 
 

@@ -140,11 +140,11 @@ def _relation_condition(
     return " AND ".join(parts) if parts else "TRUE"
 
 
-def _bind_value(f: Field, value: Any, params: Params, ent: Entity) -> str:
-    return params(_python_value(f, value, ent), f.kind.sql_type)
+def _bind_value(f: Field, value: Any, params: Params) -> str:
+    return params(_python_value(f, value), f.kind.sql_type)
 
 
-def _python_value(f: Field, value: Any, ent: Entity) -> Any:
+def _python_value(f: Field, value: Any) -> Any:
     if f.kind is Kind.ID:  # checked by the parser: a global id of the field's target
         return global_ids.decode_any(value)[1]
     if f.kind is Kind.STRING and f.lowercase:
@@ -160,22 +160,22 @@ def _field_conditions(ent: Entity, f: Field, ops: Any, alias: str, params: Param
 
     eq = getattr(ops, "eq", None)
     if eq is not None:
-        positive.append(f"{value_expr} = {_bind_value(f, eq, params, ent)}")
+        positive.append(f"{value_expr} = {_bind_value(f, eq, params)}")
     ne = getattr(ops, "ne", None)
     if ne is not None:
-        negative.append(f"{value_expr} = {_bind_value(f, ne, params, ent)}")
+        negative.append(f"{value_expr} = {_bind_value(f, ne, params)}")
     values = getattr(ops, "in_", None)
     if values is not None:
-        bound = params([_python_value(f, v, ent) for v in values], array_type)
+        bound = params([_python_value(f, v) for v in values], array_type)
         positive.append(f"{value_expr} = ANY({bound})")
     values = getattr(ops, "not_in", None)
     if values is not None:
-        bound = params([_python_value(f, v, ent) for v in values], array_type)
+        bound = params([_python_value(f, v) for v in values], array_type)
         negative.append(f"{value_expr} = ANY({bound})")
     for op, sql_op in (("gt", ">"), ("gte", ">="), ("lt", "<"), ("lte", "<=")):
         bound_value = getattr(ops, op, None)
         if bound_value is not None:
-            positive.append(f"{value_expr} {sql_op} {_bind_value(f, bound_value, params, ent)}")
+            positive.append(f"{value_expr} {sql_op} {_bind_value(f, bound_value, params)}")
     contains = getattr(ops, "contains", None)
     if contains is not None:
         positive.append(f"{value_expr} ILIKE {params(f'%{_escape_like(contains)}%', 'text')}")

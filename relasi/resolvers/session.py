@@ -19,7 +19,7 @@ import contextlib
 import copy
 import logging
 import uuid
-from collections.abc import AsyncIterator, Callable, Hashable
+from collections.abc import AsyncIterator, Awaitable, Callable, Hashable
 from typing import Any
 
 import asyncpg
@@ -43,6 +43,12 @@ UNAVAILABLE = (
     asyncpg.ConnectionDoesNotExistError,
     asyncpg.InterfaceError,  # "connection is closed" after the server went away
 )
+
+
+# What every writing transaction runs last, in it, just before it commits: the consumers of its
+# change events that must stay synchronous with the write (segment membership) register here,
+# so no write path calls them by hand.
+BEFORE_COMMIT: list[Callable[[Session], Awaitable[None]]] = []
 
 
 def unavailable(request_id: str | None, cause: BaseException) -> ServiceUnavailable:
@@ -204,6 +210,13 @@ class Session:
         """End the transaction (commit a mutation's, roll back the rest) and give back the
         connection. A commit PostgreSQL cannot take raises SERVICE_UNAVAILABLE (or TIMEOUT):
         the client must not believe it was written."""
+        if commit and not self.read_only and self._conn is not None and self._failure is None:
+            try:
+                for consumer in BEFORE_COMMIT:
+                    await consumer(self)
+            except BaseException:
+                await self.close(commit=False)
+                raise
         # under the lock: a statement still running for an abandoned resolver ends first
         async with self._lock:
             self._closed = True

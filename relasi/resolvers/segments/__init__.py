@@ -2,14 +2,13 @@
 
 - `mapping`: the storage mapping (segments, members, overrides, change log, Contact.segments).
 - `behaviour`: the behaviour and `inSegment` predicates added to the contacts filter language.
-- `rules`: rules as stored JSON, checked against the mapping, with what they read.
-- `membership`: building, re-evaluation, refresh; `hooks`: what a write affects.
+- `rules`: rules in the plain filter form, with what they read.
+- `membership`: building, re-evaluation, refresh; `affected`: what a transaction's change
+  events affect, re-evaluated just before it commits (no write path calls it by hand).
 - `mutations` / `queries`: the API's behaviour; `scheduler`: the in-server refresh loop.
-
-Write paths call `changed(session, entity_name, row, old)` once, after they wrote.
 """
 
-from relasi.resolvers.segments import behaviour, mapping  # noqa: F401 (registers them)
-from relasi.resolvers.segments.hooks import changed, changed_rows
+from relasi.resolvers import session
+from relasi.resolvers.segments import affected, behaviour, mapping  # noqa: F401 (registers them)
 
-__all__ = ["changed", "changed_rows"]
+session.BEFORE_COMMIT.append(affected.before_commit)

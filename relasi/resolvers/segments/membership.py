@@ -5,9 +5,9 @@ the rule. `segment_members` holds the members; every entry and exit goes to `seg
 (and is announced to subscribers) in the statement that makes it.
 
 - Build: one INSERT ... SELECT over all contacts (a new segment).
-- Writes: `hooks.changed(...)`, called once by each write path, finds the segments and contacts
-  a write can affect; `reevaluate` re-evaluates all those (segment, contact) pairs in one
-  statement. Segments that read other segments (`inSegment`) follow, one statement per level.
+- Writes: just before a writing transaction commits, `affected` reads the change events it
+  recorded and finds the segments and contacts they can affect; `reevaluate` re-evaluates all
+  those (segment, contact) pairs in one statement. Segments that read other segments (`inSegment`) follow, one statement per level.
 - Refresh: the contacts whose membership disagrees with the rule (one read), then the same
   re-evaluation for just those.
 

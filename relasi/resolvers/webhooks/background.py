@@ -26,14 +26,24 @@ from relasi.resolvers.webhooks import delivery, fanout
 from relasi.resolvers.webhooks.secrets import SecretBox
 from relasi.settings import Settings
 
-_configs: dict[int, delivery.Config] = {}
+_configs: dict[tuple, delivery.Config] = {}
 
 
 def config_of(settings: Settings) -> delivery.Config:
-    """The webhook settings of a process (made once: the secret key is read from its file)."""
-    config = _configs.get(id(settings))
+    """The webhook settings of a process, made once per distinct set of values (the secret
+    key may be read from a file)."""
+    key = (
+        settings.webhook_secret_key,
+        str(settings.data_dir),
+        settings.webhook_allowed_host_list,
+        settings.webhook_timeout,
+        settings.webhook_retry_scale,
+        settings.webhook_endpoint_concurrency,
+        settings.webhook_secret_overlap,
+    )
+    config = _configs.get(key)
     if config is None:
-        config = _configs[id(settings)] = delivery.Config(
+        config = _configs[key] = delivery.Config(
             box=SecretBox.from_settings(settings),
             allowed_hosts=settings.webhook_allowed_host_list,
             timeout=settings.webhook_timeout,

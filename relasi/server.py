@@ -457,6 +457,7 @@ def create_app(
         middleware=middleware,
         lifespan=lifespan,
     )
+    app.state.settings = settings
     if database is not None:
         app.state.db = database  # usable without running the lifespan (tests)
     return app

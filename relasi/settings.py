@@ -166,6 +166,34 @@ class Settings(BaseSettings):
         ge=0,
         description="Days the job queue keeps its log, statistics and failed jobs; 0: forever.",
     )
+    # webhooks (relasi/resolvers/webhooks/)
+    webhook_allowed_hosts: str = Field(
+        default="",
+        description="Comma-separated host names (or IP addresses) webhook URLs may name "
+        "although they resolve to private or loopback addresses; plain http is allowed for "
+        "them only. Empty: none.",
+    )
+    webhook_secret_key: str | None = Field(
+        default=None,
+        description="Base64 of 32 bytes that encrypt the stored webhook signing secrets; "
+        "unset: a key file made in data_dir. Every process of one deployment needs the same.",
+    )
+    webhook_timeout: float = Field(
+        default=15, gt=0, description="Seconds a receiver has to answer a delivery."
+    )
+    webhook_retry_scale: float = Field(
+        default=1,
+        gt=0,
+        description="Multiplies the retry delays (5 s, 5 min, 30 min, ...); for tests.",
+    )
+    webhook_endpoint_concurrency: int = Field(
+        default=4, ge=1, description="Deliveries in flight at once to one endpoint."
+    )
+    webhook_secret_overlap: float = Field(
+        default=86_400,
+        ge=0,
+        description="Seconds a rotated-out signing secret still signs deliveries.",
+    )
     ws_keep_alive_interval: float = Field(
         default=10,
         gt=0,
@@ -232,6 +260,12 @@ class Settings(BaseSettings):
     @property
     def introspection_enabled(self) -> bool:
         return not self.production if self.introspection is None else self.introspection
+
+    @property
+    def webhook_allowed_host_list(self) -> frozenset[str]:
+        return frozenset(
+            h.strip().lower() for h in self.webhook_allowed_hosts.split(",") if h.strip()
+        )
 
     @property
     def cors_origin_list(self) -> list[str]:

@@ -57,6 +57,9 @@ ROOT_RULES: dict[str, str] = {
     "Query.apiKeys": ADMIN,
     "Query.auditLog": ADMIN,
     "Query.changes": "events:read",
+    "Query.webhookEndpoints": "webhooks:read",
+    "Query.webhookEndpoint": "webhooks:read",
+    "Query.webhookDeliveries": "webhooks:read",
     # mutations
     "Mutation.createContact": "contacts:write",
     "Mutation.updateContact": "contacts:write",
@@ -97,6 +100,12 @@ ROOT_RULES: dict[str, str] = {
     "Mutation.rotateApiKey": ADMIN,
     "Mutation.revokeApiKey": ADMIN,
     "Mutation.rotateJwtSecret": ADMIN,
+    "Mutation.createWebhookEndpoint": "webhooks:write",
+    "Mutation.updateWebhookEndpoint": "webhooks:write",
+    "Mutation.deleteWebhookEndpoint": "webhooks:write",
+    "Mutation.rotateWebhookSecret": "webhooks:write",
+    "Mutation.replayWebhookDelivery": "webhooks:write",
+    "Mutation.replayWebhookEndpoint": "webhooks:write",
     # subscriptions
     "Subscription.interactionAdded": "interactions:read",
     "Subscription.timelineEventAdded": "timeline:read",
@@ -129,6 +138,8 @@ TYPE_SCOPES: dict[str, str] = {
     "ApiKey": ADMIN,
     "AuditEntry": ADMIN,
     "ChangeEvent": "events:read",
+    "WebhookEndpoint": "webhooks:read",
+    "WebhookDelivery": "webhooks:read",
 }
 
 # single fields stricter than their type

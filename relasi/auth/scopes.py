@@ -37,12 +37,16 @@ SCOPES: dict[str, str] = {
     "members:read": "read the workspace's staff",
     "pii:read": "see contact emails and phones unmasked, filter and sort by them",
     "events:read": "read the change log: every change to every record",
+    "webhooks:read": "read webhook endpoints and their deliveries",
+    "webhooks:write": "create, change, rotate and delete webhook endpoints; replay deliveries",
     "admin": "everything, including members, API keys and the audit log",
 }
 ADMIN = "admin"
 
-# the change log shows every record type's changes: admins grant it on purpose
-_READ_ALL = {s for s in SCOPES if s.endswith(":read")} - {"events:read"} | {"deals:amounts"}
+# the change log and webhooks show every record type's changes: admins grant them on purpose
+_READ_ALL = {s for s in SCOPES if s.endswith(":read")} - {"events:read", "webhooks:read"} | {
+    "deals:amounts"
+}
 
 ROLE_SCOPES: dict[Role, frozenset[str]] = {
     Role.ADMIN: frozenset({ADMIN}),

@@ -32,6 +32,7 @@ from relasi.schema.scalars import BOUNDED_DATETIME, BOUNDED_DECIMAL
 from relasi.schema.segments import SegmentMutations, SegmentQueries
 from relasi.schema.subscriptions import Subscription
 from relasi.schema.timeline import TIMELINE_TYPES, TimelineMutations
+from relasi.schema.webhooks import WebhookMutations, WebhookQueries
 
 Query = merge_types(
     "Query",
@@ -49,6 +50,7 @@ Query = merge_types(
         ChangeQueries,
         AccessQueries,
         ApiKeyQueries,
+        WebhookQueries,
     ),
 )
 Mutation = merge_types(
@@ -65,6 +67,7 @@ Mutation = merge_types(
         PipelineMutations,
         TimelineMutations,
         SegmentMutations,
+        WebhookMutations,
     ),
 )
 

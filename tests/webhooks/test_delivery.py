@@ -1,0 +1,236 @@
+"""Deliveries reach a real receiver, signed, once per change, in order, with retries."""
+
+import asyncio
+import json
+
+from relasi.db import use_workspace
+from relasi.resolvers import global_ids
+from relasi.resolvers.changes import EVENT_TYPES
+from relasi.resolvers.webhooks import background
+from relasi.resolvers.webhooks.delivery import SCHEDULE
+from tests.changes.helpers import read_all
+from tests.conftest import new_api
+from tests.webhooks.conftest import ERRORS, endpoint
+from tests.webhooks.receiver import Receiver
+from tests.webhooks.writes import every_event_type, mutate
+
+DELIVERIES = """query($e: ID!, $f: WebhookDeliveryFilter) {
+  webhookDeliveries(endpointId: $e, filter: $f, first: 100) {
+    nodes { id webhookId eventType recordId status deliveredAt payload
+            attempts { statusCode durationMs responseExcerpt error } } } }"""
+ENDPOINT = """query($id: ID!) { webhookEndpoint(id: $id) {
+  enabled health { lastSuccessAt lastFailureAt failureStreak disabledReason } } }"""
+
+
+async def _deliveries(api, endpoint_id, **flt):
+    return (await api(DELIVERIES, e=endpoint_id, f=flt or None))["webhookDeliveries"]["nodes"]
+
+
+async def _until(check, timeout=30):
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        result = await check()
+        if result:
+            return result
+        assert asyncio.get_running_loop().time() < deadline, "timed out"
+        await asyncio.sleep(0.1)
+
+
+async def _contact(api, name="Sari"):
+    payload = await mutate(api, "createContact", {"firstName": name}, "contact { id }")
+    return payload["contact"]["id"]
+
+
+async def test_every_event_type_arrives_once_signed_with_its_changes(wapi, receiver, run_worker):
+    ep = await endpoint(wapi, receiver)
+    await every_event_type(wapi)
+    events, _ = await read_all(wapi)
+    arrived = await receiver.wait_for(ep["name"], len(events))
+    await asyncio.sleep(0.5)  # nothing more comes
+    arrived = receiver.accepted(ep["name"])
+    assert len(arrived) == len(events) == len({a.headers["webhook-id"] for a in arrived})
+    assert {e["type"] for e in events} == set(EVENT_TYPES)
+
+    # records arrive in parallel (each record's changes in order): compare as sets
+    def key(type_, record_id, sequence, changes):
+        return (type_, record_id, sequence, json.dumps(changes, sort_keys=True))
+
+    assert sorted(
+        key(
+            a.payload["type"],
+            a.payload["data"]["recordId"],
+            a.payload["data"]["sequence"],
+            a.payload["data"]["changes"],
+        )
+        for a in arrived
+    ) == sorted(key(e["type"], e["recordId"], e["sequence"], e["changes"]) for e in events)
+    assert all(a.payload["timestamp"].endswith("Z") for a in arrived)
+    assert all(a.headers["webhook-signature"].startswith("v1,") for a in arrived)
+    by_type = {}
+    for a in sorted(arrived, key=lambda a: int(a.payload["data"]["sequence"])):
+        by_type.setdefault(a.payload["type"], a.payload["data"])
+    assert by_type["contact.updated"]["changes"] == {
+        "lastName": {"before": None, "after": "Wijaya"}
+    }
+    assert by_type["deal.created"]["changes"]["amount"] == {
+        "before": None,
+        "after": {"amount": "1500.50", "currency": "USD"},
+    }
+    # the object is the record as the API returns it now (admin: amounts and all)
+    deal = by_type["deal.created"]["object"]
+    assert deal["id"] == by_type["deal.created"]["recordId"]
+    assert deal["amount"] == {"amount": "1500.50", "currency": "USD"} and deal["name"] == "Big"
+    assert by_type["note.added"]["object"] is None  # notes are read on timelines
+    listed = await _deliveries(wapi, ep["id"], status="DELIVERED")
+    assert len(listed) == len(events)
+    assert all(d["attempts"][0]["statusCode"] == 200 and d["deliveredAt"] for d in listed)
+    health = (await wapi(ENDPOINT, id=ep["id"]))["webhookEndpoint"]["health"]
+    assert health["lastSuccessAt"] and health["failureStreak"] == 0
+
+
+async def test_rolled_back_and_refused_writes_send_nothing(wapi, receiver, run_worker, database):
+    ep = await endpoint(wapi, receiver)
+    refused = await wapi(
+        'mutation { createContact(input: {firstName: "X", emails: [{address: "nope"}]}) '
+        "{ contact { id } " + ERRORS + " } }"
+    )
+    assert refused["createContact"]["userErrors"]
+    # a write that rolls back (system work, as an import would do it) wakes nobody either
+    async with database.pool.acquire() as conn:
+        tx = conn.transaction()
+        await tx.start()
+        await use_workspace(conn, wapi.workspace_id)
+        await conn.execute(
+            "INSERT INTO contacts (workspace_id, first_name) VALUES ($1, 'Ghost')",
+            wapi.workspace_id,
+        )
+        await tx.rollback()
+    cid = await _contact(wapi, "After")
+    await receiver.wait_for(ep["name"], 1)
+    await asyncio.sleep(1)
+    assert [a.payload["data"]["recordId"] for a in receiver.of(ep["name"], False)] == [cid]
+
+
+async def test_event_types_and_foreign_workspaces(
+    wapi, receiver, run_worker, database, hooks_client
+):
+    only_deals = await endpoint(wapi, receiver, eventTypes=["deal.created"])
+    everything = await endpoint(wapi, receiver)
+    other = await new_api(database, hooks_client, "Foreign")
+    theirs = await endpoint(other, receiver)
+    await _contact(other, "Foreign")
+    await mutate(other, "createDeal", {"name": "Foreign deal"})
+    cid = await _contact(wapi, "Mine")
+    deal = (await mutate(wapi, "createDeal", {"name": "Mine"}, "deal { id }"))["deal"]["id"]
+    await receiver.wait_for(theirs["name"], 2)
+    await receiver.wait_for(everything["name"], 2)
+    await receiver.wait_for(only_deals["name"], 1)
+    await asyncio.sleep(1)
+    ids = lambda ep: [a.payload["data"]["recordId"] for a in receiver.of(ep["name"], False)]  # noqa: E731
+    assert ids(everything) == [cid, deal]
+    assert ids(only_deals) == [deal]
+    assert cid not in ids(theirs) and deal not in ids(theirs) and len(ids(theirs)) == 2
+
+
+async def test_a_receiver_that_is_down_gets_it_after_retries(wapi, run_worker):
+    down = Receiver()
+    down.start()
+    down.stop()
+    ep = await endpoint(wapi, down)
+    cid = await _contact(wapi)
+
+    async def failed_twice():
+        found = await _deliveries(wapi, ep["id"])
+        return found[0] if found and len(found[0]["attempts"]) >= 2 else None
+
+    pending = await _until(failed_twice)
+    assert pending["status"] == "PENDING"
+    assert all(a["statusCode"] is None and a["error"] for a in pending["attempts"])
+    health = (await wapi(ENDPOINT, id=ep["id"]))["webhookEndpoint"]["health"]
+    assert (
+        health["failureStreak"] >= 2 and health["lastFailureAt"] and health["lastSuccessAt"] is None
+    )
+    down.start()  # back, on the same port: the next retry (3 s at this scale) gets through
+    try:
+        (arrival,) = await down.wait_for(ep["name"], 1, timeout=30)
+    finally:
+        down.stop()
+    assert arrival.payload["data"]["recordId"] == cid
+    (done,) = await _deliveries(wapi, ep["id"])
+    assert done["status"] == "DELIVERED" and done["attempts"][-1]["statusCode"] == 200
+    assert done["webhookId"] == arrival.headers["webhook-id"]
+    health = (await wapi(ENDPOINT, id=ep["id"]))["webhookEndpoint"]["health"]
+    assert health["failureStreak"] == 0 and health["lastSuccessAt"]
+
+
+async def test_410_gone_disables_the_endpoint(wapi, receiver, run_worker):
+    ep = await endpoint(wapi, receiver)
+    receiver.route(ep["name"], status=410)
+    await _contact(wapi)
+
+    async def disabled():
+        found = (await wapi(ENDPOINT, id=ep["id"]))["webhookEndpoint"]
+        return found if not found["enabled"] else None
+
+    found = await _until(disabled)
+    assert "410" in found["health"]["disabledReason"]
+    (d,) = await _deliveries(wapi, ep["id"])
+    assert d["status"] == "FAILED" and d["attempts"][0]["statusCode"] == 410
+    assert len(d["attempts"][0]["responseExcerpt"]) <= 4096  # the answer was 10 kB
+    await _contact(wapi, "Later")
+    await asyncio.sleep(1.5)
+    assert len(receiver.of(ep["name"], False)) == 1
+
+
+async def test_retries_running_out_fail_the_delivery_and_disable_the_endpoint(
+    wapi, receiver, run_worker, database
+):
+    ep = await endpoint(wapi, receiver)
+    receiver.route(ep["name"], status=500)
+    await _contact(wapi)
+    await _until(lambda: _first_attempt(wapi, ep["id"]))
+    # as if the schedule's ~3 days had passed: the last retry is due now
+    async with database.pool.acquire() as conn:
+        await conn.execute(
+            "UPDATE webhook_deliveries SET attempts = $1, next_attempt_at = now()"
+            " WHERE endpoint_id = $2 AND status = 'PENDING'",
+            len(SCHEDULE),
+            global_ids.decode(ep["id"], "WebhookEndpoint"),
+        )
+
+    async def disabled():
+        found = (await wapi(ENDPOINT, id=ep["id"]))["webhookEndpoint"]
+        return found if not found["enabled"] else None
+
+    found = await _until(disabled)
+    assert "retry schedule" in found["health"]["disabledReason"]
+    (d,) = await _deliveries(wapi, ep["id"])
+    assert d["status"] == "FAILED"
+
+
+async def _first_attempt(api, endpoint_id):
+    found = await _deliveries(api, endpoint_id)
+    return found and found[0]["attempts"]
+
+
+async def test_settled_deliveries_older_than_the_retention_are_deleted(
+    wapi, receiver, run_worker, database
+):
+    ok = await endpoint(wapi, receiver, eventTypes=["contact.created"])
+    failing = await endpoint(wapi, receiver, eventTypes=["contact.created"])
+    receiver.route(failing["name"], status=500)
+    await _contact(wapi, "Aged")
+    await receiver.wait_for(ok["name"], 1)
+    await _until(lambda: _first_attempt(wapi, failing["id"]))
+    async with database.pool.acquire() as conn:
+        await conn.execute(
+            "UPDATE webhook_deliveries SET occurred_at = now() - interval '31 days'"
+            " WHERE endpoint_id = ANY($1::uuid[])",
+            [global_ids.decode(e["id"], "WebhookEndpoint") for e in (ok, failing)],
+        )
+    await background.prune(database, 32)  # nothing is that old
+    assert len(await _deliveries(wapi, ok["id"])) == 1
+    await background.prune(database, 30, batch=1)
+    assert await _deliveries(wapi, ok["id"]) == []
+    (left,) = await _deliveries(wapi, failing["id"])  # still being retried: kept
+    assert left["status"] in ("PENDING", "SENDING")

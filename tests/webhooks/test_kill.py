@@ -1,0 +1,72 @@
+"""`kill -9` of a `relasi worker` in the middle of a delivery loses nothing: once a worker runs
+again, the interrupted delivery is sent again (same webhook-id) and so is what was written
+while none ran."""
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+
+from tests.webhooks.conftest import SECRET_KEY, endpoint
+from tests.webhooks.test_delivery import _deliveries, _until
+from tests.webhooks.writes import mutate
+
+
+def _worker(database, tmp_path, name: str) -> subprocess.Popen:
+    env = {
+        **os.environ,
+        "DATABASE_URL": database.dsn,
+        "RELASI_DATA_DIR": str(tmp_path),
+        "RELASI_WEBHOOK_ALLOWED_HOSTS": "127.0.0.1",
+        "RELASI_WEBHOOK_SECRET_KEY": SECRET_KEY,
+        "RELASI_WEBHOOK_TIMEOUT": "3",
+        "RELASI_JOBS_HEARTBEAT_TIMEOUT": "2",
+    }
+    log = open(tmp_path / f"{name}.log", "w")  # noqa: SIM115 (the process writes it)
+    return subprocess.Popen(
+        [sys.executable, "-m", "relasi", "worker"], env=env, stdout=log, stderr=subprocess.STDOUT
+    )
+
+
+async def test_kill_9_mid_delivery_then_restart_delivers_everything(
+    wapi, receiver, database, tmp_path
+):
+    ep = await endpoint(wapi, receiver, eventTypes=["contact.created"])
+    receiver.route(ep["name"], stall=30)  # the first send hangs in the receiver
+    first = _worker(database, tmp_path, "first")
+    try:
+        cid = (await mutate(wapi, "createContact", {"firstName": "Mid"}, "contact { id }"))[
+            "contact"
+        ]["id"]
+        await _until(lambda: _arrived(receiver, ep["name"]), timeout=90)
+        first.send_signal(signal.SIGKILL)  # mid-delivery: no answer, nothing settled
+        first.wait(10)
+    finally:
+        if first.poll() is None:
+            first.kill()
+    (interrupted,) = receiver.of(ep["name"])
+    receiver.route(ep["name"], stall=0)
+    later = [
+        (await mutate(wapi, "createContact", {"firstName": f"Later{i}"}, "contact { id }"))[
+            "contact"
+        ]["id"]
+        for i in range(3)
+    ]
+    second = _worker(database, tmp_path, "second")
+    try:
+        arrived = await receiver.wait_for(ep["name"], 4, timeout=90)
+    finally:
+        second.send_signal(signal.SIGTERM)
+        second.wait(30)
+    ids = {a.payload["data"]["recordId"] for a in arrived}
+    assert ids == {cid, *later}
+    again = [a for a in arrived if a.payload["data"]["recordId"] == cid]
+    assert again[0].headers["webhook-id"] == interrupted.headers["webhook-id"]
+    listed = await _deliveries(wapi, ep["id"])
+    assert sorted(d["status"] for d in listed) == ["DELIVERED"] * 4
+
+
+async def _arrived(receiver, name):
+    await asyncio.sleep(0)
+    return receiver.of(name)

@@ -8,36 +8,22 @@ import logging
 
 from relasi.db import Database
 from relasi.jobs.registry import JobContext, periodic
+from relasi.jobs.retention import BATCH, INTERVAL_SECONDS, delete_in_batches, older_than
 
 log = logging.getLogger("relasi.jobs")
 
-BATCH = 5_000
-INTERVAL_SECONDS = 3_600
-
-# table, its time column, which rows may go
+# which rows may go: table, its time column, a further condition
 _PRUNE = [
-    f"""DELETE FROM {table} WHERE ctid = ANY(ARRAY(
-            SELECT ctid FROM {table}
-             WHERE {column} < now() - make_interval(days => $1) {condition} LIMIT $2))"""
-    for table, column, condition in (
-        ("pgqueuer_log", "created", ""),
-        ("pgqueuer_statistics", "created", ""),
-        ("pgqueuer", "updated", "AND status = 'failed'"),  # queued and running jobs stay
-    )
+    older_than("pgqueuer_log", "created"),
+    older_than("pgqueuer_statistics", "created"),
+    older_than("pgqueuer", "updated", "AND status = 'failed'"),  # queued and running jobs stay
 ]
 
 
 async def prune(db: Database, days: int, batch: int = BATCH) -> int:
     """Delete the queue's log, statistics and failed jobs older than `days`; how many rows."""
-    deleted = 0
     async with db.pool.acquire() as conn:  # system tables: the login owns them
-        for statement in _PRUNE:
-            while True:
-                count = int((await conn.execute(statement, days, batch)).split()[-1])
-                deleted += count
-                if count < batch:
-                    break
-    return deleted
+        return sum([await delete_in_batches(conn, s, days, batch) for s in _PRUNE])
 
 
 @periodic("jobs.retention", every=INTERVAL_SECONDS)

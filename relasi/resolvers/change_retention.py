@@ -12,32 +12,20 @@ import logging
 
 from relasi.db import Database, system_connection
 from relasi.jobs import JobContext, periodic
+from relasi.jobs.retention import BATCH, INTERVAL_SECONDS, delete_in_batches, older_than
 
 log = logging.getLogger("relasi.changes")
 
-BATCH = 5_000
-INTERVAL_SECONDS = 3_600
-
 # events first: a commit is never older than its events, so none is left without its commit
-_PRUNE = [
-    f"""DELETE FROM {table} WHERE ctid = ANY(ARRAY(
-            SELECT ctid FROM {table}
-             WHERE {column} < now() - make_interval(days => $1) LIMIT $2))"""
-    for table, column in (("change_events", "occurred_at"), ("change_commits", "committed_at"))
-]
+_EVENTS = older_than("change_events", "occurred_at")
+_COMMITS = older_than("change_commits", "committed_at")
 
 
 async def prune(db: Database, days: int, batch: int = BATCH) -> int:
     """Delete every workspace's events older than `days`; returns how many."""
-    deleted = 0
     async with system_connection(db) as conn:
-        for i, statement in enumerate(_PRUNE):
-            while True:
-                count = int((await conn.execute(statement, days, batch)).split()[-1])
-                if i == 0:  # events; their commits' rows are bookkeeping
-                    deleted += count
-                if count < batch:
-                    break
+        deleted = await delete_in_batches(conn, _EVENTS, days, batch)
+        await delete_in_batches(conn, _COMMITS, days, batch)  # bookkeeping, not counted
     return deleted
 
 

@@ -19,7 +19,10 @@ URL = "http://relasi.test/graphql"
 
 @pytest.fixture(scope="session")
 async def live_app(database):
-    app = create_app(Settings(max_page_size=100, ws_keep_alive_interval=0.5), database=database)
+    # no job worker: this app lives for the whole session, and its worker (with these
+    # settings, not the webhook tests') would take other tests' background jobs
+    settings = Settings(max_page_size=100, ws_keep_alive_interval=0.5, jobs_in_server=False)
+    app = create_app(settings, database=database)
     async with app.router.lifespan_context(app):
         yield app
 

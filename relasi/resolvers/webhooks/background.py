@@ -22,6 +22,7 @@ from uuid import UUID
 
 from relasi.db import Database, system_connection
 from relasi.jobs import JobContext, enqueue, entrypoint, periodic
+from relasi.jobs.retention import BATCH, INTERVAL_SECONDS, delete_in_batches, older_than
 from relasi.resolvers.webhooks import delivery, fanout
 from relasi.resolvers.webhooks.secrets import SecretBox
 from relasi.settings import Settings
@@ -96,30 +97,17 @@ async def sweep(ctx: JobContext) -> None:
             await fanout.enqueue_delivery(conn, row["workspace_id"], row["endpoint_id"])
 
 
-RETENTION_BATCH = 5_000
+_SETTLED = older_than("webhook_deliveries", "occurred_at", "AND status IN ('DELIVERED', 'FAILED')")
 
 
-async def prune(db: Database, days: int, batch: int = RETENTION_BATCH) -> int:
+async def prune(db: Database, days: int, batch: int = BATCH) -> int:
     """Delete delivered and failed deliveries (with their attempts) of changes older than
     `days`, in short batches; how many. Open ones stay, whatever their age."""
-    deleted = 0
     async with system_connection(db) as conn:
-        while True:
-            status = await conn.execute(
-                """DELETE FROM webhook_deliveries WHERE ctid = ANY(ARRAY(
-                       SELECT ctid FROM webhook_deliveries
-                        WHERE status IN ('DELIVERED', 'FAILED')
-                          AND occurred_at < now() - make_interval(days => $1) LIMIT $2))""",
-                days,
-                batch,
-            )
-            count = int(status.split()[-1])
-            deleted += count
-            if count < batch:
-                return deleted
+        return await delete_in_batches(conn, _SETTLED, days, batch)
 
 
-@periodic("webhooks.retention", every=3_600)
+@periodic("webhooks.retention", every=INTERVAL_SECONDS)
 async def prune_settled(ctx: JobContext) -> None:
     if ctx.settings.change_retention_days > 0:  # 0: kept for good, like the change log
         await prune(ctx.db, ctx.settings.change_retention_days)

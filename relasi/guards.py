@@ -30,7 +30,7 @@ from typing import Any
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from relasi.errors import ErrorCode
+from relasi.errors import ErrorCode, ServiceUnavailable
 
 SIMPLE_CONTENT_TYPES = ("text/plain", "application/x-www-form-urlencoded", "multipart/form-data")
 
@@ -42,6 +42,27 @@ def error_response(
         {"errors": [{"message": message, "extensions": {"code": code.value}}]},
         status_code=status,
         headers=headers,
+    )
+
+
+# what a 503 asks clients to wait before they retry
+RETRY_AFTER_SECONDS = 5
+
+
+def unavailable_response(error: ServiceUnavailable) -> JSONResponse:
+    """503 with the error's code and request id, and when to retry."""
+    return JSONResponse(
+        {"errors": [{"message": error.message, "extensions": error.extensions}]},
+        status_code=503,
+        headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+    )
+
+
+def is_unavailable(body: dict[str, Any]) -> bool:
+    """A GraphQL response whose errors include SERVICE_UNAVAILABLE (it is answered with 503)."""
+    return any(
+        (e.get("extensions") or {}).get("code") == ErrorCode.SERVICE_UNAVAILABLE.value
+        for e in body.get("errors") or []
     )
 
 

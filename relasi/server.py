@@ -41,13 +41,16 @@ from relasi.compiler import READ_PATHS, encode_response
 from relasi.db import Database
 from relasi.errors import AppError, ErrorCode, ServiceUnavailable
 from relasi.guards import (
+    RETRY_AFTER_SECONDS,
     Busy,
     InFlightLimiter,
     RateLimiter,
     RequestGuard,
     caller_key,
     error_response,
+    is_unavailable,
     rate_limited,
+    unavailable_response,
 )
 from relasi.jobs.worker import Worker
 from relasi.notifier import Notifier
@@ -140,7 +143,7 @@ class RelasiGraphQL(GraphQL):
         try:
             principal = await session.authenticate(self._look_up(token))
         except ServiceUnavailable as e:
-            return _unavailable_response(e)
+            return unavailable_response(e)
         if principal is None:
             return self._refused(request, address)
         read_path = request.headers.get(READ_PATH_HEADER, self.settings.read_path)
@@ -187,7 +190,7 @@ class RelasiGraphQL(GraphQL):
         try:
             await session.close()
         except ServiceUnavailable as e:
-            return _unavailable_response(e)
+            return unavailable_response(e)
         except AppError as e:  # TIMEOUT: a mutation document ran out of time, nothing written
             log.info("request %s: %s", session.request_id, e.message)
             return error_response(504, e.code, f"{e.message} Nothing of it was written.")
@@ -297,7 +300,7 @@ class RelasiGraphQL(GraphQL):
             response.headers["content-type"] = GRAPHQL_RESPONSE_JSON
             if isinstance(response_data, dict) and _is_request_error(response_data):
                 response.status_code = 400
-        if isinstance(response_data, dict) and _is_unavailable(response_data):
+        if isinstance(response_data, dict) and is_unavailable(response_data):
             response.status_code = 503  # the database, not the request: retry later
             response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
         return response
@@ -329,27 +332,8 @@ async def _disconnected(receive: Receive) -> None:
         pass
 
 
-# what a 503 asks clients to wait before they retry
-RETRY_AFTER_SECONDS = 5
-
-
-def _is_unavailable(body: dict[str, Any]) -> bool:
-    return any(
-        (e.get("extensions") or {}).get("code") == ErrorCode.SERVICE_UNAVAILABLE.value
-        for e in body.get("errors") or []
-    )
-
-
 def _error(error: AppError) -> dict[str, Any]:
     return {"message": error.message, "extensions": error.extensions}
-
-
-def _unavailable_response(error: ServiceUnavailable) -> JSONResponse:
-    return JSONResponse(
-        {"errors": [_error(error)]},
-        status_code=503,
-        headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
-    )
 
 
 def _is_request_error(body: dict[str, Any]) -> bool:

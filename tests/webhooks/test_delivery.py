@@ -127,7 +127,8 @@ async def test_event_types_and_foreign_workspaces(
     await receiver.wait_for(only_deals["name"], 1)
     await asyncio.sleep(1)
     ids = lambda ep: [a.payload["data"]["recordId"] for a in receiver.of(ep["name"], False)]  # noqa: E731
-    assert ids(everything) == [cid, deal]
+    # each once; order is promised per record only (these are two records, sent concurrently)
+    assert sorted(ids(everything)) == sorted([cid, deal])
     assert ids(only_deals) == [deal]
     assert cid not in ids(theirs) and deal not in ids(theirs) and len(ids(theirs)) == 2
 

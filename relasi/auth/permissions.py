@@ -38,6 +38,7 @@ ROOT_RULES: dict[str, str] = {
     "Query.node": PUBLIC,  # the node's own type is checked (see `can_read_type`)
     "Query.nodes": PUBLIC,
     "Query.me": PUBLIC,
+    "Query.workspace": PUBLIC,  # its name and time zone: what every client may show
     "Query.contact": "contacts:read",
     "Query.contacts": "contacts:read",
     "Query.account": "accounts:read",
@@ -100,6 +101,7 @@ ROOT_RULES: dict[str, str] = {
     "Mutation.rotateApiKey": ADMIN,
     "Mutation.revokeApiKey": ADMIN,
     "Mutation.rotateJwtSecret": ADMIN,
+    "Mutation.updateWorkspace": ADMIN,
     "Mutation.createWebhookEndpoint": "webhooks:write",
     "Mutation.updateWebhookEndpoint": "webhooks:write",
     "Mutation.deleteWebhookEndpoint": "webhooks:write",

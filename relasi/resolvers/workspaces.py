@@ -1,9 +1,11 @@
-"""Creating a workspace: its row, its default sales pipeline and its first admin API key; and
-its HS256 secret for staff tokens."""
+"""Creating a workspace: its row, its default sales pipeline and its first admin API key; its
+HS256 secret for staff tokens; and its settings (name, time zone)."""
 
 from __future__ import annotations
 
+import zoneinfo
 from decimal import Decimal
+from typing import Any
 from uuid import UUID
 
 import asyncpg
@@ -11,6 +13,7 @@ import asyncpg
 from relasi.auth.api_keys import create_api_key
 from relasi.auth.jwt import new_jwt_secret
 from relasi.db import use_workspace
+from relasi.resolvers.validation import NAME, Checker
 
 # name, win probability, status
 DEFAULT_PIPELINE_NAME = "Sales"
@@ -78,3 +81,54 @@ async def set_jwt_secret(db, workspace_id: UUID, *, replace: bool) -> str | None
         replace,
     )
     return secret if done else None
+
+
+MAX_TIME_ZONE = 64  # the longest IANA name is 32 characters
+
+
+async def get(conn, workspace_id: UUID) -> asyncpg.Record:
+    return await conn.fetchrow(
+        "SELECT id, name, time_zone, created_at FROM workspaces WHERE id = $1", workspace_id
+    )
+
+
+async def time_zone_problem(conn, name: str) -> str | None:
+    """Why `name` is not a time zone both Python (schedules) and PostgreSQL (date fields) know
+    by that IANA name, or None."""
+    if len(name) > MAX_TIME_ZONE:
+        return f"Must be at most {MAX_TIME_ZONE} characters (got {len(name)})."
+    try:
+        zoneinfo.ZoneInfo(name)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        return f"{name!r} is not an IANA time zone name (e.g. Asia/Jakarta, Europe/Berlin, UTC)."
+    known = await conn.fetchval(
+        "SELECT EXISTS (SELECT FROM pg_timezone_names WHERE name = $1)", name
+    )
+    if not known:
+        return f"{name!r} is not a time zone this database knows."
+    return None
+
+
+async def update(session, data: dict[str, Any]) -> asyncpg.Record:
+    """Change the caller's workspace's name or time zone (fields left out stay)."""
+    check = Checker("input")
+    values: dict[str, Any] = {}
+    if "name" in data:
+        values["name"] = check.text("name", data["name"], NAME, required=True)
+    if "time_zone" in data:
+        name = data["time_zone"]
+        problem = "timeZone cannot be null." if name is None else None
+        if name is not None:
+            name = name.strip()
+            problem = await time_zone_problem(session, name)
+        if problem:
+            check.error("timeZone", problem)
+        values["time_zone"] = name
+    check.raise_if_any()
+    if values:
+        # names come from the two keys above, never from input
+        sets = ", ".join(f"{column} = ${i}" for i, column in enumerate(values, start=2))
+        await session.execute(
+            f"UPDATE workspaces SET {sets} WHERE id = $1", session.workspace_id, *values.values()
+        )
+    return await get(session, session.workspace_id)

@@ -21,6 +21,7 @@ from relasi.resolvers import (  # noqa: F401
     audit,
     cases,
     contacts,
+    deal_touchpoints,  # adds lastTouchpoint to Deal
     deals,
     interactions,
     members,

@@ -166,6 +166,14 @@ class Settings(BaseSettings):
         ge=0,
         description="Days the job queue keeps its log, statistics and failed jobs; 0: forever.",
     )
+    # the workflows' clock (relasi/resolvers/workflows/clock.py)
+    workflow_clock_interval: float = Field(
+        default=15,
+        ge=1,
+        le=60,
+        description="Seconds between the workflow clock's ticks: schedules, relative-time and "
+        "SLA triggers start, and waiting runs continue, at most this long after their time.",
+    )
     # webhooks (relasi/resolvers/webhooks/)
     webhook_allowed_hosts: str = Field(
         default="",

@@ -53,14 +53,17 @@ def fire_times(expression: str, zone: ZoneInfo, after: datetime, until: datetime
     """The instants (UTC) in (after, until] at which the schedule runs in `zone`, in order."""
     start = after.astimezone(zone).replace(tzinfo=None) - _MARGIN
     stop = until.astimezone(zone).replace(tzinfo=None) + _MARGIN
-    walk = croniter(expression.strip(), start)
     found: set[datetime] = set()
-    while (wall := walk.get_next(datetime)) <= stop:
-        # fold=0: a skipped time takes the offset before the jump (so it lands after it), a
-        # repeated one its first occurrence
-        at = wall.replace(tzinfo=zone).astimezone(UTC)
-        if after < at <= until:
-            found.add(at)
+    try:
+        walk = croniter(expression.strip(), start)
+        while (wall := walk.get_next(datetime)) <= stop:
+            # fold=0: a skipped time takes the offset before the jump (so it lands after it),
+            # a repeated one its first occurrence
+            at = wall.replace(tzinfo=zone).astimezone(UTC)
+            if after < at <= until:
+                found.add(at)
+    except CroniterError:  # a day that never comes (February 30th): it never runs
+        pass
     return sorted(found)
 
 

@@ -33,6 +33,7 @@ from relasi.schema.segments import SegmentMutations, SegmentQueries
 from relasi.schema.subscriptions import Subscription
 from relasi.schema.timeline import TIMELINE_TYPES, TimelineMutations
 from relasi.schema.webhooks import WebhookMutations, WebhookQueries
+from relasi.schema.workflows import WorkflowMutations, WorkflowQueries
 
 Query = merge_types(
     "Query",
@@ -51,6 +52,7 @@ Query = merge_types(
         AccessQueries,
         ApiKeyQueries,
         WebhookQueries,
+        WorkflowQueries,
     ),
 )
 Mutation = merge_types(
@@ -68,6 +70,7 @@ Mutation = merge_types(
         TimelineMutations,
         SegmentMutations,
         WebhookMutations,
+        WorkflowMutations,
     ),
 )
 

@@ -46,7 +46,8 @@ MAX_FILTER_VALUES = 100
 _FINGERPRINT = pagination.list_fingerprint("changes")
 _SELECT = (
     "SELECT c.sequence, e.seq, e.occurred_at, e.type, e.record_type, e.record_id,"
-    " e.changes::text AS changes, e.actor_api_key_id, e.actor_member_id, e.request_id"
+    " e.changes::text AS changes, e.actor_api_key_id, e.actor_member_id, e.request_id,"
+    " e.actor_workflow_id"
     " FROM change_commits c JOIN change_events e"
     " ON e.workspace_id = c.workspace_id AND e.xid = c.xid"
 )

@@ -127,3 +127,24 @@ async def quiet(api: Api, workflow_id: str, seconds: float = 1.5) -> list[dict]:
     """The workflow's runs after the worker had time to start any (for "no run" checks)."""
     await asyncio.sleep(seconds)
     return await runs(api, workflow_id)
+
+
+@pytest.fixture(scope="session")
+def receiver():
+    from tests.webhooks.receiver import Receiver
+
+    r = Receiver()
+    r.start()
+    yield r
+    r.stop()
+
+
+async def webhook_endpoint(api: Api, receiver, name: str) -> str:
+    """An endpoint to a verifying receiver route (it receives no change events of its own)."""
+    from tests.webhooks.conftest import CREATE as CREATE_ENDPOINT
+
+    payload = await api.mutate(
+        CREATE_ENDPOINT, i={"url": receiver.url(name), "eventTypes": ["segment.restored"]}
+    )
+    receiver.route(name, payload["secret"])
+    return payload["webhookEndpoint"]["id"]

@@ -3,7 +3,13 @@
 from tests.conftest import Api
 from tests.workflows.conftest import ERRORS
 
-_INPUTS = {"addToSegment": "SegmentContactsInput", "removeFromSegment": "SegmentContactsInput"}
+_INPUTS = {
+    "addToSegment": "SegmentContactsInput",
+    "removeFromSegment": "SegmentContactsInput",
+    "enableWorkflow": "WorkflowIdInput",
+    "disableWorkflow": "WorkflowIdInput",
+    "deleteWorkflow": "WorkflowIdInput",
+}
 
 
 async def mutate(api: Api, field: str, input: dict, select: str = "") -> dict:
@@ -47,3 +53,15 @@ async def member(api: Api, name: str, role: str = "SALES") -> str:
         api, "createMember", {"name": name, "email": email, "role": role}, "member { id }"
     )
     return payload["member"]["id"]
+
+
+async def update_contact(api: Api, contact_id: str, **fields) -> dict:
+    """Update a contact at its current version."""
+    got = await api("query($c: ID!) { contact(id: $c) { version } }", c=contact_id)
+    payload = await mutate(
+        api,
+        "updateContact",
+        {"id": contact_id, "version": got["contact"]["version"], **fields},
+        "contact { id version }",
+    )
+    return payload["contact"]

@@ -233,6 +233,21 @@ async def delete(session: Session, pk: UUID) -> None:
     )
 
 
+async def load(session: Session, pk: UUID) -> asyncpg.Record | None:
+    """A workflow, deleted or not (batched per request): who made a change."""
+
+    async def batch(ids: list[UUID]) -> list[asyncpg.Record | None]:
+        found = await session.fetch(
+            "SELECT * FROM workflows WHERE workspace_id = $1 AND id = ANY($2::uuid[])",
+            session.workspace_id,
+            ids,
+        )
+        by_id = {r["id"]: r for r in found}
+        return [by_id.get(i) for i in ids]
+
+    return await session.loader(("workflows",), batch).load(pk)
+
+
 async def get(session: Session, pk: UUID) -> asyncpg.Record | None:
     return await session.fetchrow(_SELECT, session.workspace_id, pk)
 

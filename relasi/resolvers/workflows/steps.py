@@ -182,11 +182,17 @@ class _Step:
 
     async def _round_robin(self, role: str) -> Any:
         """The active member of `role` after the one this step gave the last record to (by
-        id, wrapping round); the step's row lock makes concurrent runs take turns."""
+        id, wrapping round)."""
         ws, wf = self.session.workspace_id, self.run["workflow_id"]
+        # the step's turn: runs of one step assign one after the other (the row may not exist)
+        await self.session.execute(
+            "SELECT pg_advisory_xact_lock(hashtextextended('workflows.assign:' || $1 || $2, 0))",
+            str(wf),
+            self.path,
+        )
         last = await self.session.fetchval(
             "SELECT last_member_id FROM workflow_assignments"
-            " WHERE workspace_id = $1 AND workflow_id = $2 AND path = $3 FOR UPDATE",
+            " WHERE workspace_id = $1 AND workflow_id = $2 AND path = $3",
             ws,
             wf,
             self.path,

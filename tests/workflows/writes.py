@@ -9,6 +9,8 @@ _INPUTS = {
     "enableWorkflow": "WorkflowIdInput",
     "disableWorkflow": "WorkflowIdInput",
     "deleteWorkflow": "WorkflowIdInput",
+    "deleteAccount": "AccountIdInput",
+    "restoreAccount": "AccountIdInput",
 }
 
 

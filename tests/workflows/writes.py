@@ -11,6 +11,7 @@ _INPUTS = {
     "deleteWorkflow": "WorkflowIdInput",
     "deleteAccount": "AccountIdInput",
     "restoreAccount": "AccountIdInput",
+    "deleteSegment": "SegmentIdInput",
 }
 
 

@@ -202,6 +202,20 @@ class Settings(BaseSettings):
         ge=0,
         description="Seconds a rotated-out signing secret still signs deliveries.",
     )
+    # workflows (relasi/resolvers/workflows/)
+    workflow_concurrency: int = Field(
+        default=4,
+        ge=1,
+        le=1_000,
+        description="Workflow runs of one workspace executing at once, across all processes "
+        "(more wait their turn).",
+    )
+    workflow_retry_scale: float = Field(
+        default=1,
+        gt=0,
+        description="Multiplies the delays before a workflow step is retried after a "
+        "transient error (5 s, doubling); for tests.",
+    )
     ws_keep_alive_interval: float = Field(
         default=10,
         gt=0,

@@ -61,6 +61,9 @@ ROOT_RULES: dict[str, str] = {
     "Query.webhookEndpoints": "webhooks:read",
     "Query.webhookEndpoint": "webhooks:read",
     "Query.webhookDeliveries": "webhooks:read",
+    "Query.workflows": "workflows:read",
+    "Query.workflow": "workflows:read",
+    "Query.workflowRuns": "workflows:read",
     # mutations
     "Mutation.createContact": "contacts:write",
     "Mutation.updateContact": "contacts:write",
@@ -108,6 +111,12 @@ ROOT_RULES: dict[str, str] = {
     "Mutation.rotateWebhookSecret": "webhooks:write",
     "Mutation.replayWebhookDelivery": "webhooks:write",
     "Mutation.replayWebhookEndpoint": "webhooks:write",
+    "Mutation.createWorkflow": "workflows:write",
+    "Mutation.updateWorkflow": "workflows:write",
+    "Mutation.enableWorkflow": "workflows:write",
+    "Mutation.disableWorkflow": "workflows:write",
+    "Mutation.deleteWorkflow": "workflows:write",
+    "Mutation.testWorkflow": "workflows:write",
     # subscriptions
     "Subscription.interactionAdded": "interactions:read",
     "Subscription.timelineEventAdded": "timeline:read",
@@ -142,6 +151,8 @@ TYPE_SCOPES: dict[str, str] = {
     "ChangeEvent": "events:read",
     "WebhookEndpoint": "webhooks:read",
     "WebhookDelivery": "webhooks:read",
+    "Workflow": "workflows:read",
+    "WorkflowRun": "workflows:read",
 }
 
 # single fields stricter than their type

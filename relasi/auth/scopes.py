@@ -39,14 +39,19 @@ SCOPES: dict[str, str] = {
     "events:read": "read the change log: every change to every record",
     "webhooks:read": "read webhook endpoints and their deliveries",
     "webhooks:write": "create, change, rotate and delete webhook endpoints; replay deliveries",
+    "workflows:read": "read workflows and their runs",
+    "workflows:write": "create, change, enable, disable, delete and test workflows",
     "admin": "everything, including members, API keys and the audit log",
 }
 ADMIN = "admin"
 
-# the change log and webhooks show every record type's changes: admins grant them on purpose
-_READ_ALL = {s for s in SCOPES if s.endswith(":read")} - {"events:read", "webhooks:read"} | {
-    "deals:amounts"
-}
+# the change log, webhooks and workflows see every record type's changes: admins grant them on
+# purpose
+_READ_ALL = {s for s in SCOPES if s.endswith(":read")} - {
+    "events:read",
+    "webhooks:read",
+    "workflows:read",
+} | {"deals:amounts"}
 
 ROLE_SCOPES: dict[Role, frozenset[str]] = {
     Role.ADMIN: frozenset({ADMIN}),

@@ -9,5 +9,14 @@ from relasi.jobs.registry import ENTRYPOINTS, PERIODIC
 from relasi.resolvers import change_retention  # changes.retention
 from relasi.resolvers.segments import scheduler  # segments.refresh
 from relasi.resolvers.webhooks import background  # webhooks.fanout, .deliver, .sweep, ...
+from relasi.resolvers.workflows import background as workflows  # workflows.match, .run, .sweep
 
-__all__ = ["ENTRYPOINTS", "PERIODIC", "background", "change_retention", "maintenance", "scheduler"]
+__all__ = [
+    "ENTRYPOINTS",
+    "PERIODIC",
+    "background",
+    "change_retention",
+    "maintenance",
+    "scheduler",
+    "workflows",
+]

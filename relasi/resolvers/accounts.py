@@ -38,6 +38,7 @@ ACCOUNT = register(
             Relation("deals", "Deal", "many", remote="account_id"),
             Relation("cases", "Case", "many", remote="account_id"),
             Relation("interactions", "Interaction", "many", remote="account_id"),
+            Relation("tasks", "Task", "many", remote="account_id"),
         ),
         search=("{t}.name ILIKE {p}", "{t}.domain ILIKE {p}"),
         custom_attributes=True,

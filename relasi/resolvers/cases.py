@@ -46,6 +46,7 @@ CASE = register(
             Relation("contact", "Contact", "one", local="contact_id"),
             Relation("account", "Account", "one", local="account_id"),
             Relation("owner", "Member", "one", local="owner_id"),
+            Relation("tasks", "Task", "many", remote="case_id"),
         ),
         search=("{t}.subject ILIKE {p}", "{t}.description ILIKE {p}"),
         topic="case",  # caseUpdated hears of deletes and restores too

@@ -46,7 +46,8 @@ MAX_FILTER_VALUES = 100
 _FINGERPRINT = pagination.list_fingerprint("changes")
 _SELECT = (
     "SELECT c.sequence, e.seq, e.occurred_at, e.type, e.record_type, e.record_id,"
-    " e.changes::text AS changes, e.actor_api_key_id, e.actor_member_id, e.request_id"
+    " e.changes::text AS changes, e.actor_api_key_id, e.actor_member_id, e.request_id,"
+    " e.actor_workflow_id"
     " FROM change_commits c JOIN change_events e"
     " ON e.workspace_id = c.workspace_id AND e.xid = c.xid"
 )
@@ -62,7 +63,13 @@ _ID_TARGETS = {
     "pipeline_id": "Pipeline",
     "stage_id": "PipelineStage",
     "segment_id": "Segment",
+    "assignee_id": "Member",
+    "completed_by_member_id": "Member",
+    "completed_by_api_key_id": "ApiKey",
+    "task_id": "Task",
 }
+# stored columns that are bookkeeping of the writer, not fields of the record
+_HIDDEN = frozenset({"idempotency_key"})
 # an amount column -> its currency column and the API field showing both as Money
 _MONEY = {"amount": ("currency", "amount"), "annual_revenue": ("annual_revenue_currency", None)}
 _UTM = "utm_"
@@ -146,6 +153,8 @@ def render(row: asyncpg.Record, principal: Principal) -> dict[str, Any]:
     out: dict[str, Any] = {}
     utm: dict[str, dict[str, Any]] = {"before": {}, "after": {}}
     for column, change in stored.items():
+        if column in _HIDDEN:
+            continue
         if column in ("currency", "annual_revenue_currency"):
             continue  # shown within its amount
         if column.startswith(_UTM):

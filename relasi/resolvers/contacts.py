@@ -84,6 +84,7 @@ CONTACT = register(
             ),
             Relation("cases", "Case", "many", remote="contact_id"),
             Relation("interactions", "Interaction", "many", remote="contact_id"),
+            Relation("tasks", "Task", "many", remote="contact_id"),
         ),
         search=(
             "{t}.first_name ILIKE {p}",

@@ -45,6 +45,7 @@ DEAL = register(
                 "many",
                 through=Link("deal_contacts", near="deal_id", far="contact_id", columns=("role",)),
             ),
+            Relation("tasks", "Task", "many", remote="deal_id"),
         ),
         search=("{t}.name ILIKE {p}",),
         outputs=(Output("amount", money=("amount", "currency")),),

@@ -98,6 +98,21 @@ class TimelineEventKind(Enum):
     CASE_STATUS_CHANGED = "CASE_STATUS_CHANGED"
     JOURNEY_STAGE_CHANGED = "JOURNEY_STAGE_CHANGED"
     NOTE = "NOTE"
+    TASK_CREATED = "TASK_CREATED"
+    TASK_COMPLETED = "TASK_COMPLETED"
+
+
+class TaskStatus(Enum):
+    OPEN = "OPEN"
+    DONE = "DONE"
+    CANCELLED = "CANCELLED"
+
+
+class TaskPriority(Enum):
+    LOW = "LOW"
+    NORMAL = "NORMAL"
+    HIGH = "HIGH"
+    URGENT = "URGENT"
 
 
 class MemberStatus(Enum):

@@ -18,7 +18,7 @@ from relasi.errors import Conflict, ErrorCode, UserInputError
 from relasi.resolvers import rows
 from relasi.resolvers.enums import MemberStatus
 from relasi.resolvers.events import announce_revoked
-from relasi.resolvers.model import Entity, Field, Kind, register, std_fields
+from relasi.resolvers.model import Entity, Field, Kind, Relation, register, std_fields
 from relasi.resolvers.session import Session
 from relasi.resolvers.validation import Checker
 
@@ -35,6 +35,7 @@ MEMBER = register(
             Field("invited_at", Kind.DATETIME),
             Field("joined_at", Kind.DATETIME),
         ),
+        relations=(Relation("tasks", "Task", "many", remote="assignee_id"),),
         soft_delete=False,
         search=("{t}.name ILIKE {p}", "{t}.email ILIKE {p}"),
     )

@@ -33,6 +33,7 @@ from relasi.schema.segments import SegmentMutations, SegmentQueries
 from relasi.schema.subscriptions import Subscription
 from relasi.schema.timeline import TIMELINE_TYPES, TimelineMutations
 from relasi.schema.webhooks import WebhookMutations, WebhookQueries
+from relasi.schema.workflows import WorkflowMutations, WorkflowQueries
 from relasi.schema.workspaces import WorkspaceMutations, WorkspaceQueries
 
 Query = merge_types(
@@ -52,6 +53,7 @@ Query = merge_types(
         AccessQueries,
         ApiKeyQueries,
         WebhookQueries,
+        WorkflowQueries,
         WorkspaceQueries,
     ),
 )
@@ -70,6 +72,7 @@ Mutation = merge_types(
         TimelineMutations,
         SegmentMutations,
         WebhookMutations,
+        WorkflowMutations,
         WorkspaceMutations,
     ),
 )

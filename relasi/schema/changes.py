@@ -14,8 +14,10 @@ from relasi.schema.relay import NODE_TYPES, Node, PageInfo, load_node
 
 if TYPE_CHECKING:
     from relasi.schema.deals import Actor
+    from relasi.schema.workflows import Workflow
 
 ActorRef = Annotated["Actor", strawberry.lazy("relasi.schema.deals")]
+WorkflowRef = Annotated["Workflow", strawberry.lazy("relasi.schema.workflows")]
 
 
 @strawberry.type(
@@ -59,6 +61,20 @@ class ChangeEvent:
         if not can_read_type(info.context.principal, type_name):
             raise Forbidden(f"Reading a {type_name} needs the {TYPE_SCOPES[type_name]} scope.")
         return await load_node(info, type_name, self.row["record_id"])
+
+    @strawberry.field(
+        description="The workflow whose run made the change (then `actor` is empty); null "
+        "for changes made otherwise."
+    )
+    async def workflow(self, info: strawberry.Info) -> WorkflowRef | None:
+        from relasi.resolvers.workflows import definitions
+        from relasi.schema.workflows import workflow_of
+
+        pk = self.row["actor_workflow_id"]
+        if pk is None:
+            return None
+        row = await definitions.load(info.context.session, pk)
+        return workflow_of(row) if row is not None else None
 
     @strawberry.field(description="Who made the change; both fields null for system work.")
     async def actor(self, info: strawberry.Info) -> ActorRef:

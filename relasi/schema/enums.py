@@ -23,6 +23,10 @@ DealStatus = strawberry.enum(e.DealStatus, description="Derived from the deal's 
 DealContactRole = strawberry.enum(e.DealContactRole, description="A contact's part in a deal.")
 CaseStatus = strawberry.enum(e.CaseStatus, description="Support case status.")
 CasePriority = strawberry.enum(e.CasePriority, description="Support case priority; sets the SLA.")
+TaskStatus = strawberry.enum(
+    e.TaskStatus, description="OPEN until done (DONE) or dropped (CANCELLED); may be reopened."
+)
+TaskPriority = strawberry.enum(e.TaskPriority, description="How urgent a task is.")
 Role = strawberry.enum(
     scopes.Role,
     description="A member's role in a workspace; it decides the member's scopes (see `me`).",

@@ -27,6 +27,7 @@ from relasi.resolvers import (  # noqa: F401
     members,
     pipelines,
     segments,  # also adds the behaviour and segment predicates to Contact
+    tasks,  # also adds the overdue predicate to Task
 )
 from relasi.resolvers.model import ENTITIES, Entity, Kind, Predicate, camel
 from relasi.schema.enums import NullsOrder, OrderDirection
@@ -221,3 +222,4 @@ PipelineFilter, PipelineOrder = FILTERS["Pipeline"], ORDERS["Pipeline"]
 MemberFilter, MemberOrder = FILTERS["Member"], ORDERS["Member"]
 ApiKeyFilter, ApiKeyOrder = FILTERS["ApiKey"], ORDERS["ApiKey"]
 AuditEntryFilter, AuditEntryOrder = FILTERS["AuditEntry"], ORDERS["AuditEntry"]
+TaskFilter, TaskOrder = FILTERS["Task"], ORDERS["Task"]

@@ -67,14 +67,23 @@ class Route:
         return ".".join((self.name, self.argument, *self.steps))
 
 
+def _one_of(t: GraphQLInputObjectType) -> bool:
+    # Strawberry checks @oneOf itself (graphql-core's is_one_of stays False)
+    definition = (t.extensions or {}).get("strawberry-definition")
+    return bool(getattr(definition, "is_one_of", False))
+
+
 def _minimal(t: Any) -> Any:
-    """A value of input type `t` with only its required fields."""
+    """A value of input type `t` with only its required fields (a @oneOf input: its first)."""
     if isinstance(t, GraphQLNonNull):
         return _minimal(t.of_type)
     if isinstance(t, GraphQLList):
         return [_minimal(t.of_type)]
     if isinstance(t, GraphQLEnumType):
         return next(iter(t.values))
+    if isinstance(t, GraphQLInputObjectType) and _one_of(t):
+        name, f = next(iter(t.fields.items()))
+        return {name: _minimal(f.type)}
     if isinstance(t, GraphQLInputObjectType):
         return {
             name: _minimal(f.type)
@@ -92,7 +101,7 @@ def _build(t: Any, steps: tuple[str, ...], value: Any) -> Any:
         return [_build(t.of_type, steps, value)]
     if not steps:
         return value
-    out = _minimal(t)
+    out = {} if _one_of(t) else _minimal(t)  # a @oneOf input holds only the tested field
     out[steps[0]] = _build(t.fields[steps[0]].type, steps[1:], value)
     return out
 

@@ -55,6 +55,12 @@ def test_every_root_field_has_a_rule():
     assert missing == [], f"add these to relasi/auth/permissions.py ROOT_RULES: {missing}"
 
 
+def _one_of(t: GraphQLInputObjectType) -> bool:
+    # Strawberry checks @oneOf itself (graphql-core's is_one_of stays False)
+    definition = (t.extensions or {}).get("strawberry-definition")
+    return bool(getattr(definition, "is_one_of", False))
+
+
 def _value(t: Any, foreign_id: str, depth: int = 0) -> Any:
     """A value of input type `t` that passes GraphQL validation (not necessarily our checks)."""
     if isinstance(t, GraphQLNonNull):
@@ -63,6 +69,9 @@ def _value(t: Any, foreign_id: str, depth: int = 0) -> Any:
         return [_value(t.of_type, foreign_id, depth)]
     if isinstance(t, GraphQLEnumType):
         return next(iter(t.values))
+    if isinstance(t, GraphQLInputObjectType) and _one_of(t):  # exactly one field, any
+        name, field = next(iter(t.fields.items()))
+        return {name: _value(field.type, foreign_id, depth + 1)}
     if isinstance(t, GraphQLInputObjectType):
         return {
             name: _value(field.type, foreign_id, depth + 1)

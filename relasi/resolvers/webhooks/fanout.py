@@ -29,7 +29,7 @@ BATCH_COMMITS = 200
 _running = asyncio.Semaphore(2)
 
 _EVENTS = """SELECT c.sequence, e.seq, e.occurred_at, e.type, e.record_type, e.record_id,
-                    e.changes::text AS changes
+                    e.changes::text AS changes, e.actor_workflow_id
                FROM change_commits c JOIN change_events e
                  ON e.workspace_id = c.workspace_id AND e.xid = c.xid
               WHERE c.workspace_id = $1 AND c.sequence > $2 AND c.sequence <= $3

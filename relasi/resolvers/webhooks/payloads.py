@@ -97,18 +97,22 @@ async def objects(
 
 
 def body(event: asyncpg.Record, principal: Principal, obj: Any) -> str:
-    """The JSON sent for one change (compact; the same bytes on every attempt)."""
+    """The JSON sent for one change (compact; the same bytes on every attempt). A change a
+    workflow made names it (`workflowId`)."""
+    data = {
+        "recordType": event["record_type"],
+        "recordId": global_ids.encode(event["record_type"], event["record_id"]),
+        "sequence": str(event["sequence"]),
+        "object": obj,
+        "changes": changes.render(event, principal),
+    }
+    if event.get("actor_workflow_id") is not None:
+        data["workflowId"] = global_ids.encode("Workflow", event["actor_workflow_id"])
     return json.dumps(
         {
             "type": event["type"],
             "timestamp": event["occurred_at"].astimezone(UTC).isoformat().replace("+00:00", "Z"),
-            "data": {
-                "recordType": event["record_type"],
-                "recordId": global_ids.encode(event["record_type"], event["record_id"]),
-                "sequence": str(event["sequence"]),
-                "object": obj,
-                "changes": changes.render(event, principal),
-            },
+            "data": data,
         },
         separators=(",", ":"),
         default=str,

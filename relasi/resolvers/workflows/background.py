@@ -1,0 +1,60 @@
+"""The workflows' background work, on the job queue (relasi/jobs/):
+
+- `workflows.match` {workspace_id}: queued by the database in the writer's transaction
+  (0013_workflows.sql, once while one is queued), it matches the workspace's new commits
+  against its enabled workflows and starts runs (matching.py);
+- `workflows.run` {workspace_id, run_id}: executes a run's steps (engine.py);
+- `workflows.sweep`, every 5 seconds: queues the matching of workspaces behind their log and
+  the job of open runs that have none, so that no missed wake-up loses anything.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+from uuid import UUID
+
+from relasi.db import system_connection
+from relasi.jobs import JobContext, enqueue, entrypoint, periodic
+from relasi.resolvers.workflows import engine, matching
+
+# as the webhooks' fan-out: a commit landing while this job finishes finds it still queued
+# or running, so one more look a moment later catches it (the sweep would, within seconds)
+SETTLE_SECONDS = 0.1
+STALE_SECONDS = 30  # an open run untouched this long gets its job queued again (if it has none)
+
+
+@entrypoint("workflows.match")
+async def match(ctx: JobContext, payload: dict[str, Any]) -> None:
+    workspace_id = UUID(payload["workspace_id"])
+    await matching.match(ctx.db, workspace_id)
+    await asyncio.sleep(SETTLE_SECONDS)
+    await matching.match(ctx.db, workspace_id)
+
+
+@entrypoint(engine.RUN_JOB)
+async def run(ctx: JobContext, payload: dict[str, Any]) -> None:
+    await engine.execute(
+        ctx.db, ctx.settings, UUID(payload["workspace_id"]), UUID(payload["run_id"])
+    )
+
+
+@periodic("workflows.sweep", every=5)
+async def sweep(ctx: JobContext) -> None:
+    behind = await matching.behind(ctx.db)
+    async with system_connection(ctx.db) as conn:
+        for workspace_id in behind:
+            await enqueue(
+                conn,
+                "workflows.match",
+                {"workspace_id": str(workspace_id)},
+                dedupe_key=f"workflows.match:{workspace_id}",
+            )
+        stale = await conn.fetch(
+            """SELECT workspace_id, id FROM workflow_runs
+                WHERE status IN ('QUEUED', 'RUNNING')
+                  AND created_at < now() - make_interval(secs => $1) LIMIT 1000""",
+            STALE_SECONDS,
+        )
+        for row in stale:  # the dedupe key: nothing is added while its job is queued or running
+            await engine.queue_run(conn, row["workspace_id"], row["id"])

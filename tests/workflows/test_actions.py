@@ -1,0 +1,254 @@
+"""Every action's effect, through the API: a workflow saved, a record written, a real job
+worker running the workflow, the effect read back."""
+
+import uuid
+from collections import Counter
+
+from tests.workflows.conftest import create, settled_runs, webhook_endpoint
+from tests.workflows.writes import (
+    account,
+    case,
+    contact,
+    deal,
+    member,
+    move,
+    mutate,
+    update_contact,
+)
+
+CHANGE_TYPES = """query { changes(first: 100) { nodes { type recordId } } }"""
+
+
+async def _types(api) -> list[str]:
+    return [c["type"] for c in (await api(CHANGE_TYPES))["changes"]["nodes"]]
+
+
+async def _one_run(api, wf) -> dict:
+    (run,) = await settled_runs(api, wf["id"], 1)
+    assert run["status"] == "SUCCEEDED", run
+    return run
+
+
+async def test_deal_reaching_negotiation_creates_a_task_for_its_owner(fapi, worker):
+    owner = await member(fapi, "Dewi")
+    wf = await create(
+        fapi,
+        recordType="DEAL",
+        triggers=[{"fieldChanged": {"field": "stage", "to": "Negotiation"}}],
+        actions=[
+            {
+                "createTask": {
+                    "title": "Send the contract for {{deal.name}} to {{deal.owner.name}}",
+                    "dueInMinutes": 1440,
+                    "priority": "HIGH",
+                }
+            }
+        ],
+    )
+    d = await deal(fapi, name="Kopi Kenangan", ownerId=owner)
+    await move(fapi, d, "Negotiation")
+    run = await _one_run(fapi, wf)
+    (step,) = run["steps"]
+    assert step["input"]["title"] == "Send the contract for Kopi Kenangan to Dewi"
+    assert step["output"]["task.title"] == "Send the contract for Kopi Kenangan to Dewi"
+    assert (await _types(fapi)).count("task.created") == 1
+
+
+async def test_update_the_record_and_a_related_one_with_templates(fapi, worker):
+    a = await account(fapi, name="Toko Maju")
+    wf = await create(
+        fapi,
+        recordType="CONTACT",
+        triggers=[{"recordEvent": {"event": "CREATED"}}],
+        actions=[
+            {
+                "updateRecord": {
+                    "fields": {"leadRating": "HOT", "title": "Buyer at {{contact.account.name}}"}
+                }
+            },
+            {
+                "updateRecord": {
+                    "target": "account",
+                    "fields": {"industry": "Retail of {{contact.firstName}}"},
+                }
+            },
+        ],
+    )
+    c = await contact(fapi, firstName="Sari", accountId=a["id"])
+    run = await _one_run(fapi, wf)
+    assert [s["output"]["record.id"] for s in run["steps"]] == [c["id"], a["id"]]
+    got = await fapi(
+        "query($c: ID!) { contact(id: $c) { leadRating title account { industry } } }", c=c["id"]
+    )
+    assert got["contact"] == {
+        "leadRating": "HOT",
+        "title": "Buyer at Toko Maju",
+        "account": {"industry": "Retail of Sari"},
+    }
+
+
+async def test_assign_round_robin_takes_turns_and_least_loaded_picks_the_idle(fapi, worker):
+    await member(fapi, "Adi")
+    await member(fapi, "Budi")
+    await member(fapi, "Citra", role="SUPPORT")  # another role: never picked
+    wf = await create(
+        fapi,
+        recordType="CONTACT",
+        triggers=[{"recordEvent": {"event": "CREATED"}}],
+        actions=[{"assignOwner": {"roundRobin": "SALES"}}],
+    )
+    for name in ("A", "B", "C"):
+        await contact(fapi, firstName=name)
+    found = await settled_runs(fapi, wf["id"], 3)
+    owners = Counter(r["steps"][0]["output"]["owner.name"] for r in found)
+    assert set(owners) == {"Adi", "Budi"} and sorted(owners.values()) == [1, 2]  # in turn
+    await mutate(fapi, "disableWorkflow", {"id": wf["id"]}, "workflow { enabled }")
+    # least loaded: Adi and Budi own 3 contacts between them; a new SALES member owns none
+    idle = await member(fapi, "Dian")
+    wf2 = await create(
+        fapi,
+        recordType="CONTACT",
+        triggers=[{"recordEvent": {"event": "CREATED"}}],
+        actions=[{"assignOwner": {"leastLoaded": "SALES"}}],
+    )
+    c = await contact(fapi, firstName="D")
+    run = await _one_run(fapi, wf2)
+    assert run["steps"][0]["output"]["owner.id"] == idle
+    got = await fapi("query($c: ID!) { contact(id: $c) { owner { name } } }", c=c["id"])
+    assert got["contact"]["owner"]["name"] == "Dian"
+
+
+async def test_create_case_add_note_and_move_stage(fapi, worker):
+    a = await account(fapi, name="Warung")
+    wf = await create(
+        fapi,
+        recordType="DEAL",
+        triggers=[{"recordEvent": {"event": "CREATED"}}],
+        actions=[
+            {"createCase": {"subject": "Onboard {{deal.name}}", "priority": "HIGH"}},
+            {"addNote": {"body": "Case {{steps.0.case.id}} opened for {{deal.account.name}}"}},
+            {"moveDealStage": {"stage": "Proposal"}},
+        ],
+    )
+    d = await deal(fapi, name="Nasi", accountId=a["id"])
+    run = await _one_run(fapi, wf)
+    case_id = run["steps"][0]["output"]["case.id"]
+    assert run["steps"][1]["input"]["body"] == f"Case {case_id} opened for Warung"
+    assert run["steps"][2]["output"]["stage.name"] == "Proposal"
+    got = await fapi(
+        """query($c: ID!, $d: ID!) {
+             case(id: $c) { subject priority account { name } }
+             deal(id: $d) { stage { name } } }""",
+        c=case_id,
+        d=d["id"],
+    )
+    assert got["case"] == {
+        "subject": "Onboard Nasi",
+        "priority": "HIGH",
+        "account": {"name": "Warung"},
+    }
+    assert got["deal"]["stage"]["name"] == "Proposal"
+    notes = await fapi(
+        """query($a: ID!) { account(id: $a) { timeline(first: 20) { nodes {
+             __typename ... on NoteEvent { body } } } } }""",
+        a=a["id"],
+    )
+    bodies = [n.get("body") for n in notes["account"]["timeline"]["nodes"]]
+    assert f"Case {case_id} opened for Warung" in bodies
+
+
+async def test_add_to_and_remove_from_a_static_segment(fapi, worker):
+    seg = (await mutate(fapi, "createSegment", {"name": "Hot leads"}, "segment { id }"))["segment"]
+    wf = await create(
+        fapi,
+        recordType="CONTACT",
+        triggers=[{"fieldChanged": {"field": "leadRating", "to": "HOT"}}],
+        actions=[{"addToSegment": {"segmentId": seg["id"]}}],
+    )
+    wf_out = await create(
+        fapi,
+        recordType="CONTACT",
+        triggers=[{"fieldChanged": {"field": "leadRating", "from": "HOT"}}],
+        actions=[{"removeFromSegment": {"segmentId": seg["id"]}}],
+    )
+    c = await contact(fapi, firstName="Hot", leadRating="WARM")
+    await update_contact(fapi, c["id"], leadRating="HOT")
+    await _one_run(fapi, wf)
+    members = "query($s: ID!) { segment(id: $s) { members(first: 10) { nodes { id } } } }"
+    assert (await fapi(members, s=seg["id"]))["segment"]["members"]["nodes"] == [{"id": c["id"]}]
+    await update_contact(fapi, c["id"], leadRating="COLD")
+    await _one_run(fapi, wf_out)
+    assert (await fapi(members, s=seg["id"]))["segment"]["members"]["nodes"] == []
+
+
+async def test_send_webhook_is_signed_and_carries_rendered_templates(fapi, worker, receiver):
+    name = uuid.uuid4().hex[:12]
+    endpoint = await webhook_endpoint(fapi, receiver, name)
+    wf = await create(
+        fapi,
+        recordType="CASE",
+        triggers=[{"recordEvent": {"event": "CREATED"}}],
+        actions=[
+            {
+                "sendWebhook": {
+                    "endpointId": endpoint,
+                    "payload": {"text": "New case: {{case.subject}}", "n": 1},
+                }
+            }
+        ],
+    )
+    k = await case(fapi, subject="Login broken")
+    run = await _one_run(fapi, wf)
+    assert run["steps"][0]["output"] == {"webhook.statusCode": 200}
+    (arrival,) = receiver.of(name)  # verified with the endpoint's secret
+    data = arrival.payload["data"]
+    assert arrival.payload["type"] == "workflow.action"
+    assert data["payload"] == {"text": "New case: Login broken", "n": 1}
+    assert data["recordId"] == k["id"] and data["workflowId"] == wf["id"]
+
+
+async def test_branch_takes_then_or_else_on_the_condition(fapi, worker):
+    wf = await create(
+        fapi,
+        recordType="CONTACT",
+        triggers=[{"recordEvent": {"event": "CREATED"}}],
+        actions=[
+            {
+                "branch": {
+                    "condition": {"contact": {"country": {"eq": "ID"}}},
+                    "then": [{"updateRecord": {"fields": {"city": "Jakarta"}}}],
+                    "else": [{"updateRecord": {"fields": {"city": "Elsewhere"}}}],
+                }
+            },
+            {"addNote": {"body": "went {{steps.0.branch.taken}}"}},
+        ],
+    )
+    local = await contact(fapi, firstName="Lokal", country="ID")
+    away = await contact(fapi, firstName="Jauh", country="SG")
+    found = await settled_runs(fapi, wf["id"], 2)
+    paths = {r["recordId"]: [s["path"] for s in r["steps"]] for r in found}
+    assert paths == {local["id"]: ["0", "0.then.0", "1"], away["id"]: ["0", "0.else.0", "1"]}
+    cities = "query($a: ID!, $b: ID!) { a: contact(id: $a) { city } b: contact(id: $b) { city } }"
+    got = await fapi(cities, a=local["id"], b=away["id"])
+    assert got == {"a": {"city": "Jakarta"}, "b": {"city": "Elsewhere"}}
+
+
+async def test_writes_are_the_workflows_in_the_change_log(fapi, worker):
+    wf = await create(
+        fapi,
+        recordType="CONTACT",
+        triggers=[{"recordEvent": {"event": "CREATED"}}],
+        actions=[{"updateRecord": {"fields": {"city": "Bandung"}}}],
+    )
+    c = await contact(fapi)
+    await _one_run(fapi, wf)
+    got = await fapi(
+        """query($c: [ID!]) { changes(filter: {recordIds: $c}) { nodes { type
+             actor { apiKeyName } workflow { id name } } } }""",
+        c=[c["id"]],
+    )
+    created, updated = got["changes"]["nodes"]
+    assert created["workflow"] is None and created["actor"]["apiKeyName"]
+    assert updated["type"] == "contact.updated"
+    assert updated["actor"] == {"apiKeyName": None}
+    assert updated["workflow"] == {"id": wf["id"], "name": "Test workflow"}

@@ -1,0 +1,201 @@
+"""Each trigger fires once for a matching change and not for one that does not match; value
+transitions; several triggers; a foreign workspace's records never trigger a workflow."""
+
+from tests.workflows.conftest import create, quiet, settled_runs
+from tests.workflows.writes import case, contact, deal, member, move, mutate, update_contact
+
+NOTE = [{"addNote": {"body": "seen"}}]
+
+
+async def _records(api, wf, count: int, status: str = "SUCCEEDED") -> list[str]:
+    """The record ids of the workflow's runs once `count` finished, and no more came."""
+    found = await settled_runs(api, wf["id"], count)
+    found = await quiet(api, wf["id"], 1.0)
+    assert all(r["status"] == status for r in found), [(r["status"], r["error"]) for r in found]
+    return sorted(r["recordId"] for r in found)
+
+
+async def test_record_events_created_updated_deleted_restored(fapi, worker):
+    flows = {
+        event: await create(
+            fapi,
+            recordType="ACCOUNT",
+            triggers=[{"recordEvent": {"event": event}}],
+            actions=[{"updateRecord": {"fields": {"country": "ID"}}}]
+            if event == "CREATED"
+            else NOTE,
+        )
+        for event in ("CREATED", "UPDATED", "DELETED", "RESTORED")
+    }
+    a = (await mutate(fapi, "createAccount", {"name": "Toko"}, "account { id }"))["account"]
+    # the CREATED workflow's own update is an UPDATED change (made by a workflow: it counts)
+    assert await _records(fapi, flows["CREATED"], 1) == [a["id"]]
+    assert await _records(fapi, flows["UPDATED"], 1) == [a["id"]]
+    await mutate(fapi, "deleteAccount", {"id": a["id"]}, "deletedId")
+    # fired; its note cannot go on a deleted account: the run fails and says so
+    assert await _records(fapi, flows["DELETED"], 1, "FAILED") == [a["id"]]
+    assert await quiet(fapi, flows["RESTORED"]["id"], 0.5) == []
+    await mutate(fapi, "restoreAccount", {"id": a["id"]}, "account { id }")
+    assert await _records(fapi, flows["RESTORED"], 1) == [a["id"]]
+    assert (
+        len(await _records(fapi, flows["UPDATED"], 1)) == 1
+    )  # deletes and restores are not updates
+
+
+async def test_field_changed_from_warm_to_hot_only(fapi, worker):
+    wf = await create(
+        fapi,
+        recordType="CONTACT",
+        triggers=[{"fieldChanged": {"field": "leadRating", "from": "WARM", "to": "HOT"}}],
+        actions=NOTE,
+    )
+    warm = await contact(fapi, firstName="Warm", leadRating="WARM")
+    cold = await contact(fapi, firstName="Cold", leadRating="COLD")
+    await update_contact(fapi, cold["id"], leadRating="HOT")  # COLD -> HOT: no
+    await update_contact(fapi, warm["id"], title="CEO")  # another field: no
+    await update_contact(fapi, warm["id"], leadRating="HOT")  # WARM -> HOT: yes
+    assert await _records(fapi, wf, 1) == [warm["id"]]
+
+
+async def test_case_status_to_resolved_and_owner_assigned(fapi, worker):
+    resolved = await create(
+        fapi,
+        recordType="CASE",
+        triggers=[{"fieldChanged": {"field": "status", "to": ["RESOLVED", "CLOSED"]}}],
+        actions=NOTE,
+    )
+    assigned = await create(
+        fapi,
+        recordType="CASE",
+        triggers=[{"fieldChanged": {"field": "owner"}}],
+        actions=NOTE,
+    )
+    dewi = await member(fapi, "Dewi")
+    k = await case(fapi)
+    other = await case(fapi, subject="Other")
+    await mutate(fapi, "updateCase", {"id": k["id"], "version": 1, "status": "OPEN"})
+    await mutate(fapi, "updateCase", {"id": other["id"], "version": 1, "ownerId": dewi})
+    await mutate(fapi, "updateCase", {"id": k["id"], "version": 2, "status": "RESOLVED"})
+    assert await _records(fapi, resolved, 1) == [k["id"]]
+    assert await _records(fapi, assigned, 1) == [other["id"]]
+
+
+async def test_deal_stage_by_name_or_id(fapi, worker):
+    d = await deal(fapi)
+    proposal = next(s["id"] for s in d["pipeline"]["stages"] if s["name"] == "Proposal")
+    by_name = await create(
+        fapi,
+        recordType="DEAL",
+        triggers=[{"fieldChanged": {"field": "stage", "to": "negotiation"}}],
+        actions=NOTE,
+    )
+    by_id = await create(
+        fapi,
+        recordType="DEAL",
+        triggers=[{"fieldChanged": {"field": "stage", "to": proposal}}],
+        actions=NOTE,
+    )
+    await move(fapi, d, "Proposal")
+    await move(fapi, d, "Negotiation")
+    assert await _records(fapi, by_id, 1) == [d["id"]]
+    assert await _records(fapi, by_name, 1) == [d["id"]]
+
+
+async def test_touchpoint_journey_and_segment_triggers(fapi, worker):
+    c = await contact(fapi, firstName="Tia")
+    seg = (await mutate(fapi, "createSegment", {"name": "VIP"}, "segment { id }"))["segment"]
+    whatsapp = await create(
+        fapi,
+        recordType="CONTACT",
+        triggers=[{"touchpointTracked": {"channels": ["WHATSAPP"]}}],
+        actions=NOTE,
+    )
+    journey = await create(
+        fapi,
+        recordType="CONTACT",
+        triggers=[{"journeyStageChanged": {"to": "DECISION"}}],
+        actions=NOTE,
+    )
+    entered = await create(
+        fapi,
+        recordType="CONTACT",
+        triggers=[{"segmentMembership": {"segmentId": seg["id"], "change": "ENTERED"}}],
+        actions=NOTE,
+    )
+    track = "trackInteraction"
+    await mutate(
+        fapi,
+        track,
+        {"contactId": c["id"], "channel": "EMAIL", "kind": "EMAIL_OPEN"},
+        "interaction { id }",
+    )
+    await mutate(
+        fapi,
+        track,
+        {"contactId": c["id"], "channel": "WHATSAPP", "kind": "MESSAGE"},
+        "interaction { id }",
+    )
+    await update_contact(fapi, c["id"], journeyStage="CONSIDERATION")
+    await update_contact(fapi, c["id"], journeyStage="DECISION")
+    await mutate(
+        fapi, "addToSegment", {"segmentId": seg["id"], "contactIds": [c["id"]]}, "segment { id }"
+    )
+    assert await _records(fapi, whatsapp, 1) == [c["id"]]
+    assert await _records(fapi, journey, 1) == [c["id"]]
+    assert await _records(fapi, entered, 1) == [c["id"]]
+
+
+async def test_several_triggers_one_run_per_change(fapi, worker):
+    wf = await create(
+        fapi,
+        recordType="CONTACT",
+        triggers=[
+            {"recordEvent": {"event": "CREATED"}},
+            {"fieldChanged": {"field": "leadRating", "to": "HOT"}},
+            {"fieldChanged": {"field": "title"}},
+        ],
+        actions=NOTE,
+    )
+    a = await contact(fapi, firstName="A")  # trigger 0
+    b = await contact(fapi, firstName="B")  # trigger 0
+    await update_contact(fapi, b["id"], leadRating="HOT", title="Boss")  # 1 and 2: one run
+    found = await settled_runs(fapi, wf["id"], 3)
+    found = await quiet(fapi, wf["id"], 1.0)
+    by_index = sorted((r["recordId"] == b["id"], r["trigger"]["index"]) for r in found)
+    assert by_index == [(False, 0), (True, 0), (True, 1)]
+    assert a["id"] in {r["recordId"] for r in found}
+
+
+async def test_a_foreign_workspace_never_triggers(fapi, other_fapi, worker):
+    wf = await create(
+        fapi, recordType="CONTACT", triggers=[{"recordEvent": {"event": "CREATED"}}], actions=NOTE
+    )
+    theirs = await create(
+        other_fapi,
+        recordType="CONTACT",
+        triggers=[{"recordEvent": {"event": "CREATED"}}],
+        actions=NOTE,
+    )
+    await contact(other_fapi, firstName="Foreign")
+    mine = await contact(fapi, firstName="Mine")
+    assert await _records(fapi, wf, 1) == [mine["id"]]
+    (run,) = await settled_runs(other_fapi, theirs["id"], 1)
+    assert run["recordId"] != mine["id"]
+    # and neither sees the other's runs
+    assert await quiet(other_fapi, wf["id"], 0) == []
+
+
+async def test_changes_before_a_workflow_existed_or_while_disabled_do_not_count(fapi, worker):
+    early = await contact(fapi, firstName="Early")
+    wf = await create(
+        fapi,
+        recordType="CONTACT",
+        triggers=[{"fieldChanged": {"field": "city"}}],
+        actions=NOTE,
+        enabled=False,
+    )
+    await update_contact(fapi, early["id"], city="Medan")
+    assert await quiet(fapi, wf["id"], 1.0) == []
+    await mutate(fapi, "enableWorkflow", {"id": wf["id"]}, "workflow { enabled }")
+    await update_contact(fapi, early["id"], city="Solo")
+    assert await _records(fapi, wf, 1) == [early["id"]]

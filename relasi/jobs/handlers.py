@@ -10,12 +10,14 @@ from relasi.resolvers import change_retention  # changes.retention
 from relasi.resolvers.segments import scheduler  # segments.refresh
 from relasi.resolvers.webhooks import background  # webhooks.fanout, .deliver, .sweep, ...
 from relasi.resolvers.workflows import background as workflows  # workflows.match, .run, .sweep
+from relasi.resolvers.workflows import clock  # workflows.clock
 
 __all__ = [
     "ENTRYPOINTS",
     "PERIODIC",
     "background",
     "change_retention",
+    "clock",
     "maintenance",
     "scheduler",
     "workflows",

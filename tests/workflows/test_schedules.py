@@ -1,0 +1,89 @@
+"""Schedule triggers, run by the clock with real job workers: once per matching record and
+cron time, in the workspace's time zone, with two workers, and after the workers were stopped
+across the scheduled time."""
+
+import asyncio
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
+
+from tests.conftest import Api
+from tests.workflows import writes
+from tests.workflows.clock import clock_workers, next_minute
+from tests.workflows.conftest import create, create_errors, runs, until
+
+QUIET_OPEN_DEALS = {
+    "deal": {"status": {"eq": "OPEN"}, "lastTouchpoint": {"olderThanDays": 14, "orNever": True}}
+}
+NOTE = [{"addNote": {"body": "Quiet for two weeks: call {{deal.name}}"}}]
+TRACK = """mutation($c: ID!) { trackInteraction(input: {contactId: $c, channel: WHATSAPP,
+           kind: MESSAGE}) { created } }"""
+
+
+async def test_a_schedule_runs_once_per_matching_record_in_the_workspace_zone(
+    database, fapi: Api, other_fapi: Api
+):
+    await fapi.mutate(
+        'mutation { updateWorkspace(input: {timeZone: "Asia/Jakarta"}) { userErrors { field } } }'
+    )
+    quiet = [await writes.deal(fapi, name=f"Quiet {i}") for i in range(2)]
+    busy_contact = await writes.contact(fapi)
+    await fapi(TRACK, c=busy_contact["id"])
+    await writes.deal(fapi, name="Busy", contacts=[{"contactId": busy_contact["id"]}])
+    won = await writes.deal(fapi, name="Won")
+    await writes.move(fapi, won, "Closed Won")
+    await writes.deal(other_fapi, name="Another workspace's quiet deal")
+
+    async with clock_workers(database, 2):  # the clock is running before the schedule exists
+        at = next_minute(margin=8)
+        local = at.astimezone(ZoneInfo("Asia/Jakarta"))
+        # at that minute in Jakarta (read in UTC, it would be 7 hours off and not run today)
+        cron = f"{local.minute} {local.hour} * * *"
+        workflow = await create(
+            fapi,
+            recordType="DEAL",
+            triggers=[{"schedule": {"cron": cron}}],
+            condition=QUIET_OPEN_DEALS,
+            actions=NOTE,
+        )
+        # the same cron read in UTC, which the trigger names: not this hour
+        in_utc = await create(
+            fapi,
+            recordType="DEAL",
+            triggers=[{"schedule": {"cron": cron, "timeZone": "UTC"}}],
+            actions=NOTE,
+        )
+        await asyncio.sleep(2)
+    # stopped across the scheduled time: nothing runs until the workers are back
+    await asyncio.sleep(max(0.0, (at - datetime.now(UTC)).total_seconds()) + 2)
+    assert await runs(fapi, workflow["id"]) == []
+
+    async with clock_workers(database, 2):  # two workers, after a restart
+
+        async def two():
+            found = await runs(fapi, workflow["id"])
+            return found if len(found) >= 2 else None
+
+        await until(two, timeout=30)
+        await asyncio.sleep(3)  # more ticks, by both workers: nothing more
+        found = await runs(fapi, workflow["id"])
+    assert sorted(r["recordId"] for r in found) == sorted(d["id"] for d in quiet)
+    for run in found:
+        assert run["trigger"]["kind"] == "schedule"
+        assert datetime.fromisoformat(run["trigger"]["at"]) == at
+    assert await runs(fapi, in_utc["id"]) == []
+    assert await runs(other_fapi) == []
+
+
+async def test_bad_schedules_are_refused_at_their_path(fapi: Api):
+    for cron in ("0 8 * *", "0 8 * * 1 2026", "61 8 * * *", "every monday"):
+        errors = await create_errors(
+            fapi, recordType="DEAL", triggers=[{"schedule": {"cron": cron}}], actions=NOTE
+        )
+        assert [e["field"] for e in errors] == [["input", "triggers", "0", "schedule", "cron"]]
+    errors = await create_errors(
+        fapi,
+        recordType="DEAL",
+        triggers=[{"schedule": {"cron": "0 8 * * 1", "timeZone": "Mars/Base"}}],
+        actions=NOTE,
+    )
+    assert [e["field"] for e in errors] == [["input", "triggers", "0", "schedule", "timeZone"]]

@@ -8,6 +8,15 @@ from relasi.jobs import maintenance  # jobs.retention
 from relasi.jobs.registry import ENTRYPOINTS, PERIODIC
 from relasi.resolvers import change_retention  # changes.retention
 from relasi.resolvers.segments import scheduler  # segments.refresh
+from relasi.resolvers.tasks import overdue  # tasks.overdue
 from relasi.resolvers.webhooks import background  # webhooks.fanout, .deliver, .sweep, ...
 
-__all__ = ["ENTRYPOINTS", "PERIODIC", "background", "change_retention", "maintenance", "scheduler"]
+__all__ = [
+    "ENTRYPOINTS",
+    "PERIODIC",
+    "background",
+    "change_retention",
+    "maintenance",
+    "overdue",
+    "scheduler",
+]

@@ -5,7 +5,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 
-from relasi.resolvers import tasks
+from relasi.resolvers import global_ids, tasks
 from relasi.resolvers.enums import TaskStatus as Status
 from relasi.resolvers.tasks import writes
 from relasi.resolvers.timeline import load_actor_name
@@ -67,8 +67,8 @@ class Task(Node):
         return datetime.now(self.due_at.tzinfo) > self.due_at
 
     @strawberry.field(
-        description="Who marked it DONE (the API key used, and the member if "
-        "known); null unless DONE."
+        description="Who marked it DONE (the API key used, and the member if known); null "
+        "unless DONE."
     )
     async def completed_by(
         self, info: strawberry.Info
@@ -188,8 +188,6 @@ def _result(row) -> dict:
 
 
 def _status_mutation(info: strawberry.Info, input: TaskStatusInput, status: Status):
-    from relasi.resolvers import global_ids
-
     async def action(session):
         pk = global_ids.decode(input.id, "Task", field="input.id")
         return await writes.set_status(session, pk, status, input.version)

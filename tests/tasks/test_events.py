@@ -142,3 +142,34 @@ async def test_overdue_is_raised_once_per_task_and_due_time(api, database):
     await api.mutate(UPDATE, i={"id": late["id"], "version": current["version"], "dueAt": moved})
     await overdue.raise_overdue(database)
     assert len(await _overdue_events(api, start, late["id"])) == 2
+
+
+async def test_task_events_reach_timeline_subscribers(live):
+    contact = await record(live.api, "contact")
+    async with live.subscribed() as sock:
+        op = await sock.subscribe(
+            "subscription($c: ID) { timelineEventAdded(contactId: $c) { node { __typename kind"
+            " ... on TaskCreatedEvent { title task { id } }"
+            " ... on TaskCompletedEvent { title completedBy { apiKeyName } } } } }",
+            c=contact,
+        )
+        await live.listening()
+        await create(live.api, title="Not hers")  # linked to nothing: on no timeline
+        task = await create(live.api, title="Ring her", contactId=contact)
+        await status(live.api, "complete", task["id"])
+        nodes = [(await sock.data(op))["timelineEventAdded"]["node"] for _ in range(2)]
+        await sock.nothing()
+    assert nodes == [
+        {
+            "__typename": "TaskCreatedEvent",
+            "kind": "TASK_CREATED",
+            "title": "Ring her",
+            "task": {"id": task["id"]},
+        },
+        {
+            "__typename": "TaskCompletedEvent",
+            "kind": "TASK_COMPLETED",
+            "title": "Ring her",
+            "completedBy": {"apiKeyName": "admin"},
+        },
+    ]

@@ -35,7 +35,6 @@ LINKS = {
     "case_id": "Case",
 }
 MAX_IDEMPOTENCY_KEY = NAME
-_TEXT = {"title": SUBJECT, "description": LONG_TEXT}
 
 
 def decode_links(data: dict[str, Any]) -> dict[str, Any]:

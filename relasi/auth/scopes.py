@@ -28,6 +28,8 @@ SCOPES: dict[str, str] = {
     "deals:write": "create, change, move and delete deals and pipelines",
     "cases:read": "read support cases",
     "cases:write": "create, change and delete support cases",
+    "tasks:read": "read tasks",
+    "tasks:write": "create, change, complete and delete tasks",
     "interactions:read": "read touchpoints",
     "interactions:write": "record touchpoints",
     "timeline:read": "read timelines and journeys",
@@ -57,16 +59,24 @@ ROLE_SCOPES: dict[Role, frozenset[str]] = {
     Role.ADMIN: frozenset({ADMIN}),
     Role.SALES: frozenset(
         _READ_ALL
-        | {"contacts:write", "accounts:write", "deals:write", "interactions:write", "notes:write"}
+        | {
+            "contacts:write",
+            "accounts:write",
+            "deals:write",
+            "interactions:write",
+            "notes:write",
+            "tasks:write",
+        }
     ),
     # support works cases and timelines, and never sees what deals are worth
     Role.SUPPORT: frozenset(
         (_READ_ALL - {"deals:amounts", "segments:read"})
-        | {"cases:write", "interactions:write", "notes:write"}
+        | {"cases:write", "interactions:write", "notes:write", "tasks:write"}
     ),
     # marketing works segments and touchpoints; deals are read-only to it
     Role.MARKETING: frozenset(
-        _READ_ALL | {"contacts:write", "interactions:write", "segments:write", "notes:write"}
+        _READ_ALL
+        | {"contacts:write", "interactions:write", "segments:write", "notes:write", "tasks:write"}
     ),
     # viewers read everything but personal data, and write nothing
     Role.VIEWER: frozenset(_READ_ALL - {"pii:read"}),

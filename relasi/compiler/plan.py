@@ -57,7 +57,13 @@ from relasi.compiler.nodes import (
     Rows,
     ToOne,
 )
-from relasi.compiler.timelines import OWNERS, actor_plan, plan_stage_history, plan_timeline
+from relasi.compiler.timelines import (
+    OWNERS,
+    When,
+    actor_plan,
+    plan_stage_history,
+    plan_timeline,
+)
 from relasi.resolvers.model import EXTENSIONS, Entity, Output, Relation, entity
 
 # the types whose every field the planner can map (others: the resolvers)
@@ -67,6 +73,7 @@ COVERED_TYPES = frozenset(
         "Account",
         "Deal",
         "Case",
+        "Task",
         "Interaction",
         "Member",
         "PipelineStage",
@@ -80,6 +87,7 @@ ROOT_LOOKUPS = {
     "account": "Account",
     "deal": "Deal",
     "case": "Case",
+    "task": "Task",
     "interaction": "Interaction",
     "pipeline": "Pipeline",
 }
@@ -88,6 +96,7 @@ ROOT_LISTS = {
     "accounts": "Account",
     "deals": "Deal",
     "cases": "Case",
+    "tasks": "Task",
     "interactions": "Interaction",
     "pipelines": "Pipeline",
     "members": "Member",
@@ -297,6 +306,9 @@ class Planner:
             return Column(expr, "String")
         if ent.name == "AuditEntry" and name == "actor":
             return actor_plan(self, self._object_type(named.name), nodes)
+        if ent.name == "Task" and name == "completedBy":  # null unless DONE
+            actor = actor_plan(self, self._object_type(named.name), nodes, "completed_by")
+            return When("{t}.status = 'DONE'", actor)
         relation = ent.find_relation(name)
         if relation is not None and strawberry_field.base_resolver is not None:
             extension = EXTENSIONS.get(ent.name)

@@ -48,6 +48,17 @@ class EventLink(Plan):
 
 
 @dataclass
+class When(Plan):
+    """A value that is null unless `condition` (over {t}) holds."""
+
+    condition: str
+    plan: Plan
+
+    def sql(self, b: Bind, alias: str) -> str:
+        return f"CASE WHEN {self.condition.format(t=alias)} THEN {self.plan.sql(b, alias)} END"
+
+
+@dataclass
 class Event(Plan):
     """An event of a page row: the object of its kind's type."""
 
@@ -133,9 +144,11 @@ def plan_timeline(
     return Timeline(OWNERS[owner], arguments, parts)
 
 
-def actor_plan(planner: Planner, type_: GraphQLObjectType, nodes: list[FieldNode]) -> ObjectPlan:
-    """Who caused an event or change (`Actor`) of a row with actor_api_key_id and
-    actor_member_id, as `schema/timeline._actor` reads it: the API key's name
+def actor_plan(
+    planner: Planner, type_: GraphQLObjectType, nodes: list[FieldNode], prefix: str = "actor"
+) -> ObjectPlan:
+    """Who caused an event or change (`Actor`) of a row with <prefix>_api_key_id and
+    <prefix>_member_id, as `schema/timeline._actor` reads it: the API key's name
     (`timeline.load_actor_name`: revoked keys too), and the member."""
     plans: list[tuple[str, Plan]] = []
     for key, fields in planner.collect(type_, [n.selection_set for n in nodes]).items():
@@ -147,13 +160,13 @@ def actor_plan(planner: Planner, type_: GraphQLObjectType, nodes: list[FieldNode
         if name == "apiKeyName":
             key_name = (
                 "(SELECT k.name FROM api_keys k WHERE k.workspace_id = $1"
-                " AND k.id = {t}.actor_api_key_id)"
+                f" AND k.id = {{t}}.{prefix}_api_key_id)"
             )
             plans.append((key, Column(key_name, "String")))
         else:  # member
             member = entity("Member")
             plan = planner.entity_object(member, fields)
-            plans.append((key, EventLink(member, "actor_member_id", plan)))
+            plans.append((key, EventLink(member, f"{prefix}_member_id", plan)))
     return ObjectPlan(plans)
 
 
@@ -206,7 +219,7 @@ def _event_field(
         return Column("{t}.kind", named.name)
     if python_name in columns:
         return Column(f"{{t}}.{columns[python_name]}", named.name)
-    if python_name in ("changed_by", "author"):
+    if python_name in ("changed_by", "author", "created_by", "completed_by"):
         return actor_plan(planner, planner._object_type(named.name), nodes)
     if python_name in timeline.EVENT_LINKS:
         target, column = timeline.EVENT_LINKS[python_name]

@@ -94,11 +94,13 @@ CREATE TRIGGER change_log_update_completed AFTER UPDATE ON tasks
     FOR EACH STATEMENT EXECUTE FUNCTION relasi_log_task_completions();
 
 -- Timelines (0002): a task created or completed is an event on the timelines of what it is
--- linked to.
+-- linked to. The constraints are NOT VALID: existing rows satisfy them by construction (no
+-- task ids yet, kinds of the narrower list), and validating would read workspace rows, which
+-- a migration may not (0007).
 ALTER TABLE timeline_events ADD COLUMN task_id uuid;
-ALTER TABLE timeline_events ADD FOREIGN KEY (workspace_id, task_id)
-    REFERENCES tasks (workspace_id, id) ON DELETE CASCADE;
+ALTER TABLE timeline_events ADD CONSTRAINT timeline_events_task_fkey FOREIGN KEY (workspace_id, task_id)
+    REFERENCES tasks (workspace_id, id) ON DELETE CASCADE NOT VALID;
 ALTER TABLE timeline_events DROP CONSTRAINT timeline_events_kind_check;
 ALTER TABLE timeline_events ADD CONSTRAINT timeline_events_kind_check CHECK (kind IN (
     'DEAL_STAGE_CHANGED', 'CASE_OPENED', 'CASE_STATUS_CHANGED', 'JOURNEY_STAGE_CHANGED', 'NOTE',
-    'TASK_CREATED', 'TASK_COMPLETED'));
+    'TASK_CREATED', 'TASK_COMPLETED')) NOT VALID;

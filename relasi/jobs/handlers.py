@@ -8,6 +8,7 @@ from relasi.jobs import maintenance  # jobs.retention
 from relasi.jobs.registry import ENTRYPOINTS, PERIODIC
 from relasi.resolvers import change_retention  # changes.retention
 from relasi.resolvers.segments import scheduler  # segments.refresh
+from relasi.resolvers.tasks import overdue  # tasks.overdue
 from relasi.resolvers.webhooks import background  # webhooks.fanout, .deliver, .sweep, ...
 from relasi.resolvers.workflows import background as workflows  # workflows.match, .run, .sweep
 from relasi.resolvers.workflows import clock  # workflows.clock
@@ -19,6 +20,7 @@ __all__ = [
     "change_retention",
     "clock",
     "maintenance",
+    "overdue",
     "scheduler",
     "workflows",
 ]

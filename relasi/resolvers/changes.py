@@ -24,7 +24,7 @@ from relasi.resolvers import global_ids, pagination
 from relasi.resolvers.model import camel
 from relasi.resolvers.session import Session
 
-_RECORDS = ("contact", "account", "deal", "case", "segment")
+_RECORDS = ("contact", "account", "deal", "case", "segment", "task")
 # every event type, in the order the README lists them
 EVENT_TYPES: tuple[str, ...] = (
     *(f"{r}.{what}" for r in _RECORDS for what in ("created", "updated", "deleted", "restored")),
@@ -35,6 +35,8 @@ EVENT_TYPES: tuple[str, ...] = (
     "segment.member_entered",
     "segment.member_exited",
     "note.added",
+    "task.completed",
+    "task.overdue",
 )
 # events of a new record: all its fields are "after" values
 CREATIONS = frozenset(t for t in EVENT_TYPES if t.endswith(".created")) | {

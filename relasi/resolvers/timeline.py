@@ -48,12 +48,14 @@ _FROM_INTERACTIONS = (
     "'INTERACTION' AS kind, e.contact_id, e.account_id, NULL::uuid AS deal_id,"
     " NULL::uuid AS case_id, e.id AS interaction_id, e.channel, e.kind AS interaction_kind,"
     " e.journey_stage, NULL::text AS from_value, NULL::text AS to_value, false AS regression,"
-    " e.summary AS body, NULL::uuid AS actor_api_key_id, NULL::uuid AS actor_member_id"
+    " e.summary AS body, NULL::uuid AS actor_api_key_id, NULL::uuid AS actor_member_id,"
+    " NULL::uuid AS task_id"
 )
 _FROM_EVENTS = (
     "e.kind, e.contact_id, e.account_id, e.deal_id, e.case_id, e.interaction_id,"
     " NULL::text AS channel, NULL::text AS interaction_kind, NULL::text AS journey_stage,"
-    " e.from_value, e.to_value, e.regression, e.body, e.actor_api_key_id, e.actor_member_id"
+    " e.from_value, e.to_value, e.regression, e.body, e.actor_api_key_id, e.actor_member_id,"
+    " e.task_id"
 )
 EVENT_COLUMNS = (
     "id",
@@ -73,6 +75,7 @@ EVENT_COLUMNS = (
     "body",
     "actor_api_key_id",
     "actor_member_id",
+    "task_id",
 )
 
 # A read of no source (a filter no event can match): no rows, in the common shape.
@@ -94,6 +97,8 @@ EVENT_FIELDS: dict[str, tuple[tuple[str, str], ...]] = {
         ("regression", "regression"),
     ),
     "NOTE": (("body", "body"),),
+    "TASK_CREATED": (("title", "body"),),  # the task's title when it happened
+    "TASK_COMPLETED": (("title", "body"),),
 }
 # The records an event links to, by field: (entity type, the column holding its id; stage
 # moves keep the stages' ids as text in from_value / to_value).
@@ -103,6 +108,7 @@ EVENT_LINKS: dict[str, tuple[str, str]] = {
     "deal": ("Deal", "deal_id"),
     "case": ("Case", "case_id"),
     "interaction": ("Interaction", "interaction_id"),
+    "task": ("Task", "task_id"),
     "from_pipeline_stage": ("PipelineStage", "from_value"),
     "to_pipeline_stage": ("PipelineStage", "to_value"),
 }

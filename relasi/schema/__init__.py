@@ -31,6 +31,7 @@ from relasi.schema.relay import NODE_TYPES
 from relasi.schema.scalars import BOUNDED_DATETIME, BOUNDED_DECIMAL
 from relasi.schema.segments import SegmentMutations, SegmentQueries
 from relasi.schema.subscriptions import Subscription
+from relasi.schema.tasks import TaskMutations, TaskQueries
 from relasi.schema.timeline import TIMELINE_TYPES, TimelineMutations
 from relasi.schema.webhooks import WebhookMutations, WebhookQueries
 from relasi.schema.workflows import WorkflowMutations, WorkflowQueries
@@ -45,6 +46,7 @@ Query = merge_types(
         DealQueries,
         PipelineQueries,
         CaseQueries,
+        TaskQueries,
         InteractionQueries,
         MemberQueries,
         SegmentQueries,
@@ -64,6 +66,7 @@ Mutation = merge_types(
         AccountMutations,
         DealMutations,
         CaseMutations,
+        TaskMutations,
         InteractionMutations,
         MemberMutations,
         AccessMutations,

@@ -43,6 +43,7 @@ from relasi.schema.relay import (
     node_type,
     relation_field,
 )
+from relasi.schema.task_lists import tasks_field
 from relasi.schema.timeline import timeline_field
 
 if TYPE_CHECKING:  # names used in lazy annotations (imported at schema build time)
@@ -99,6 +100,7 @@ class Account(Node):
     )
     deals = relation_field("Account", "deals", DealFilter, DealOrder, DealConnectionRef)
     cases = relation_field("Account", "cases", CaseFilter, CaseOrder, CaseConnectionRef)
+    tasks = tasks_field("Account")
     interactions = relation_field(
         "Account",
         "interactions",

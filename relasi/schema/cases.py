@@ -29,6 +29,7 @@ from relasi.schema.relay import (
     load_node,
     node_type,
 )
+from relasi.schema.task_lists import tasks_field
 
 if TYPE_CHECKING:
     from relasi.schema.accounts import Account
@@ -92,6 +93,8 @@ class Case(Node):
     @strawberry.field
     async def owner(self, info: strawberry.Info) -> Member | None:
         return await load_node(info, "Member", self.row["owner_id"])
+
+    tasks = tasks_field("Case")
 
 
 @strawberry.type

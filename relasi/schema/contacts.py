@@ -44,6 +44,7 @@ from relasi.schema.relay import (
     node_type,
     relation_field,
 )
+from relasi.schema.task_lists import tasks_field
 from relasi.schema.timeline import timeline_field
 
 if TYPE_CHECKING:  # names used in lazy annotations (imported at schema build time)
@@ -160,6 +161,7 @@ class Contact(Node):
         Annotated["SegmentConnection", strawberry.lazy("relasi.schema.segments")],
         "The segments this contact is a member of now.",
     )
+    tasks = tasks_field("Contact")
     timeline = timeline_field(
         "contact",
         "Everything that happened with this contact, newest first: touchpoints on every "

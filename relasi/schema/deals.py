@@ -35,6 +35,7 @@ from relasi.schema.relay import (
     node_type,
     relation_field,
 )
+from relasi.schema.task_lists import tasks_field
 
 if TYPE_CHECKING:  # names used in lazy annotations (imported at schema build time)
     from relasi.schema.accounts import Account
@@ -102,6 +103,7 @@ class Deal(Node):
         "Contacts on this deal, each edge with the contact's role.",
         options=lambda: role_edges(contact_side=False),
     )
+    tasks = tasks_field("Deal")
 
     @strawberry.field(description="Every stage change, oldest first.")
     async def stage_history(self, info: strawberry.Info) -> list[StageChange]:

@@ -17,6 +17,7 @@ from relasi.schema.relay import (
     list_field,
     node_type,
 )
+from relasi.schema.task_lists import tasks_field
 
 
 @node_type
@@ -36,6 +37,7 @@ class Member(Node):
     removed_at: datetime | None = strawberry.field(description="When the member was removed.")
     created_at: datetime
     updated_at: datetime
+    tasks = tasks_field("Member")
 
 
 @strawberry.type

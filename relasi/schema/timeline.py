@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from relasi.schema.deals import Actor, Deal
     from relasi.schema.interactions import Interaction
     from relasi.schema.pipelines import PipelineStage
+    from relasi.schema.tasks import Task
 
 TimelineEventKind = strawberry.enum(
     e.TimelineEventKind, description="What a timeline event records."
@@ -32,12 +33,14 @@ DealRef = Annotated["Deal", strawberry.lazy("relasi.schema.deals")]
 CaseRef = Annotated["Case", strawberry.lazy("relasi.schema.cases")]
 InteractionRef = Annotated["Interaction", strawberry.lazy("relasi.schema.interactions")]
 StageRef = Annotated["PipelineStage", strawberry.lazy("relasi.schema.pipelines")]
+TaskRef = Annotated["Task", strawberry.lazy("relasi.schema.tasks")]
 ActorRef = Annotated["Actor", strawberry.lazy("relasi.schema.deals")]
 
 
 @strawberry.interface(
     description="One event of a customer's history: a touchpoint, a deal or case change, a "
-    "journey stage transition or a note. Timelines list them newest first."
+    "journey stage transition, a note, or a task created or completed. Timelines list them "
+    "newest first."
 )
 class TimelineEvent:
     id: strawberry.ID = strawberry.field(description="Unique among timeline events.")
@@ -147,6 +150,32 @@ class NoteEvent(TimelineEvent):
         return await _actor(info, self.event)
 
 
+@strawberry.type(description="A task linked to this record was created.")
+class TaskCreatedEvent(TimelineEvent):
+    title: str = strawberry.field(description="The task's title when it was created.")
+
+    @strawberry.field(description="Null only if the task is gone (deleted).")
+    async def task(self, info: strawberry.Info) -> TaskRef | None:
+        return await _linked(info, self.event, "task")
+
+    @strawberry.field(description="Who created it.")
+    async def created_by(self, info: strawberry.Info) -> ActorRef:
+        return await _actor(info, self.event)
+
+
+@strawberry.type(description="A task linked to this record was completed (marked DONE).")
+class TaskCompletedEvent(TimelineEvent):
+    title: str = strawberry.field(description="The task's title when it was completed.")
+
+    @strawberry.field(description="Null only if the task is gone (deleted).")
+    async def task(self, info: strawberry.Info) -> TaskRef | None:
+        return await _linked(info, self.event, "task")
+
+    @strawberry.field(description="Who completed it.")
+    async def completed_by(self, info: strawberry.Info) -> ActorRef:
+        return await _actor(info, self.event)
+
+
 EVENT_TYPES: dict[str, type] = {
     "INTERACTION": InteractionEvent,
     "DEAL_STAGE_CHANGED": DealStageChangedEvent,
@@ -154,6 +183,8 @@ EVENT_TYPES: dict[str, type] = {
     "CASE_STATUS_CHANGED": CaseStatusChangedEvent,
     "JOURNEY_STAGE_CHANGED": JourneyStageChangedEvent,
     "NOTE": NoteEvent,
+    "TASK_CREATED": TaskCreatedEvent,
+    "TASK_COMPLETED": TaskCompletedEvent,
 }
 
 

@@ -22,6 +22,7 @@ from relasi.schema.filters import (
     DealFilter,
     InteractionFilter,
     SegmentFilter,
+    TaskFilter,
 )
 from relasi.schema.payloads import DeletePayload, provided, run_mutation
 from relasi.schema.relay import PageInfo
@@ -185,6 +186,7 @@ class WebhookFilter:
     case: CaseFilter | None = None
     segment: SegmentFilter | None = None
     interaction: InteractionFilter | None = None
+    task: TaskFilter | None = None
 
 
 @strawberry.input

@@ -2,11 +2,13 @@
 an admin, a key with every read scope but pii:read, and a partner key with two scopes."""
 
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 
 from relasi.auth.api_keys import create_api_key
+from relasi.resolvers import tasks
 from relasi.resolvers.workspaces import create_workspace
 from relasi.seed.demo import seed_demo
 from tests.conftest import Api
@@ -21,6 +23,7 @@ READS_WITHOUT_PII = [
     "timeline:read",
     "members:read",
     "segments:read",
+    "tasks:read",
 ]
 PARTNER = ["contacts:read", "interactions:read"]
 
@@ -32,11 +35,51 @@ class Demo:
     ids: dict[str, list[str]]  # real global ids per type
 
 
+async def _tasks(conn, workspace_id) -> None:
+    """Tasks (the demo data set has none): open, done, cancelled, due and overdue, linked to
+    the demo's records and assigned to its members."""
+    ids = {}
+    for table in ("members", "contacts", "accounts", "deals", "cases"):
+        ids[table] = [
+            r["id"]
+            for r in await conn.fetch(
+                f"SELECT id FROM {table} WHERE workspace_id = $1 ORDER BY id LIMIT 4", workspace_id
+            )
+        ]
+    now = datetime.now(UTC)
+    for i in range(16):
+        fields = {
+            "title": f"Task {i:02d}",
+            "description": "Call first" if i % 3 == 0 else None,
+            "due_at": now + timedelta(days=i - 6) if i % 4 else None,
+            "priority": ("LOW", "NORMAL", "HIGH", "URGENT")[i % 4],
+            "assignee_id": ids["members"][i % len(ids["members"])] if i % 5 else None,
+        }
+        for n, (column, table) in enumerate(
+            (("contact_id", "contacts"), ("account_id", "accounts"), ("deal_id", "deals"))
+        ):
+            if (i + n) % 3 == 0:
+                fields[column] = ids[table][i % len(ids[table])]
+        if i % 7 == 0:
+            fields["case_id"] = ids["cases"][i % len(ids["cases"])]
+        task = await tasks.create(conn, workspace_id, fields)
+        if i % 3 == 1:
+            await conn.execute(
+                "UPDATE tasks SET status = 'DONE', completed_at = now(),"
+                " completed_by_member_id = $2 WHERE id = $1",
+                task["id"],
+                ids["members"][0],
+            )
+        elif i % 8 == 2:
+            await conn.execute("UPDATE tasks SET status = 'CANCELLED' WHERE id = $1", task["id"])
+
+
 @pytest.fixture(scope="module")
 async def demo_workspace(database) -> Demo:
     async with database.pool.acquire() as conn:
         workspace_id, admin = await create_workspace(conn, "Compiler demo")
         await seed_demo(conn, workspace_id)
+        await _tasks(conn, workspace_id)
         _, no_pii = await create_api_key(conn, workspace_id, "no pii", READS_WITHOUT_PII)
         _, partner = await create_api_key(conn, workspace_id, "partner", PARTNER)
     return Demo(workspace_id, {"admin": admin, "no_pii": no_pii, "partner": partner}, {})

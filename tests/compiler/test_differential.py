@@ -282,6 +282,7 @@ async def real_ids(demo_workspace, database) -> dict[str, list[str]]:
             ("Member", "members"),
             ("PipelineStage", "pipeline_stages"),
             ("Pipeline", "pipelines"),
+            ("Task", "tasks"),
         ]:
             rows = await conn.fetch(
                 f"SELECT id FROM {table} WHERE workspace_id = $1 ORDER BY id LIMIT 3",
@@ -335,3 +336,54 @@ async def test_generated_queries_answer_the_same(demo_api, real_ids, caller):
         compiled += response.headers["x-relasi-read-path"] in ("compiled", "mixed")
     if caller == "admin":  # most generated reads are covered, so the comparison has teeth
         assert compiled >= len(documents) // 3, (compiled, len(documents))
+
+
+TASKS = """
+query Tasks($f: TaskFilter) {
+  tasks(first: 20, filter: $f, orderBy: [{field: DUE_AT, direction: ASC}]) {
+    totalCount pageInfo { hasNextPage endCursor }
+    nodes { id title description dueAt status priority overdue completedAt version createdAt
+            updatedAt deletedAt __typename
+            completedBy { apiKeyName member { name } }
+            assignee { name tasks(first: 3, filter: {status: {eq: OPEN}}) { totalCount nodes { title } } }
+            contact { fullName tasks(first: 2) { nodes { title } } }
+            account { name tasks { totalCount } }
+            deal { name tasks(orderBy: [{field: TITLE, direction: DESC}]) { nodes { title } } }
+            case { subject tasks { nodes { title } } } }
+  }
+  members(first: 5) { nodes { name tasks(filter: {overdue: true}) { totalCount nodes { title dueAt } } } }
+}"""
+
+TASK_TIMELINE = """
+query TaskTimeline($id: ID!) {
+  contact(id: $id) {
+    timeline(first: 20, filter: {kinds: [TASK_CREATED, TASK_COMPLETED, NOTE]}) {
+      totalCount
+      nodes { kind occurredAt
+        ... on TaskCreatedEvent { title task { title status } createdBy { apiKeyName member { name } } }
+        ... on TaskCompletedEvent { title task { id } completedBy { apiKeyName } } } } } }"""
+
+
+@pytest.mark.parametrize("caller", CALLERS)
+async def test_task_screens_answer_the_same_on_both_paths(demo_api, real_ids, caller):
+    api = demo_api(caller)
+    full = caller != "partner"  # the partner's key has no tasks:read
+    for flt in (
+        None,
+        {"overdue": True},
+        {"status": {"in": ["DONE", "CANCELLED"]}, "assignee": {"role": {"ne": "ADMIN"}}},
+        {"dueAt": {"lt": "2100-01-01T00:00:00Z"}, "contact": {"lifecycleStage": {"ne": "LEAD"}}},
+        {"or": [{"dealId": {"isNull": False}}, {"priority": {"eq": "URGENT"}}], "search": "task"},
+    ):
+        body = await _compare(api, TASKS, {"f": flt}, compiled=full)
+        if full and flt is None:  # the comparison has something to compare
+            assert body["data"]["tasks"]["totalCount"] == 16
+            assert {n["status"] for n in body["data"]["tasks"]["nodes"]} == {
+                "OPEN",
+                "DONE",
+                "CANCELLED",
+            }
+    for task_id in real_ids["Task"]:
+        await _compare(api, "query($id: ID!) { task(id: $id) { title overdue } }", {"id": task_id})
+    for contact_id in real_ids["Contact"]:
+        await _compare(api, TASK_TIMELINE, {"id": contact_id}, compiled=full or None)

@@ -8,7 +8,7 @@ import pytest
 
 from relasi.db import use_system
 from relasi.errors import ErrorCode, UserInputError
-from relasi.resolvers import tasks
+from relasi.resolvers import global_ids, tasks
 
 
 async def _count(conn, workspace_id, **where):
@@ -53,8 +53,6 @@ async def test_links_must_exist_in_the_callers_workspace(database, api, other_ap
         'mutation { createContact(input: {firstName: "Foreign"}) { contact { id } '
         "userErrors { field message code } } }"
     )
-    from relasi.resolvers import global_ids
-
     foreign = global_ids.decode(data["contact"]["id"], "Contact")
     async with database.pool.acquire() as conn:
         await use_system(conn)

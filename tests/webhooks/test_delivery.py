@@ -49,7 +49,8 @@ async def test_every_event_type_arrives_once_signed_with_its_changes(wapi, recei
     await asyncio.sleep(0.5)  # nothing more comes
     arrived = receiver.accepted(ep["name"])
     assert len(arrived) == len(events) == len({a.headers["webhook-id"] for a in arrived})
-    assert {e["type"] for e in events} == set(EVENT_TYPES)
+    # task.overdue is raised by background work (delivered in tests/tasks/test_webhooks.py)
+    assert {e["type"] for e in events} == set(EVENT_TYPES) - {"task.overdue"}
 
     # records arrive in parallel (each record's changes in order): compare as sets
     def key(type_, record_id, sequence, changes):

@@ -45,12 +45,17 @@ async def every_event_type(api: Api) -> None:
         },
     )
     await mutate(api, "addNote", {"contactId": c["id"], "body": "Called"})
+    t = (await mutate(api, "createTask", {"title": "Call", "contactId": c["id"]}, "task { id }"))[
+        "task"
+    ]
+    await mutate(api, "updateTask", {"id": t["id"], "version": 1, "status": "DONE"})
     for record, gid in (
         ("Contact", c["id"]),
         ("Account", a["id"]),
         ("Deal", d["id"]),
         ("Case", k["id"]),
         ("Segment", s["id"]),
+        ("Task", t["id"]),
     ):
         for action in ("delete", "restore"):
             await api.mutate(

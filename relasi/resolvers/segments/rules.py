@@ -118,6 +118,11 @@ def _reads(rule: Rule, ent: Entity, node: Node, path: list[str], at: tuple) -> N
 
 
 def _reads_predicate(rule: Rule, predicate: Any, value: Any, path: list[str], at: tuple) -> None:
+    if predicate.value is not None and predicate.value.target is None:
+        # a value about the row itself (a task's `overdue`): it reads the row, perhaps the clock
+        rule.paths.add(at)
+        rule.clock = rule.clock or predicate.value.name in predicate.clock_params
+        return
     if predicate.value is not None:  # inSegment: the segments it reads, where
         for i, gid in enumerate(value):
             if gid is not None:

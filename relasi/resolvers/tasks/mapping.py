@@ -67,6 +67,7 @@ extend(
             description="true: open and past its due time; false: anything else.",
             value=Param("overdue", Kind.BOOLEAN),
             compile=_overdue,
+            clock_params=("overdue",),  # segments reading it refresh on their schedule
         ),
     ),
 )

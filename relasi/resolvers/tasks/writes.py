@@ -17,7 +17,7 @@ from uuid import UUID
 import asyncpg
 
 from relasi.errors import ErrorCode, FieldError, UserInputError
-from relasi.resolvers import events, rows
+from relasi.resolvers import events, global_ids, rows
 from relasi.resolvers.enums import TaskPriority, TaskStatus, TimelineEventKind
 from relasi.resolvers.model import camel, entity
 from relasi.resolvers.session import Session
@@ -35,7 +35,17 @@ LINKS = {
     "case_id": "Case",
 }
 MAX_IDEMPOTENCY_KEY = NAME
-_TEXT = {"title": SUBJECT, "description": LONG_TEXT}
+
+
+def decode_links(data: dict[str, Any]) -> dict[str, Any]:
+    """A mutation's input with the links' global ids as UUIDs (an id of another type is
+    NOT_FOUND at its field)."""
+    return {
+        key: global_ids.decode(value, LINKS[key], field=f"input.{camel(key)}")
+        if key in LINKS and value is not None
+        else value
+        for key, value in data.items()
+    }
 
 
 def check_values(check: Checker, data: dict[str, Any], *, creating: bool) -> dict[str, Any]:
@@ -167,11 +177,11 @@ async def create(
 _TIMELINE = """
 WITH added AS (
     INSERT INTO timeline_events (workspace_id, kind, occurred_at, contact_id, account_id,
-                                 deal_id, case_id, task_id, to_value, actor_api_key_id,
+                                 deal_id, case_id, task_id, body, actor_api_key_id,
                                  actor_member_id)
     SELECT t.workspace_id, $3, clock_timestamp(), coalesce(t.contact_id, cs.contact_id),
            coalesce(t.account_id, c.account_id, cs.account_id, d.account_id),
-           t.deal_id, t.case_id, t.id, t.status, relasi_actor('actor_api_key_id'),
+           t.deal_id, t.case_id, t.id, t.title, relasi_actor('actor_api_key_id'),
            relasi_actor('actor_member_id')
       FROM tasks t
       LEFT JOIN contacts c ON c.workspace_id = t.workspace_id AND c.id = t.contact_id
@@ -192,7 +202,7 @@ async def _on_timelines(db: Db, task: asyncpg.Record, kind: TimelineEventKind) -
 async def update(session: Session, pk: UUID, data: dict[str, Any]) -> asyncpg.Record:
     """`updateTask`: the fields given; a status move completes, reopens or cancels it."""
     check = Checker("input")
-    values = check_values(check, data, creating=False)
+    values = check_values(check, decode_links(data), creating=False)
     check.raise_if_any()
     await check_links(session, session.workspace_id, values, "input")
     return await _write(session, pk, data.get("version"), values)

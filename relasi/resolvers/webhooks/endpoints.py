@@ -35,6 +35,7 @@ _EVENT_RECORDS = {
     "segment": "Segment",
     "interaction": "Interaction",
     "note": "NoteEvent",
+    "task": "Task",
 }
 MAX_EVENT_TYPES = len(EVENT_TYPES)
 _SELECT = "SELECT * FROM webhook_endpoints WHERE workspace_id = $1 AND id = $2"

@@ -32,6 +32,7 @@ RECORD_TYPES = {
     "case": "Case",
     "segment": "Segment",
     "interaction": "Interaction",
+    "task": "Task",
 }
 
 

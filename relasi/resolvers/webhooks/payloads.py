@@ -24,7 +24,7 @@ from relasi.resolvers import changes, global_ids
 from relasi.resolvers.session import Session
 
 # record types whose current state is the payload's object (notes are read on timelines)
-OBJECT_TYPES = ("Contact", "Account", "Deal", "Case", "Segment", "Interaction")
+OBJECT_TYPES = ("Contact", "Account", "Deal", "Case", "Segment", "Interaction", "Task")
 _BATCH = 100  # ids per nodes() query (its limit)
 
 

@@ -94,7 +94,9 @@ class SegmentMembershipTrigger:
 class ScheduleTrigger:
     cron: str = strawberry.field(description="5 cron fields, e.g. '0 8 * * MON'.")
     time_zone: str | None = strawberry.field(
-        default=None, description="IANA zone the cron is read in, e.g. Asia/Jakarta; UTC if null."
+        default=None,
+        description="IANA zone the cron is read in, e.g. Asia/Jakarta; null: the "
+        "workspace's (Workspace.timeZone, UTC unless an admin set one).",
     )
 
 

@@ -75,7 +75,7 @@ async def test_a_schedule_runs_once_per_matching_record_in_the_workspace_zone(
 
 
 async def test_bad_schedules_are_refused_at_their_path(fapi: Api):
-    for cron in ("0 8 * *", "0 8 * * 1 2026", "61 8 * * *", "every monday"):
+    for cron in ("0 8 * *", "0 8 * * 1 2026", "61 8 * * *", "every monday", "0 0 30 2 *"):
         errors = await create_errors(
             fapi, recordType="DEAL", triggers=[{"schedule": {"cron": cron}}], actions=NOTE
         )

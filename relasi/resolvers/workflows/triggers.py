@@ -29,6 +29,7 @@ from relasi.resolvers import global_ids
 from relasi.resolvers.enums import Channel, InteractionKind, JourneyStage
 from relasi.resolvers.model import Kind, camel, entity
 from relasi.resolvers.validation import Checker
+from relasi.resolvers.workflows import schedules
 
 # record type -> the prefix of its change events
 EVENT_PREFIX = {"Contact": "contact", "Account": "account", "Deal": "deal", "Case": "case"}
@@ -283,6 +284,8 @@ class TriggerChecker:
             )
         elif len(cron.split()) != 5:
             self.check.error(f"{at}.cron", "Give the 5 cron fields: minute hour day month weekday.")
+        elif problem := schedules.cron_problem(cron):  # e.g. a day that never comes (Feb 30)
+            self.check.error(f"{at}.cron", problem)
         zone = spec.get("timeZone")
         if zone is not None:
             try:

@@ -97,3 +97,23 @@ async def test_a_wait_for_a_condition_continues_once_the_record_passes(database,
     assert found[stays["id"]]["status"] == "WAITING"
     wait = found[grows["id"]]["steps"][0]
     assert wait["output"]["wait.resumedBy"] == "CONDITION"
+
+
+async def test_a_wait_for_a_condition_that_never_holds_ends_at_its_timeout(database, fapi: Api):
+    workflow = await create(
+        fapi,
+        recordType="DEAL",
+        triggers=CREATED,
+        actions=[
+            {"wait": {"condition": {"deal": {"status": {"eq": "WON"}}}, "timeoutMinutes": 1}},
+            {"addNote": {"body": "Still not won after a minute"}},
+        ],
+    )
+    async with clock_workers(database):
+        await writes.deal(fapi, name="Slow")
+        waiting = await run_in(fapi, workflow["id"], "WAITING")
+        started = datetime.fromisoformat(waiting["createdAt"])
+        run = await run_in(fapi, workflow["id"], "SUCCEEDED", "FAILED", timeout=90)
+    assert run["status"] == "SUCCEEDED", run
+    assert run["steps"][0]["output"]["wait.resumedBy"] == "TIMEOUT"
+    assert datetime.fromisoformat(run["finishedAt"]) >= started + timedelta(minutes=1)

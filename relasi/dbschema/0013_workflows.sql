@@ -122,6 +122,14 @@ CREATE TABLE workflow_assignments (
     FOREIGN KEY (workspace_id, workflow_id) REFERENCES workflows (workspace_id, id) ON DELETE CASCADE
 );
 
+-- Timelines (0002): a finished run is an event on the timelines of the record it acted on
+-- (body: what it did; from_value: the workflow's name; to_value: how the run ended). NOT
+-- VALID as 0012's: existing rows satisfy it by construction.
+ALTER TABLE timeline_events DROP CONSTRAINT timeline_events_kind_check;
+ALTER TABLE timeline_events ADD CONSTRAINT timeline_events_kind_check CHECK (kind IN (
+    'DEAL_STAGE_CHANGED', 'CASE_OPENED', 'CASE_STATUS_CHANGED', 'JOURNEY_STAGE_CHANGED', 'NOTE',
+    'TASK_CREATED', 'TASK_COMPLETED', 'WORKFLOW_RUN')) NOT VALID;
+
 SELECT relasi_isolate(t) FROM unnest(ARRAY['workflows', 'workflow_versions', 'workflow_cursors',
     'workflow_runs', 'workflow_run_steps', 'workflow_assignments']) t;
 

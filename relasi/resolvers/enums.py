@@ -100,6 +100,7 @@ class TimelineEventKind(Enum):
     NOTE = "NOTE"
     TASK_CREATED = "TASK_CREATED"
     TASK_COMPLETED = "TASK_COMPLETED"
+    WORKFLOW_RUN = "WORKFLOW_RUN"
 
 
 class TaskStatus(Enum):

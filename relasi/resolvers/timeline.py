@@ -99,6 +99,8 @@ EVENT_FIELDS: dict[str, tuple[tuple[str, str], ...]] = {
     "NOTE": (("body", "body"),),
     "TASK_CREATED": (("title", "body"),),  # the task's title when it happened
     "TASK_COMPLETED": (("title", "body"),),
+    # what a workflow run did, its workflow's name then and how it ended
+    "WORKFLOW_RUN": (("summary", "body"), ("workflow_name", "from_value"), ("status", "to_value")),
 }
 # The records an event links to, by field: (entity type, the column holding its id; stage
 # moves keep the stages' ids as text in from_value / to_value).

@@ -39,7 +39,7 @@ ActorRef = Annotated["Actor", strawberry.lazy("relasi.schema.deals")]
 
 @strawberry.interface(
     description="One event of a customer's history: a touchpoint, a deal or case change, a "
-    "journey stage transition, a note, or a task created or completed. Timelines list them "
+    "journey stage transition, a note, a task created or completed, or a workflow run. Timelines list them "
     "newest first."
 )
 class TimelineEvent:
@@ -176,6 +176,16 @@ class TaskCompletedEvent(TimelineEvent):
         return await _actor(info, self.event)
 
 
+@strawberry.type(
+    description="A workflow ran on this record: what it did, e.g. \"Workflow 'Escalate "
+    "urgent cases' assigned Dewi\" (its steps are in `workflowRuns`)."
+)
+class WorkflowRunEvent(TimelineEvent):
+    summary: str = strawberry.field(description="What the run did, or why it failed.")
+    workflow_name: str = strawberry.field(description="The workflow's name when it ran.")
+    status: str = strawberry.field(description="How the run ended: SUCCEEDED or FAILED.")
+
+
 EVENT_TYPES: dict[str, type] = {
     "INTERACTION": InteractionEvent,
     "DEAL_STAGE_CHANGED": DealStageChangedEvent,
@@ -185,6 +195,7 @@ EVENT_TYPES: dict[str, type] = {
     "NOTE": NoteEvent,
     "TASK_CREATED": TaskCreatedEvent,
     "TASK_COMPLETED": TaskCompletedEvent,
+    "WORKFLOW_RUN": WorkflowRunEvent,
 }
 
 

@@ -52,6 +52,20 @@ async def test_deal_reaching_negotiation_creates_a_task_for_its_owner(fapi, work
     assert step["input"]["title"] == "Send the contract for Kopi Kenangan to Dewi"
     assert step["output"]["task.title"] == "Send the contract for Kopi Kenangan to Dewi"
     assert (await _types(fapi)).count("task.created") == 1
+    got = await fapi(
+        """query($d: ID!) { deal(id: $d) { tasks(first: 10) { nodes {
+             id title priority status dueAt assignee { name } } } } }""",
+        d=d["id"],
+    )
+    (task,) = got["deal"]["tasks"]["nodes"]
+    assert task["id"] == step["output"]["task.id"]
+    assert task["title"] == "Send the contract for Kopi Kenangan to Dewi"
+    assert (task["priority"], task["status"], task["assignee"]) == (
+        "HIGH",
+        "OPEN",
+        {"name": "Dewi"},
+    )
+    assert task["dueAt"]
 
 
 async def test_update_the_record_and_a_related_one_with_templates(fapi, worker):

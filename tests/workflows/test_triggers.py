@@ -199,3 +199,32 @@ async def test_changes_before_a_workflow_existed_or_while_disabled_do_not_count(
     await mutate(fapi, "enableWorkflow", {"id": wf["id"]}, "workflow { enabled }")
     await update_contact(fapi, early["id"], city="Solo")
     assert await _records(fapi, wf, 1) == [early["id"]]
+
+
+async def test_task_overdue_fires_once(fapi, worker):
+    wf = await create(
+        fapi,
+        recordType="TASK",
+        triggers=[{"taskOverdue": True}],
+        actions=[{"createCase": {"subject": "Overdue: {{task.title}}"}}],
+    )
+    c = await contact(fapi, firstName="Late")
+    late = await mutate(
+        fapi,
+        "createTask",
+        {"title": "Call back", "dueAt": "2026-01-01T00:00:00Z", "contactId": c["id"]},
+        "task { id }",
+    )
+    await mutate(
+        fapi,
+        "createTask",
+        {"title": "Not yet", "dueAt": "2099-01-01T00:00:00Z", "contactId": c["id"]},
+        "task { id }",
+    )
+    assert await _records(fapi, wf, 1) == [late["task"]["id"]]
+    (run,) = await quiet(fapi, wf["id"], 6.0)  # past another overdue tick: still once
+    assert run["steps"][0]["input"]["subject"] == "Overdue: Call back"
+    got = await fapi(
+        "query($c: ID!) { contact(id: $c) { cases(first: 5) { nodes { subject } } } }", c=c["id"]
+    )
+    assert got["contact"]["cases"]["nodes"] == [{"subject": "Overdue: Call back"}]

@@ -392,6 +392,9 @@ async def _record(
 
 
 async def _finish(session: Session, run: Any, status: str, error: str | None) -> None:
+    """The run ends: its status, and (if it ran) an entry on its record's timelines."""
+    from relasi.resolvers.workflows import summary
+
     await session.execute(
         """UPDATE workflow_runs SET status = $3, error = $4, finished_at = now(),
                   started_at = coalesce(started_at, now())
@@ -401,6 +404,8 @@ async def _finish(session: Session, run: Any, status: str, error: str | None) ->
         status,
         error,
     )
+    if status in ("SUCCEEDED", "FAILED"):
+        await summary.record(session, run, status, error)
 
 
 async def _transient(
@@ -419,11 +424,11 @@ async def _transient(
             run_id,
         )
         if attempts is not None and attempts >= MAX_ATTEMPTS:
-            await session.execute(
-                """UPDATE workflow_runs SET status = 'FAILED', finished_at = now(),
-                          error = $3 WHERE workspace_id = $1 AND id = $2""",
-                workspace_id,
-                run_id,
+            run = await session.fetchrow(_LOAD, workspace_id, run_id)
+            await _finish(
+                session,
+                run,
+                "FAILED",
                 f"Gave up after {attempts} tries of a step (last: {reason}).",
             )
         await session.close()

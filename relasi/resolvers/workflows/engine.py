@@ -50,6 +50,7 @@ log = logging.getLogger("relasi.workflows")
 MAX_DEPTH = 3
 MAX_ATTEMPTS = 6  # tries of one step hit by transient errors
 FIRST_RETRY = 5.0  # seconds, doubling
+BUSY_RETRY = 0.2  # seconds before a run whose workspace's slots were all taken tries again
 OPEN = ("QUEUED", "RUNNING")
 RUN_JOB = "workflows.run"
 
@@ -194,7 +195,9 @@ async def execute(db: Database, settings: Settings, workspace_id: UUID, run_id: 
     """Run the run's steps until it finishes, fails or waits (the `workflows.run` job)."""
     async with _slot(db, workspace_id, settings.workflow_concurrency) as mine:
         if not mine:  # the workspace's slots are all busy: its turn comes
-            raise RetryRequested(timedelta(seconds=1), "the workspace's workflow slots are busy")
+            raise RetryRequested(
+                timedelta(seconds=BUSY_RETRY), "the workspace's workflow slots are busy"
+            )
         while await _one_step(db, settings, workspace_id, run_id):
             pass
 
@@ -322,6 +325,10 @@ async def _one_step(db: Database, settings: Settings, workspace_id: UUID, run_id
                 workspace_id,
                 run_id,
             )
+        if next_step(definition["actions"], {**done, path: result or {}}) is None:
+            await _finish(session, run, "SUCCEEDED", None)  # the last step ends the run
+            await session.close()
+            return False
         await session.close()
         return True
     except (Transient, Timeout, ServiceUnavailable, *UNAVAILABLE) as e:

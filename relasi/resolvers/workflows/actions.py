@@ -3,7 +3,8 @@ at its input path (`input.actions.1.createTask.title`), templates included; run 
 
 Kinds (`WorkflowActionInput`, one per action), and the outputs later steps' templates read:
 - `updateRecord {target, fields}`: set fields of the record, or of a to-one related record
-  (`target: "account"`); values may hold templates. Output: `record.id`.
+  (`target: "account"`); values may hold templates (fields.py lists the fields per record
+  type). Output: `record.id`.
 - `assignOwner {member | roundRobin | leastLoaded}`: a fixed member, or the next / the least
   loaded ACTIVE member of a role. Output: `owner.id`, `owner.name`, `owner.email`.
 - `createTask {title, description, dueInMinutes, priority, assigneeId}`: for the assignee,

@@ -15,6 +15,8 @@ from relasi.resolvers.enums import (
     JourneyStage,
     LeadRating,
     LifecycleStage,
+    TaskPriority,
+    TaskStatus,
 )
 from relasi.resolvers.validation import MEDIUM_TEXT
 
@@ -25,6 +27,8 @@ _ENUMS = {
     "CaseStatus": CaseStatus,
     "CasePriority": CasePriority,
     "Channel": Channel,
+    "TaskPriority": TaskPriority,
+    "TaskStatus": TaskStatus,
 }
 UPDATABLE: dict[str, dict[str, tuple[str, str]]] = {
     "Contact": {
@@ -65,6 +69,13 @@ UPDATABLE: dict[str, dict[str, tuple[str, str]]] = {
         "ownerId": ("owner_id", "id:Member"),
         "contactId": ("contact_id", "id:Contact"),
         "accountId": ("account_id", "id:Account"),
+    },
+    "Task": {
+        "title": ("title", "text"),
+        "description": ("description", "text"),
+        "priority": ("priority", "enum:TaskPriority"),
+        "status": ("status", "enum:TaskStatus"),  # DONE completes it, OPEN reopens it
+        "assigneeId": ("assignee_id", "id:Member"),
     },
 }
 

@@ -20,11 +20,20 @@ import httpx
 
 from relasi.auth.pii import PII_READ
 from relasi.errors import AppError
-from relasi.resolvers import accounts, cases, contacts, deals, filter_form, global_ids, timeline
+from relasi.resolvers import (
+    accounts,
+    cases,
+    contacts,
+    deals,
+    filter_form,
+    global_ids,
+    timeline,
+)
 from relasi.resolvers.model import entity
 from relasi.resolvers.predicates import Params, compile_filter
 from relasi.resolvers.segments import mutations as segment_mutations
 from relasi.resolvers.session import Session
+from relasi.resolvers.tasks import writes as task_writes
 from relasi.resolvers.workflows import engine, fields, tasks_bridge, templates
 from relasi.settings import Settings
 
@@ -33,6 +42,7 @@ _UPDATE: dict[str, Callable[[Session, UUID, dict[str, Any]], Awaitable[Any]]] = 
     "Account": accounts.update_account,
     "Deal": deals.update_deal,
     "Case": cases.update_case,
+    "Task": task_writes.update,
 }
 
 

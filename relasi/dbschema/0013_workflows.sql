@@ -82,6 +82,7 @@ CREATE TABLE workflow_runs (
     attempts       integer NOT NULL DEFAULT 0,  -- transient failures of the current step
     wake_at        timestamptz,                 -- WAITING: when to continue at the latest
     wait           jsonb,                       -- WAITING: the step's suspension (engine.py)
+    lease_until    timestamptz,                 -- executing: holds one of the workspace's slots
     created_at     timestamptz NOT NULL DEFAULT now(),
     started_at     timestamptz,
     finished_at    timestamptz,
@@ -93,6 +94,9 @@ CREATE TABLE workflow_runs (
 CREATE INDEX workflow_runs_list ON workflow_runs (workspace_id, workflow_id, created_at DESC, id);
 -- a record's runs (its timeline, recordId filter)
 CREATE INDEX workflow_runs_record ON workflow_runs (workspace_id, record_id, created_at DESC);
+-- the workspace's slots taken (RELASI_WORKFLOW_CONCURRENCY)
+CREATE INDEX workflow_runs_leased ON workflow_runs (workspace_id, lease_until)
+    WHERE lease_until IS NOT NULL;
 -- runs to continue, across workspaces
 CREATE INDEX workflow_runs_open ON workflow_runs (wake_at) WHERE status IN ('QUEUED', 'RUNNING', 'WAITING');
 

@@ -3,12 +3,14 @@ retried, loops cut, a run waiting and resumed, the workspace's concurrency limit
 
 import uuid
 
+from relasi.db import use_system
 from relasi.resolvers import global_ids
 from relasi.resolvers.workflows import engine
 from tests.workflows.conftest import (
     create,
     job_worker,
     quiet,
+    runs,
     settled_runs,
     until,
     webhook_endpoint,
@@ -168,15 +170,22 @@ async def test_a_workspace_runs_at_most_its_limit_at_once(fapi, database, settin
     )
     for i in range(4):
         await contact(fapi, firstName=f"C{i}")
-    # hold the workspace's only slot: nothing runs
-    async with database.pool.acquire() as holder:
-        await holder.execute(
-            "SELECT pg_advisory_lock(hashtextextended('workflows.slot:' || $1, 0))",
-            str(fapi.workspace_id),
+    async with database.pool.acquire() as conn:  # the slot taken by a long run elsewhere
+        await use_system(conn)
+        await conn.execute(
+            """INSERT INTO workflow_runs (workspace_id, workflow_id, version, record_type,
+                   record_id, trigger, dedupe_key, status, lease_until)
+               SELECT workspace_id, id, version, 'Contact', gen_random_uuid(), '{}', 'held',
+                      'WAITING', now() + interval '1 hour' FROM workflows WHERE id = $1""",
+            global_ids.decode(wf["id"], "Workflow"),
         )
         async with job_worker(database, limited):
             found = await quiet(fapi, wf["id"], 2.0)
-            assert found and all(r["status"] == "QUEUED" for r in found), found
-            await holder.execute("SELECT pg_advisory_unlock_all()")
-            found = await settled_runs(fapi, wf["id"], 4, timeout=60)
-    assert [r["status"] for r in found] == ["SUCCEEDED"] * 4
+            assert [r["status"] for r in found if r["trigger"]] == ["QUEUED"] * 4, found
+            await conn.execute(
+                "UPDATE workflow_runs SET lease_until = NULL WHERE dedupe_key = 'held'"
+            )
+            await settled_runs(fapi, wf["id"], 5, timeout=60)
+        await use_system(conn, False)
+    found = await runs(fapi, wf["id"])
+    assert sorted(r["status"] for r in found) == ["SUCCEEDED"] * 4 + ["WAITING"]

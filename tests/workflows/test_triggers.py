@@ -206,7 +206,10 @@ async def test_task_overdue_fires_once(fapi, worker):
         fapi,
         recordType="TASK",
         triggers=[{"taskOverdue": True}],
-        actions=[{"createCase": {"subject": "Overdue: {{task.title}}"}}],
+        actions=[
+            {"createCase": {"subject": "Overdue: {{task.title}}"}},
+            {"updateRecord": {"fields": {"priority": "URGENT"}}},
+        ],
     )
     c = await contact(fapi, firstName="Late")
     late = await mutate(
@@ -228,3 +231,5 @@ async def test_task_overdue_fires_once(fapi, worker):
         "query($c: ID!) { contact(id: $c) { cases(first: 5) { nodes { subject } } } }", c=c["id"]
     )
     assert got["contact"]["cases"]["nodes"] == [{"subject": "Overdue: Call back"}]
+    task = await fapi("query($t: ID!) { task(id: $t) { priority } }", t=late["task"]["id"])
+    assert task["task"]["priority"] == "URGENT"

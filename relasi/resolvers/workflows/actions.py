@@ -3,7 +3,8 @@ at its input path (`input.actions.1.createTask.title`), templates included; run 
 
 Kinds (`WorkflowActionInput`, one per action), and the outputs later steps' templates read:
 - `updateRecord {target, fields}`: set fields of the record, or of a to-one related record
-  (`target: "account"`); values may hold templates. Output: `record.id`.
+  (`target: "account"`); values may hold templates (fields.py lists the fields per record
+  type). Output: `record.id`.
 - `assignOwner {member | roundRobin | leastLoaded}`: a fixed member, or the next / the least
   loaded ACTIVE member of a role. Output: `owner.id`, `owner.name`, `owner.email`.
 - `createTask {title, description, dueInMinutes, priority, assigneeId}`: for the assignee,
@@ -32,18 +33,12 @@ from relasi.auth.principal import Principal
 from relasi.auth.scopes import Role
 from relasi.errors import AppError, ErrorCode, Forbidden
 from relasi.resolvers import filter_form, global_ids
-from relasi.resolvers.enums import (
-    CasePriority,
-    CaseStatus,
-    Channel,
-    JourneyStage,
-    LeadRating,
-    LifecycleStage,
-)
+from relasi.resolvers.enums import CasePriority
 from relasi.resolvers.model import entity
 from relasi.resolvers.predicates import Params, compile_filter
-from relasi.resolvers.validation import LONG_TEXT, MEDIUM_TEXT, NAME, SUBJECT, Checker
+from relasi.resolvers.validation import LONG_TEXT, NAME, SUBJECT, Checker
 from relasi.resolvers.workflows import tasks_bridge, templates
+from relasi.resolvers.workflows.fields import UPDATABLE, literal_problem
 
 MAX_ACTIONS = 50  # in all, branches included
 MAX_NESTING = 5
@@ -65,61 +60,6 @@ OUTPUTS: dict[str, frozenset[str]] = {
     "wait": frozenset({"wait.resumedBy"}),
 }
 KINDS = tuple(OUTPUTS)
-
-# updateRecord: per record type, GraphQL field -> (the update function's key, value kind)
-_ENUMS = {
-    "LifecycleStage": LifecycleStage,
-    "LeadRating": LeadRating,
-    "JourneyStage": JourneyStage,
-    "CaseStatus": CaseStatus,
-    "CasePriority": CasePriority,
-    "Channel": Channel,
-}
-UPDATABLE: dict[str, dict[str, tuple[str, str]]] = {
-    "Contact": {
-        "firstName": ("first_name", "text"),
-        "lastName": ("last_name", "text"),
-        "title": ("title", "text"),
-        "city": ("city", "text"),
-        "country": ("country", "text"),
-        "lifecycleStage": ("lifecycle_stage", "enum:LifecycleStage"),
-        "leadRating": ("lead_rating", "enum:LeadRating"),
-        "journeyStage": ("journey_stage", "enum:JourneyStage"),
-        "ownerId": ("owner_id", "id:Member"),
-        "accountId": ("account_id", "id:Account"),
-    },
-    "Account": {
-        "name": ("name", "text"),
-        "domain": ("domain", "text"),
-        "industry": ("industry", "text"),
-        "country": ("country", "text"),
-        "employeeCount": ("employee_count", "int"),
-        "ownerId": ("owner_id", "id:Member"),
-        "parentId": ("parent_id", "id:Account"),
-    },
-    "Deal": {
-        "name": ("name", "text"),
-        "lostReason": ("lost_reason", "text"),
-        "expectedCloseDate": ("expected_close_date", "date"),
-        "ownerId": ("owner_id", "id:Member"),
-        "accountId": ("account_id", "id:Account"),
-    },
-    "Case": {
-        "subject": ("subject", "text"),
-        "description": ("description", "text"),
-        "status": ("status", "enum:CaseStatus"),
-        "priority": ("priority", "enum:CasePriority"),
-        "channel": ("channel", "enum:Channel"),
-        "satisfactionScore": ("satisfaction_score", "int"),
-        "ownerId": ("owner_id", "id:Member"),
-        "contactId": ("contact_id", "id:Contact"),
-        "accountId": ("account_id", "id:Account"),
-    },
-}
-
-
-def enum_of(kind: str) -> Any:
-    return _ENUMS[kind.split(":", 1)[1]]
 
 
 def condition(
@@ -410,36 +350,3 @@ class ActionChecker:
             return
         if timeout is not None:
             self.check.error(f"{at}.timeoutMinutes", "Only a wait for a condition takes a timeout.")
-
-
-def literal_problem(kind: str, value: Any) -> str | None:
-    """Why `value` cannot be a field of this kind (None: it can)."""
-    if kind == "text":
-        if not isinstance(value, str):
-            return "Expected text."
-        if len(value) > MEDIUM_TEXT * 10 or "\x00" in value:
-            return f"At most {MEDIUM_TEXT * 10} characters, no NUL."
-        return None
-    if kind.startswith("enum:"):
-        enum = enum_of(kind)
-        if value not in enum.__members__:
-            return f"{str(value)[:100]!r} is not a {enum.__name__} (one of: {', '.join(enum.__members__)})."
-        return None
-    if kind == "int":
-        return (
-            None
-            if isinstance(value, int) and not isinstance(value, bool)
-            else "Expected a whole number."
-        )
-    if kind == "date":
-        try:
-            datetime.strptime(str(value), "%Y-%m-%d")
-        except ValueError:
-            return "Expected a date, YYYY-MM-DD."
-        return None
-    target = kind.split(":", 1)[1]
-    try:
-        global_ids.decode(value if isinstance(value, str) else "", target)
-    except AppError:
-        return f"Expected a {target} id."
-    return None

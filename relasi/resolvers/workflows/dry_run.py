@@ -18,7 +18,7 @@ from relasi.errors import AppError, NotFound, ServiceUnavailable, Timeout
 from relasi.resolvers import global_ids
 from relasi.resolvers.model import entity
 from relasi.resolvers.session import Session
-from relasi.resolvers.workflows import definitions, engine, matching, steps
+from relasi.resolvers.workflows import definitions, engine, matching, run_state, steps
 from relasi.settings import Settings
 
 RECENT_EVENTS = 500
@@ -134,7 +134,7 @@ async def _steps(
                 except (Timeout, ServiceUnavailable):
                     raise
                 except AppError as e:
-                    entry["error"] = engine.error_text(e)
+                    entry["error"] = run_state.error_text(e)
                     break
                 entry["output"] = output
                 done[path] = output

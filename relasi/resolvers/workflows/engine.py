@@ -6,8 +6,9 @@
     await engine.resume_run(conn, run_id, resumed_by="TIME")
 
 A run is one `workflows.run` job (relasi/jobs/). It takes one of its workspace's slots
-(RELASI_WORKFLOW_CONCURRENCY, an advisory lock held by a connection of its own: a killed
-worker frees it), then executes one step per transaction: the run row is locked, the next
+(RELASI_WORKFLOW_CONCURRENCY: a lease on the run row, renewed by each step, so a killed
+worker's slot frees itself and no connection is held between steps), then executes one step
+per transaction: the run row is locked, the next
 step not yet done is found (`next_step`), executed through the same resolvers as the GraphQL
 mutations with the workflow as the change log's actor, and its row in workflow_run_steps is
 written in that same transaction. A retried or re-run job finds the step done and moves on,
@@ -30,7 +31,6 @@ import contextlib
 import json
 import logging
 import time
-from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -39,10 +39,11 @@ from uuid import UUID
 import asyncpg
 
 from relasi.auth.principal import Principal
-from relasi.db import Database
+from relasi.db import Database, system_connection
 from relasi.errors import AppError, ServiceUnavailable, Timeout, UserInputError
 from relasi.jobs import RetryRequested, enqueue
 from relasi.resolvers.session import UNAVAILABLE, Session
+from relasi.resolvers.workflows import run_state
 from relasi.settings import Settings
 
 log = logging.getLogger("relasi.workflows")
@@ -50,6 +51,8 @@ log = logging.getLogger("relasi.workflows")
 MAX_DEPTH = 3
 MAX_ATTEMPTS = 6  # tries of one step hit by transient errors
 FIRST_RETRY = 5.0  # seconds, doubling
+BUSY_RETRY = 0.2  # seconds before a run whose workspace's slots were all taken tries again
+LEASE_SECONDS = 120  # a run's slot, renewed by each step; a dead worker's runs out
 OPEN = ("QUEUED", "RUNNING")
 RUN_JOB = "workflows.run"
 
@@ -68,12 +71,16 @@ class Transient(Exception):
     """A step failed for a reason that may pass (a receiver down): retried with backoff."""
 
 
-async def queue_run(conn: Any, workspace_id: UUID, run_id: UUID) -> None:
+async def queue_run(conn: Any, workspace_id: UUID, run_id: UUID, leg: str = "") -> None:
+    """Queue the run's job (once while one is queued or running). `leg` names what a resumed
+    run continues after: the job that ran up to its wait may not be marked finished yet by the
+    queue, and the new one must not be taken for it. Two jobs of one run are harmless: its
+    steps take turns on the run row and skip what is done."""
     await enqueue(
         conn,
         RUN_JOB,
         {"workspace_id": str(workspace_id), "run_id": str(run_id)},
-        dedupe_key=f"{RUN_JOB}:{run_id}",
+        dedupe_key=f"{RUN_JOB}:{run_id}{':' + leg if leg else ''}",
     )
 
 
@@ -126,8 +133,11 @@ async def resume_run(
     `wait.resumedBy`: TIME, CONDITION or TIMEOUT) and the run queued again. False if the run
     was not waiting (resumed already, or gone): safe to call more than once."""
     row = await conn.fetchrow(
-        """UPDATE workflow_runs SET status = 'RUNNING', wake_at = NULL, wait = NULL
-            WHERE id = $1 AND status = 'WAITING' RETURNING workspace_id, id""",
+        """UPDATE workflow_runs r SET status = 'RUNNING', wake_at = NULL, wait = NULL
+             FROM workflow_runs old
+            WHERE r.id = $1 AND r.status = 'WAITING' AND old.workspace_id = r.workspace_id
+              AND old.id = r.id
+        RETURNING r.workspace_id, r.id, old.wait->>'path' AS path""",
         run_id,
     )
     if row is None:
@@ -141,7 +151,7 @@ async def resume_run(
         row["id"],
         resumed_by,
     )
-    await queue_run(conn, row["workspace_id"], row["id"])
+    await queue_run(conn, row["workspace_id"], row["id"], f"after:{row['path']}")
     return True
 
 
@@ -166,37 +176,62 @@ def next_step(
 # --- executing ---------------------------------------------------------------------------------
 
 
-@contextlib.asynccontextmanager
-async def _slot(db: Database, workspace_id: UUID, limit: int) -> AsyncIterator[bool]:
-    """One of the workspace's `limit` run slots (True), held until the block ends, or False
-    if all are taken. Session advisory locks on a connection of its own: a process that dies
-    frees its slots with its connections."""
-    async with db.pool.acquire() as conn:
-        got = await conn.fetchval(
-            """SELECT s FROM generate_series(0, $2 - 1) s
-                WHERE pg_try_advisory_lock(hashtextextended('workflows.slot:' || $1, s))
-                LIMIT 1""",
+async def _claim(db: Database, workspace_id: UUID, run_id: UUID, limit: int) -> str:
+    """Take one of the workspace's `limit` run slots for the run: a lease on the run row
+    (LEASE_SECONDS, renewed by each step), counted under the workspace's lock so two claims
+    cannot both take the last one. 'mine' (taken, or still held: a run whose worker died
+    goes on), 'busy', or 'done' (nothing left to run). No connection is held meanwhile."""
+    async with system_connection(db) as conn, conn.transaction():
+        await conn.execute(
+            "SELECT pg_advisory_xact_lock(hashtextextended('workflows.slots:' || $1, 0))",
             str(workspace_id),
-            limit,
         )
-        try:
-            yield got is not None
-        finally:
-            if got is not None:
-                await conn.execute(
-                    "SELECT pg_advisory_unlock(hashtextextended('workflows.slot:' || $1, $2))",
-                    str(workspace_id),
-                    got,
-                )
+        status = await conn.fetchval(
+            """UPDATE workflow_runs r SET lease_until = now() + make_interval(secs => $4)
+                WHERE r.workspace_id = $1 AND r.id = $2 AND r.status IN ('QUEUED', 'RUNNING')
+                  AND (r.lease_until > now() OR (
+                       SELECT count(*) FROM workflow_runs o
+                        WHERE o.workspace_id = $1 AND o.lease_until > now()) < $3)
+            RETURNING 'mine'""",
+            workspace_id,
+            run_id,
+            limit,
+            LEASE_SECONDS,
+        )
+        if status is None:
+            still = await conn.fetchval(
+                "SELECT true FROM workflow_runs WHERE workspace_id = $1 AND id = $2"
+                " AND status IN ('QUEUED', 'RUNNING')",
+                workspace_id,
+                run_id,
+            )
+            status = "busy" if still else "done"
+    return status
+
+
+async def _release(db: Database, workspace_id: UUID, run_id: UUID) -> None:
+    async with system_connection(db) as conn:
+        await conn.execute(
+            "UPDATE workflow_runs SET lease_until = NULL WHERE workspace_id = $1 AND id = $2",
+            workspace_id,
+            run_id,
+        )
 
 
 async def execute(db: Database, settings: Settings, workspace_id: UUID, run_id: UUID) -> None:
     """Run the run's steps until it finishes, fails or waits (the `workflows.run` job)."""
-    async with _slot(db, workspace_id, settings.workflow_concurrency) as mine:
-        if not mine:  # the workspace's slots are all busy: its turn comes
-            raise RetryRequested(timedelta(seconds=1), "the workspace's workflow slots are busy")
+    claim = await _claim(db, workspace_id, run_id, settings.workflow_concurrency)
+    if claim == "busy":  # the workspace's slots are all taken: its turn comes
+        raise RetryRequested(
+            timedelta(seconds=BUSY_RETRY), "the workspace's workflow slots are busy"
+        )
+    if claim == "done":
+        return
+    try:
         while await _one_step(db, settings, workspace_id, run_id):
             pass
+    finally:
+        await _release(db, workspace_id, run_id)
 
 
 def as_principal(workspace_id: UUID, wf: Any) -> Principal:
@@ -243,10 +278,19 @@ async def _one_step(db: Database, settings: Settings, workspace_id: UUID, run_id
             return False
         session.principal = as_principal(workspace_id, run)
         await act_as(session, run)
-        definition = _json(run["definition"])
+        await session.execute(
+            "UPDATE workflow_runs SET lease_until = now() + make_interval(secs => $3)"
+            " WHERE workspace_id = $1 AND id = $2",
+            workspace_id,
+            run_id,
+            LEASE_SECONDS,
+        )
+        definition = run_state.as_json(run["definition"])
         if run["status"] == "QUEUED":
             if not await steps.passes(session, run, definition.get("condition")):
-                await _finish(session, run, "SKIPPED", "The record did not pass the condition.")
+                await run_state.finish(
+                    session, run, "SKIPPED", "The record did not pass the condition."
+                )
                 await session.close()
                 return False
             await session.execute(
@@ -255,10 +299,10 @@ async def _one_step(db: Database, settings: Settings, workspace_id: UUID, run_id
                 workspace_id,
                 run_id,
             )
-        done = await _done(session, run)
+        done = await run_state.done_steps(session, run)
         found = next_step(definition["actions"], done)
         if found is None:
-            await _finish(session, run, "SUCCEEDED", None)
+            await run_state.finish(session, run, "SUCCEEDED", None)
             await session.close()
             return False
         path, kind, spec = found
@@ -269,17 +313,19 @@ async def _one_step(db: Database, settings: Settings, workspace_id: UUID, run_id
         except (UserInputError, AppError) as e:
             if isinstance(e, Timeout | ServiceUnavailable):
                 raise
-            failure = (path, kind, error_text(e))
+            failure = (path, kind, run_state.error_text(e))
             rendered, result = spec, None
         if failure is not None:
-            await _record(
+            await run_state.record_step(
                 session, run, path, len(done), kind, "FAILED", rendered, None, failure[2], started
             )
-            await _finish(session, run, "FAILED", f"Step {path} ({kind}) failed: {failure[2]}")
+            await run_state.finish(
+                session, run, "FAILED", f"Step {path} ({kind}) failed: {failure[2]}"
+            )
             await session.close()
             return False
         if isinstance(result, Suspend):
-            await _record(
+            await run_state.record_step(
                 session,
                 run,
                 path,
@@ -303,7 +349,7 @@ async def _one_step(db: Database, settings: Settings, workspace_id: UUID, run_id
             )
             await session.close()
             return False
-        await _record(
+        await run_state.record_step(
             session,
             run,
             path,
@@ -322,6 +368,10 @@ async def _one_step(db: Database, settings: Settings, workspace_id: UUID, run_id
                 workspace_id,
                 run_id,
             )
+        if next_step(definition["actions"], {**done, path: result or {}}) is None:
+            await run_state.finish(session, run, "SUCCEEDED", None)  # the last step ends the run
+            await session.close()
+            return False
         await session.close()
         return True
     except (Transient, Timeout, ServiceUnavailable, *UNAVAILABLE) as e:
@@ -341,73 +391,6 @@ async def _one_step(db: Database, settings: Settings, workspace_id: UUID, run_id
         raise
 
 
-def error_text(e: AppError) -> str:
-    if isinstance(e, UserInputError) and e.errors:
-        return "; ".join(
-            f"{'.'.join(err.field)}: {err.message}" if err.field else err.message
-            for err in e.errors
-        )
-    return e.message
-
-
-def _json(value: Any) -> Any:
-    return json.loads(value) if isinstance(value, str) else value
-
-
-async def _done(session: Session, run: Any) -> dict[str, dict[str, Any]]:
-    found = await session.fetch(
-        "SELECT path, output FROM workflow_run_steps"
-        " WHERE workspace_id = $1 AND run_id = $2 AND status = 'SUCCEEDED'",
-        run["workspace_id"],
-        run["id"],
-    )
-    return {r["path"]: _json(r["output"]) or {} for r in found}
-
-
-async def _record(
-    session, run, path, position, kind, status, rendered, output, error, started, seconds=None
-) -> None:
-    await session.execute(
-        """INSERT INTO workflow_run_steps (workspace_id, run_id, path, position, kind, status,
-                                           input, output, error, started_at, finished_at)
-           VALUES ($1, $2, $3, $4, $5, $6, $7::text::jsonb, $8::text::jsonb, $9, $10::timestamptz,
-                   CASE WHEN $6 = 'WAITING' THEN NULL
-                        ELSE $10::timestamptz + make_interval(secs => coalesce($11, 0)) END)
-           ON CONFLICT (workspace_id, run_id, path) DO UPDATE
-              SET status = EXCLUDED.status, input = EXCLUDED.input, output = EXCLUDED.output,
-                  error = EXCLUDED.error, started_at = EXCLUDED.started_at,
-                  finished_at = EXCLUDED.finished_at""",
-        run["workspace_id"],
-        run["id"],
-        path,
-        position,
-        kind,
-        status,
-        json.dumps(rendered, default=str),
-        json.dumps(output, default=str) if output is not None else None,
-        error,
-        started,
-        seconds,
-    )
-
-
-async def _finish(session: Session, run: Any, status: str, error: str | None) -> None:
-    """The run ends: its status, and (if it ran) an entry on its record's timelines."""
-    from relasi.resolvers.workflows import summary
-
-    await session.execute(
-        """UPDATE workflow_runs SET status = $3, error = $4, finished_at = now(),
-                  started_at = coalesce(started_at, now())
-            WHERE workspace_id = $1 AND id = $2""",
-        run["workspace_id"],
-        run["id"],
-        status,
-        error,
-    )
-    if status in ("SUCCEEDED", "FAILED"):
-        await summary.record(session, run, status, error)
-
-
 async def _transient(
     db: Database, settings: Settings, workspace_id: UUID, run_id: UUID, error: BaseException
 ) -> None:
@@ -425,7 +408,7 @@ async def _transient(
         )
         if attempts is not None and attempts >= MAX_ATTEMPTS:
             run = await session.fetchrow(_LOAD, workspace_id, run_id)
-            await _finish(
+            await run_state.finish(
                 session,
                 run,
                 "FAILED",

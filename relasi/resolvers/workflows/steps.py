@@ -20,12 +20,21 @@ import httpx
 
 from relasi.auth.pii import PII_READ
 from relasi.errors import AppError
-from relasi.resolvers import accounts, cases, contacts, deals, filter_form, global_ids, timeline
+from relasi.resolvers import (
+    accounts,
+    cases,
+    contacts,
+    deals,
+    filter_form,
+    global_ids,
+    timeline,
+)
 from relasi.resolvers.model import entity
 from relasi.resolvers.predicates import Params, compile_filter
 from relasi.resolvers.segments import mutations as segment_mutations
 from relasi.resolvers.session import Session
-from relasi.resolvers.workflows import actions, engine, tasks_bridge, templates
+from relasi.resolvers.tasks import writes as task_writes
+from relasi.resolvers.workflows import engine, fields, tasks_bridge, templates
 from relasi.settings import Settings
 
 _UPDATE: dict[str, Callable[[Session, UUID, dict[str, Any]], Awaitable[Any]]] = {
@@ -33,6 +42,7 @@ _UPDATE: dict[str, Callable[[Session, UUID, dict[str, Any]], Awaitable[Any]]] = 
     "Account": accounts.update_account,
     "Deal": deals.update_deal,
     "Case": cases.update_case,
+    "Task": task_writes.update,
 }
 
 
@@ -137,7 +147,7 @@ class _Step:
             if pk is None:
                 raise AppError(f"The {type_name.lower()} has no {spec['target']} to update.")
             type_name = rel.target
-        allowed = actions.UPDATABLE[type_name]
+        allowed = fields.UPDATABLE[type_name]
         data: dict[str, Any] = {}
         for name, value in spec["fields"].items():
             key, kind = allowed[name]
@@ -225,7 +235,7 @@ class _Step:
     async def createCase(self, spec: dict[str, Any]) -> dict[str, Any]:
         data: dict[str, Any] = {"subject": spec["subject"], "description": spec.get("description")}
         if spec.get("priority"):
-            data["priority"] = actions.enum_of("enum:CasePriority")[spec["priority"]]
+            data["priority"] = fields.enum_of("enum:CasePriority")[spec["priority"]]
         row = await self._row(self.record_type, self.record_id)
         if self.record_type in ("Contact", "Account"):
             data[f"{self.record_type.lower()}_id"] = _gid(self.record_type, self.record_id)
@@ -344,12 +354,12 @@ def _typed(name: str, kind: str, value: Any) -> Any:
     """A rendered field value as the update resolver takes it; AppError if it cannot be."""
     if value is None or value == "":
         return None
-    problem = actions.literal_problem(kind, _coerced(kind, value))
+    problem = fields.literal_problem(kind, _coerced(kind, value))
     if problem:
         raise AppError(f"{name}: {problem}")
     value = _coerced(kind, value)
     if kind.startswith("enum:"):
-        return actions.enum_of(kind)[value]
+        return fields.enum_of(kind)[value]
     if kind == "date":
         return date.fromisoformat(value)
     return value

@@ -9,7 +9,7 @@ from uuid import UUID
 import asyncpg
 
 from relasi.errors import UserInputError
-from relasi.resolvers import events, rows, timeline
+from relasi.resolvers import rows, timeline
 from relasi.resolvers.enums import CasePriority, CaseStatus, Channel, TimelineEventKind
 from relasi.resolvers.loaders import load_one
 from relasi.resolvers.model import Entity, Field, Kind, Output, Relation, register, std_fields
@@ -142,8 +142,6 @@ async def update_case(session: Session, pk: UUID, data: dict[str, Any]) -> async
     row = await rows.update(session, CASE, pk, data.get("version"), values)
     if row["status"] != current["status"]:
         await _record(session, row, TimelineEventKind.CASE_STATUS_CHANGED, current["status"])
-    else:
-        await events.publish(session, "case", row["id"])
     return row
 
 

@@ -113,7 +113,8 @@ async def bench(dsn: str, db: Database, args: argparse.Namespace) -> None:
         _, key = await new_workspace(conn)
     port = free_port()
     log = Path(tempfile.mkdtemp(prefix="relasi-bench-log-")) / "serve.log"
-    env = server_env(dsn, log_level="warning")
+    # every subscriber uses the one key: lift the per-key cap (RELASI_SUBSCRIPTIONS_PER_KEY)
+    env = server_env(dsn, log_level="warning", subscriptions_per_key=args.subscribers)
     with log.open("w") as out:
         server = subprocess.Popen(
             [sys.executable, "-m", "relasi", "serve", "--port", str(port)],

@@ -1,12 +1,15 @@
 """The two WebSocket protocols Relasi speaks (graphql-transport-ws and legacy graphql-ws):
 subscriptions only, within the caps per socket and per key, each event's Session released
-before its message is written."""
+before its message is written, compiled events sent as PostgreSQL wrote their `data`."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from graphql import GraphQLError, OperationType, get_operation_ast, parse
+from starlette.websockets import WebSocketDisconnect
+from strawberry.http.exceptions import WebSocketDisconnected
 from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
     BaseGraphQLTransportWSHandler,
 )
@@ -14,18 +17,34 @@ from strawberry.subscriptions.protocols.graphql_transport_ws.types import Subscr
 from strawberry.subscriptions.protocols.graphql_ws.handlers import BaseGraphQLWSHandler
 from strawberry.subscriptions.protocols.graphql_ws.types import StartMessage
 
+from relasi.compiler.run import CompiledData
 from relasi.errors import ErrorCode
 from relasi.schema.context import release_session
 
 
 class _ReleaseSessionBeforeSend:
     """An event's message is sent after its fields were resolved: give back its Session's
-    connection first (`context.release_session`)."""
+    connection first (`context.release_session`). A compiled event's `data` is JSON text
+    already: it goes into the message as it is, not decoded and encoded again."""
 
     async def send_message(self, message: Any) -> None:
         if message.get("type") in ("next", "data"):
             await release_session()
+            data = message["payload"].get("data")
+            if isinstance(data, CompiledData):
+                try:  # as strawberry's ASGI adapter sends JSON
+                    await self.websocket.ws.send_text(_with_data(message, data))  # type: ignore[attr-defined]
+                except WebSocketDisconnect as e:
+                    raise WebSocketDisconnected from e
+                return
         await super().send_message(message)  # type: ignore[misc]
+
+
+def _with_data(message: dict[str, Any], data: str) -> str:
+    head = json.dumps({k: v for k, v in message.items() if k != "payload"})
+    rest = {k: v for k, v in message["payload"].items() if k != "data"}
+    tail = "," + json.dumps(rest)[1:] if rest else "}"
+    return f'{head[:-1]},"payload":{{"data":{data}{tail}}}'
 
 
 _ONLY_SUBSCRIPTIONS = {

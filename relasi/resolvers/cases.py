@@ -48,7 +48,6 @@ CASE = register(
             Relation("owner", "Member", "one", local="owner_id"),
         ),
         search=("{t}.subject ILIKE {p}", "{t}.description ILIKE {p}"),
-        topic="case",  # caseUpdated hears of deletes and restores too
         outputs=(
             Output("firstResponseSeconds", sql=_seconds("{t}.first_response_at")),
             Output("resolutionSeconds", sql=_seconds("{t}.resolved_at")),
@@ -148,8 +147,7 @@ async def update_case(session: Session, pk: UUID, data: dict[str, Any]) -> async
 async def _record(
     session: Session, case: asyncpg.Record, kind: TimelineEventKind, from_status: str | None
 ) -> None:
-    """Put the case's opening or status change on its contact's and account's timelines, and
-    tell `caseUpdated` subscribers."""
+    """Put the case's opening or status change on its contact's and account's timelines."""
     await timeline.record(
         session,
         kind,
@@ -160,4 +158,3 @@ async def _record(
         from_value=from_status,
         to_value=case["status"],
     )
-    await events.publish(session, "case", case["id"])

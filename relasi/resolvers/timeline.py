@@ -21,7 +21,7 @@ from uuid import UUID
 import asyncpg
 
 from relasi.errors import UserInputError
-from relasi.resolvers import events, rows
+from relasi.resolvers import rows
 from relasi.resolvers.enums import TimelineEventKind
 from relasi.resolvers.pagination import (
     Page,
@@ -291,7 +291,7 @@ async def record(
     regression: bool = False,
     body: str | None = None,
 ) -> asyncpg.Record:
-    """Append an event to the timelines it belongs on, and announce it to subscribers."""
+    """Append an event to the timelines it belongs on (the change log announces it)."""
     row = await session.fetchrow(
         """INSERT INTO timeline_events
                (workspace_id, kind, occurred_at, contact_id, account_id, deal_id, case_id,
@@ -314,7 +314,6 @@ async def record(
         session.principal.api_key_id,
         session.principal.member_id,
     )
-    await events.publish(session, "timeline", row["id"])
     return row
 
 

@@ -1,8 +1,11 @@
 """Live subscriptions: committed changes pushed over a WebSocket (see `relasi/notifier.py`).
 
 Filters are global ids checked like query arguments (NOT_FOUND for one naming nothing in the
-workspace) and combine with AND. Each event is resolved with its own Session, so its nested
-fields load through fresh DataLoaders and a connection is held only while it is resolved.
+workspace) and combine with AND. On the compiled read path, a selection the compiler covers
+gets each event's payload built by one statement shared with the subscribers of the same
+selection (`compiler/subscriptions.py`); otherwise each event is resolved with its own
+Session, so its nested fields load through fresh DataLoaders and a connection is held only
+while it is resolved.
 """
 
 from __future__ import annotations
@@ -15,6 +18,8 @@ import strawberry
 from starlette.websockets import WebSocket
 
 from relasi.auth.still_valid import NO_LONGER_VALID, still_valid
+from relasi.compiler.run import CompiledData
+from relasi.compiler.subscriptions import compile_selection
 from relasi.errors import AppError, NotFound, Unauthenticated
 from relasi.notifier import Match, Notifier, Row
 from relasi.resolvers import global_ids, loaders
@@ -73,23 +78,29 @@ async def _filter_ids(
 async def _stream(
     info: strawberry.Info, topics: frozenset[str], match: Match, build: Callable[[str, Row], T]
 ) -> AsyncGenerator[T, None]:
-    """The matching events of the caller's workspace, each built and resolved inside its own
-    Session."""
+    """The matching events of the caller's workspace: compiled payloads as they are, the
+    others built and resolved inside their own Session."""
     context: Context = info.context
     assert context.principal is not None
     notifier: Notifier = context.request.app.state.notifier
     principal = context.principal
     caller = principal.api_key_id or principal.member_id
-    subscriber = notifier.subscribe(principal.workspace_id, topics, match, caller=caller)
+    payloads = compile_selection(info) if context.read_path == "compiled" else None
+    subscriber = await notifier.subscribe(
+        principal.workspace_id, topics, match, caller=caller, payloads=payloads
+    )
     try:
         while True:
-            topic, row = await subscriber.next()
+            event = await subscriber.next()
             if not await still_valid(context.db, principal):
                 raise Unauthenticated(NO_LONGER_VALID)
+            if event.payload is not None:
+                yield CompiledData(event.payload)  # type: ignore[misc]
+                continue
             # released before the event is written to the socket (server.py), at the latest
             # when the consumer asks for the next event
             async with context.scoped_session():
-                yield build(topic, row)
+                yield build(event.topic, event.row)
     finally:
         notifier.unsubscribe(subscriber)
 

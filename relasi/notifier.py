@@ -351,7 +351,7 @@ class Notifier:
         except (ValueError, KeyError, TypeError):
             log.warning("ignoring malformed notification %r", payload)
             return
-        if note[1] == ACCESS:  # other topics on this channel are record changes: from the log
+        if note[1] == ACCESS:  # record changes come from the log (`_on_change`)
             self._revoked(note[0], note[2])
 
     def _mark(self, workspace_id: UUID) -> None:

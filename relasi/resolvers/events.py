@@ -21,13 +21,10 @@ CHANNEL = "relasi_events"  # {"w": workspace id, "t": "access", "id": key or mem
 ACCESS = "access"
 
 
-def payload(workspace_id: UUID, topic: str, row_id: UUID) -> str:
-    return json.dumps({"w": str(workspace_id), "t": topic, "id": str(row_id)})
-
-
 async def announce_revoked(
     db: Session | asyncpg.Connection, workspace_id: UUID, caller: UUID
 ) -> None:
     """In the revoking transaction: every process ends that caller's subscriptions once it
     commits (`notifier.py`), instead of at its next cached validity check."""
-    await db.execute("SELECT pg_notify($1, $2)", CHANNEL, payload(workspace_id, ACCESS, caller))
+    note = json.dumps({"w": str(workspace_id), "t": ACCESS, "id": str(caller)})
+    await db.execute("SELECT pg_notify($1, $2)", CHANNEL, note)

@@ -1,6 +1,5 @@
-"""How documents execute: strawberry's executor, with introspection answered from a cache,
-compiled subscription events passed through as PostgreSQL wrote them and, in production mode,
-no "Did you mean ...?" hints in variable errors.
+"""How documents execute: strawberry's executor, with introspection answered from a cache and,
+in production mode, no "Did you mean ...?" hints in variable errors.
 
 An introspection answer depends only on the schema and on what is selected, so each
 `__schema` / `__type` selection is built once per schema and reused: GraphiQL reloading its
@@ -13,18 +12,9 @@ import json
 from collections import OrderedDict
 from typing import Any
 
-from graphql import (
-    ExecutionResult,
-    FragmentSpreadNode,
-    GraphQLObjectType,
-    Node,
-    print_ast,
-    visit,
-)
+from graphql import FragmentSpreadNode, GraphQLObjectType, Node, print_ast, visit
 from graphql.language import Visitor
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
-
-from relasi.compiler.run import CompiledData
 
 INTROSPECTION_FIELDS = frozenset({"__schema", "__type"})
 CACHE_SIZE = 256  # distinct introspection selections kept per schema
@@ -49,13 +39,6 @@ def executor_class(*, hide_suggestions: bool) -> type[StrawberryGraphQLCoreExecu
             if hide_suggestions:
                 kwargs["hide_suggestions"] = True
             return super().build(*args, **kwargs)
-
-        def execute_operation(self, *args: Any, **kwargs: Any) -> Any:
-            """A subscription event compiled to its whole `data` (`compiler/subscriptions.py`)
-            has nothing left to resolve."""
-            if isinstance(self.root_value, CompiledData):
-                return ExecutionResult(self.root_value, None)
-            return super().execute_operation(*args, **kwargs)
 
         def execute_field(
             self,

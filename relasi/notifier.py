@@ -1,11 +1,19 @@
-"""Live events for subscriptions: one LISTEN connection per process, fanned out in memory.
+"""Live events for subscriptions, read from the change log: one LISTEN connection per process,
+fanned out in memory.
 
-Writers announce a committed change with NOTIFY (`resolvers/events.py`), so every process that
-serves subscriptions hears every write, whichever process made it, with no extra service. The
-payload only names the row; for each notification this process reads the row once (only if it
-has subscribers for that workspace and topic) and offers it to each matching subscriber's
-bounded queue. Dispatch never awaits a subscriber: one that falls a whole queue behind is ended
-instead of slowing the writer, the notifier or the other subscribers.
+Each numbered commit of the log announces itself with NOTIFY (`{workspace, sequence}`, sent by
+`dbschema/0011_change_announcements.sql`), so every process that serves subscriptions hears
+every write, whichever process made it, with no extra service and no write path calling us.
+For the workspaces it has subscribers in, this process reads the events after the last
+sequence it saw (one statement for a whole batch of notifications, on the LISTEN connection
+itself: no pool wait between a commit and its subscribers), maps their types to topics
+(`TOPICS`), reads the rows the subscriptions filter on, and offers each event to each matching
+subscriber's bounded queue. Subscribers that share a compiled selection (`Payloads`) get
+their payloads from one statement per batch.
+
+Dispatch never awaits a subscriber: one that falls a whole queue behind is ended instead of
+slowing the writer, the notifier or the other subscribers. A lost LISTEN connection loses
+nothing: once listening again, the notifier reads on from each workspace's last sequence.
 """
 
 from __future__ import annotations
@@ -15,15 +23,15 @@ import contextlib
 import json
 import logging
 from collections.abc import Callable, Hashable, Mapping
-from typing import Any
+from typing import Any, NamedTuple, Protocol
 from uuid import UUID
 
 import asyncpg
 
 from relasi.auth import still_valid
-from relasi.db import Database, system_connection
+from relasi.db import Database, init_connection, system_connection, use_system
 from relasi.errors import AppError, ErrorCode, Unauthenticated
-from relasi.resolvers.events import CHANNEL
+from relasi.resolvers.events import ACCESS, CHANGES, CHANNEL
 
 log = logging.getLogger("relasi.notifier")
 
@@ -35,9 +43,53 @@ CATCH_UP = (
     "on the contact or account."
 )
 
-# One statement per topic reads every row of a batch of notifications. Timeline rows carry
-# what the subscription filters need beyond their own columns: a deal event's pipeline, and
-# the contacts on the deal (deal events without a contact are on each of their timelines).
+# Which topics an event of the change log is news for, and the row each topic delivers: the
+# event's record, or the row of an event table it was written from (`source_id`, see 0011):
+# a segment_changes row, or the timeline entry a record's change put on its timelines.
+RECORD_TOPICS = {
+    "interaction.tracked": "interaction",
+    "note.added": "timeline",
+    **{
+        f"case.{what}": "case"
+        for what in ("created", "updated", "deleted", "restored", "status_changed")
+    },
+}
+SOURCE_TOPICS = {
+    "segment.member_entered": "segment",
+    "segment.member_exited": "segment",
+    **{
+        t: "timeline"
+        for t in (
+            "case.created",
+            "case.status_changed",
+            "deal.created",
+            "deal.stage_changed",
+            "contact.created",
+            "contact.journey_stage_changed",
+        )
+    },
+}
+EVENT_TYPES = sorted(RECORD_TOPICS.keys() | SOURCE_TOPICS.keys())
+ONCE_PER_WRITE = frozenset({"case"})  # a case updated and changing status: one caseUpdated
+
+# The new events of some workspaces, each after its last sequence seen: every numbered commit
+# (up to $3 of each workspace) with its events of the topics' types, or one row without an
+# event when it has none (its sequence is seen all the same).
+READ_EVENTS = """
+    SELECT k.workspace_id, c.sequence, e.type, e.record_id, e.source_id
+      FROM unnest($1::uuid[], $2::bigint[]) AS k(workspace_id, after)
+     CROSS JOIN LATERAL (
+           SELECT c.sequence, c.xid FROM change_commits c
+            WHERE c.workspace_id = k.workspace_id AND c.sequence > k.after
+            ORDER BY c.sequence LIMIT $3) c
+      LEFT JOIN change_events e
+        ON e.workspace_id = k.workspace_id AND e.xid = c.xid AND e.type = ANY($4::text[])
+     ORDER BY k.workspace_id, c.sequence, e.seq"""
+READ_HEAD = "SELECT coalesce(max(last), 0) FROM change_heads WHERE workspace_id = $1"
+
+# One statement per topic reads every row of a batch of events. Timeline rows carry what the
+# subscription filters need beyond their own columns: a deal event's pipeline, and the
+# contacts on the deal (deal events without a contact are on each of their timelines).
 READ_ROWS = {
     "interaction": """
         SELECT t.* FROM unnest($1::uuid[], $2::uuid[]) AS k(workspace_id, id)
@@ -59,12 +111,37 @@ READ_ROWS = {
         JOIN segment_changes t ON t.workspace_id = k.workspace_id AND t.id = k.id""",
 }
 
-ACCESS = "access"  # topic of revocations (resolvers/events.announce_revoked)
 APPLICATION = "relasi notifier"  # how the LISTEN connection shows in pg_stat_activity
-BATCH = 500  # notifications read together when they pile up
+COMMITS_PER_READ = 200  # commits of one workspace read together; more: read again at once
 HEALTH_INTERVAL = 10.0  # a silent LISTEN connection is probed this often (a dead peer is silent)
 HEALTH_TIMEOUT = 5.0
 BACKOFF_MIN, BACKOFF_MAX = 0.2, 30.0
+READ_ATTEMPTS = 5  # failed reads of the log in a row before the subscribers are told
+
+
+def _topics(event: Row) -> list[tuple[str, UUID]]:
+    """The (topic, row id) pairs a change log event is news for."""
+    found = []
+    if event["type"] in RECORD_TOPICS:
+        found.append((RECORD_TOPICS[event["type"]], event["record_id"]))
+    if event["type"] in SOURCE_TOPICS and event["source_id"] is not None:
+        found.append((SOURCE_TOPICS[event["type"]], event["source_id"]))
+    return found
+
+
+class Event(NamedTuple):
+    topic: str
+    row: Row
+    payload: str | None  # the compiled selection's JSON text; None: resolve `row`
+
+
+class Payloads(Protocol):
+    """A compiled selection shared by subscribers: `key` is equal for those whose payloads
+    are the same statement; `build` writes the payloads of many events in one."""
+
+    key: Hashable
+
+    async def build(self, db: Database, rows: list[Row]) -> dict[UUID, str]: ...
 
 
 class Subscriber:
@@ -77,18 +154,20 @@ class Subscriber:
         match: Match,
         size: int,
         caller: UUID | None = None,
+        payloads: Payloads | None = None,
     ):
         self.workspace_id = workspace_id
         self.caller = caller  # the API key or member it runs for
         self.topics = topics
         self.match = match
-        self.queue: asyncio.Queue[tuple[str, Row] | None] = asyncio.Queue(size)
+        self.payloads = payloads
+        self.queue: asyncio.Queue[Event | None] = asyncio.Queue(size)
         self.error: AppError | None = None
 
-    def offer(self, topic: str, row: Row) -> bool:
+    def offer(self, event: Event) -> bool:
         """Queue an event without waiting; False when the queue is full."""
         try:
-            self.queue.put_nowait((topic, row))
+            self.queue.put_nowait(event)
         except asyncio.QueueFull:
             return False
         return True
@@ -100,7 +179,7 @@ class Subscriber:
         with contextlib.suppress(asyncio.QueueFull):
             self.queue.put_nowait(None)  # wakes a reader waiting on an empty queue
 
-    async def next(self) -> tuple[str, Row]:
+    async def next(self) -> Event:
         while True:
             if self.error is not None:
                 raise self.error
@@ -115,28 +194,49 @@ class Notifier:
         self.dsn = dsn
         self.queue_size = queue_size
         self._subscribers: dict[tuple[UUID, str], set[Subscriber]] = {}
-        self._inbox: asyncio.Queue[tuple[UUID, str, UUID]] = asyncio.Queue()
+        self._watched: dict[UUID, int] = {}  # workspace -> its subscriber count
+        self._last: dict[UUID, int] = {}  # workspace -> the last sequence read
+        self._dirty: set[UUID] = set()  # workspaces with commits to read
+        self._wake = asyncio.Event()
         self._listening = asyncio.Event()
+        # the LISTEN connection reads the log too (as relasi_system): a burst costs no pool
+        # wait and no reset, only its two reads; one statement at a time on it
+        self._reader: asyncpg.Connection | None = None
+        self._reading = asyncio.Lock()
         self._tasks: list[asyncio.Task] = []
 
     # -- subscribers ---------------------------------------------------------------------
 
-    def subscribe(
+    async def subscribe(
         self,
         workspace_id: UUID,
         topics: frozenset[str],
         match: Match,
         *,
         caller: UUID | None = None,
+        payloads: Payloads | None = None,
     ) -> Subscriber:
-        if not self.listening:  # events now would be missed without anyone knowing
+        """A subscriber for the events committed from now on."""
+        if not self.listening:  # events now would reach it late, after a catch-up
             raise AppError(
                 "Live events are unavailable right now; subscribe again in a few seconds.",
                 code=ErrorCode.INTERNAL_SERVER_ERROR,
             )
-        subscriber = Subscriber(workspace_id, topics, match, self.queue_size, caller)
+        subscriber = Subscriber(workspace_id, topics, match, self.queue_size, caller, payloads)
         for topic in topics:
             self._subscribers.setdefault((workspace_id, topic), set()).add(subscriber)
+        self._watched[workspace_id] = self._watched.get(workspace_id, 0) + 1
+        if workspace_id in self._last:
+            return subscriber
+        try:  # the first subscriber of its workspace: read on from the log's end
+            async with system_connection(self.db) as conn:
+                head = await conn.fetchval(READ_HEAD, workspace_id)
+        except BaseException:
+            self.unsubscribe(subscriber)
+            raise
+        if workspace_id in self._watched:
+            self._last.setdefault(workspace_id, head)
+            self._mark(workspace_id)  # what committed while the head was read
         return subscriber
 
     def _revoked(self, workspace_id: UUID, caller: UUID) -> None:
@@ -155,13 +255,23 @@ class Notifier:
             subscriber.end(Unauthenticated(still_valid.NO_LONGER_VALID))
 
     def unsubscribe(self, subscriber: Subscriber) -> None:
+        found_any = False
         for topic in subscriber.topics:
             key = (subscriber.workspace_id, topic)
             found = self._subscribers.get(key)
-            if found is not None:
+            if found is not None and subscriber in found:
+                found_any = True
                 found.discard(subscriber)
                 if not found:
                     del self._subscribers[key]
+        if not found_any:
+            return
+        workspace_id = subscriber.workspace_id
+        self._watched[workspace_id] -= 1
+        if not self._watched[workspace_id]:  # nobody left: read nothing more for it
+            del self._watched[workspace_id]
+            self._last.pop(workspace_id, None)
+            self._dirty.discard(workspace_id)
 
     def subscriber_count(self) -> int:
         return len({s for group in self._subscribers.values() for s in group})
@@ -197,16 +307,9 @@ class Notifier:
             try:
                 await self._listen_once()
             except Exception as e:  # whatever broke, listen again on a new connection
-                log.warning("%s connection failed: %r", CHANNEL, e)
+                log.warning("%s connection failed: %r", CHANGES, e)
             if self._listening.is_set():
-                # what was written while nobody listened is lost: say so instead of a silent gap
                 self._listening.clear()
-                self._end_all(
-                    AppError(
-                        f"Live events were interrupted. {CATCH_UP}",
-                        code=ErrorCode.INTERNAL_SERVER_ERROR,
-                    )
-                )
                 delay = BACKOFF_MIN
             await asyncio.sleep(delay)
             delay = min(delay * 2, BACKOFF_MAX)
@@ -217,87 +320,196 @@ class Notifier:
         lost = asyncio.Event()
         conn.add_termination_listener(lambda _conn: lost.set())
         try:
-            await conn.add_listener(CHANNEL, self._on_notify)
+            await init_connection(conn)  # rows as the pool's connections decode them
+            await use_system(conn)
+            await conn.add_listener(CHANGES, self._on_change)
+            await conn.add_listener(CHANNEL, self._on_access)
+            self._reader = conn
             self._listening.set()
-            log.info("listening on %s", CHANNEL)
+            # what committed while nobody listened: read on from each last sequence
+            for workspace_id in self._last:
+                self._mark(workspace_id)
+            log.info("listening on %s and %s", CHANGES, CHANNEL)
             while not lost.is_set():
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(lost.wait(), HEALTH_INTERVAL)
                 if not lost.is_set():
-                    await asyncio.wait_for(conn.execute("SELECT 1"), HEALTH_TIMEOUT)
-            log.warning("lost the %s connection", CHANNEL)
+                    await asyncio.wait_for(self._probe(conn), HEALTH_TIMEOUT)
+            log.warning("lost the %s connection", CHANGES)
         finally:
+            self._reader = None
             try:
                 await asyncio.wait_for(conn.close(), HEALTH_TIMEOUT)
             except Exception:
                 conn.terminate()
 
-    def _on_notify(self, _conn: Any, _pid: int, _channel: str, payload: str) -> None:
+    async def _probe(self, conn: asyncpg.Connection) -> None:
+        async with self._reading:
+            await conn.execute("SELECT 1")
+
+    def _on_change(self, _conn: Any, _pid: int, _channel: str, payload: str) -> None:
+        try:
+            data = json.loads(payload)
+            workspace_id, sequence = UUID(data["w"]), int(data["s"])
+        except (ValueError, KeyError, TypeError):
+            log.warning("ignoring malformed notification %r", payload)
+            return
+        if sequence > self._last.get(workspace_id, sequence):
+            self._mark(workspace_id)
+
+    def _on_access(self, _conn: Any, _pid: int, _channel: str, payload: str) -> None:
         try:
             data = json.loads(payload)
             note = (UUID(data["w"]), data["t"], UUID(data["id"]))
         except (ValueError, KeyError, TypeError):
             log.warning("ignoring malformed notification %r", payload)
             return
-        if note[1] == ACCESS:
-            self._revoked(note[0], note[2])  # at once, ahead of any event committed after it
-        elif (note[0], note[1]) in self._subscribers:
-            self._inbox.put_nowait(note)
+        if note[1] == ACCESS:  # record changes come from the log (`_on_change`)
+            self._revoked(note[0], note[2])
 
-    # -- dispatch ------------------------------------------------------------------------
+    def _mark(self, workspace_id: UUID) -> None:
+        self._dirty.add(workspace_id)
+        self._wake.set()
+
+    # -- reading and dispatch ------------------------------------------------------------
 
     async def _work(self) -> None:
+        failures = 0
         while True:
-            batch = [await self._inbox.get()]
-            while len(batch) < BATCH and not self._inbox.empty():
-                batch.append(self._inbox.get_nowait())
-            wanted = [n for n in batch if (n[0], n[1]) in self._subscribers]
-            if not wanted:
+            await self._wake.wait()
+            # without a LISTEN connection, wait for the next one: it reads on from here
+            await self._listening.wait()
+            self._wake.clear()
+            after = {w: self._last[w] for w in self._dirty if w in self._last}
+            self._dirty.clear()
+            if not after:
                 continue
             try:
-                rows = await self._read(wanted)
+                await self._read_and_dispatch(after)
+                failures = 0
             except Exception:
-                log.exception("could not read %d notified rows", len(wanted))
-                for key in {(w, t) for w, t, _ in wanted}:
-                    for subscriber in list(self._subscribers.get(key, ())):
+                failures += 1
+                log.exception("could not read the change log (attempt %d)", failures)
+                if failures < READ_ATTEMPTS:
+                    for workspace_id in after:
+                        if workspace_id in self._last:
+                            self._mark(workspace_id)  # read again, after a pause
+                    await asyncio.sleep(min(BACKOFF_MIN * 2**failures, BACKOFF_MAX))
+                    continue
+                failures = 0
+                for workspace_id in after:
+                    for subscriber in self._of_workspace(workspace_id):
                         self._drop(subscriber, f"Live events could not be read. {CATCH_UP}")
-                continue
-            for workspace_id, topic, pk in wanted:
-                row = rows.get((topic, workspace_id, pk))
-                if row is not None:
-                    self._dispatch(workspace_id, topic, row)
 
-    async def _read(self, notes: list[tuple[UUID, str, UUID]]) -> dict[Hashable, Row]:
+    async def _read_and_dispatch(self, after: dict[UUID, int]) -> None:
+        workspaces = list(after)
+        conn = self._reader
+        if conn is None:  # lost meanwhile: read again once listening (`_listen_once`)
+            raise ConnectionError(f"no {CHANGES} connection")
+        async with self._reading:
+            found = await conn.fetch(
+                READ_EVENTS,
+                workspaces,
+                [after[w] for w in workspaces],
+                COMMITS_PER_READ,
+                EVENT_TYPES,
+            )
+            last: dict[UUID, int] = {}
+            commits: dict[UUID, set[int]] = {}
+            notes: list[tuple[UUID, str, UUID]] = []
+            once: set[tuple[UUID, int, str, UUID]] = set()
+            for r in found:
+                workspace_id = r["workspace_id"]
+                last[workspace_id] = r["sequence"]
+                commits.setdefault(workspace_id, set()).add(r["sequence"])
+                for topic, pk in _topics(r):
+                    if topic in ONCE_PER_WRITE:
+                        key = (workspace_id, r["sequence"], topic, pk)
+                        if key in once:
+                            continue
+                        once.add(key)
+                    if (workspace_id, topic) in self._subscribers:
+                        notes.append((workspace_id, topic, pk))
+            rows = await self._read_rows(conn, notes)
+        for workspace_id, sequence in last.items():
+            if workspace_id in self._last and sequence > self._last[workspace_id]:
+                self._last[workspace_id] = sequence
+            if len(commits[workspace_id]) >= COMMITS_PER_READ:
+                self._mark(workspace_id)  # more to read
+        await self._dispatch([(t, rows[(t, w, pk)]) for w, t, pk in notes if (t, w, pk) in rows])
+
+    async def _read_rows(
+        self, conn: asyncpg.Connection, notes: list[tuple[UUID, str, UUID]]
+    ) -> dict[Hashable, Row]:
         by_topic: dict[str, list[tuple[UUID, UUID]]] = {}
         for workspace_id, topic, pk in notes:
-            if topic in READ_ROWS:
-                by_topic.setdefault(topic, []).append((workspace_id, pk))
+            by_topic.setdefault(topic, []).append((workspace_id, pk))
         rows: dict[Hashable, Row] = {}
         # one read for the events of every workspace: past row-level security, by exact keys
-        async with system_connection(self.db) as conn:
-            for topic, keys in by_topic.items():
-                found = await conn.fetch(
-                    READ_ROWS[topic], [w for w, _ in keys], [pk for _, pk in keys]
-                )
-                for row in found:
-                    rows[(topic, row["workspace_id"], row["id"])] = row
+        for topic, keys in by_topic.items():
+            found = await conn.fetch(READ_ROWS[topic], [w for w, _ in keys], [pk for _, pk in keys])
+            for row in found:
+                rows[(topic, row["workspace_id"], row["id"])] = row
         return rows
 
-    def _dispatch(self, workspace_id: UUID, topic: str, row: Row) -> None:
-        for subscriber in list(self._subscribers.get((workspace_id, topic), ())):
+    async def _dispatch(self, events: list[tuple[str, Row]]) -> None:
+        """Offer each event to its matching subscribers, in order; those with a compiled
+        selection get theirs once one statement per selection has built them."""
+        compiled: dict[Subscriber, list[tuple[str, Row]]] = {}
+        for topic, row in events:
+            for subscriber in list(self._subscribers.get((row["workspace_id"], topic), ())):
+                try:
+                    wanted = subscriber.match(topic, row)
+                except Exception:
+                    log.exception("subscription filter failed")
+                    self._drop(
+                        subscriber, "Internal server error.", ErrorCode.INTERNAL_SERVER_ERROR
+                    )
+                    continue
+                if not wanted:
+                    continue
+                if subscriber.payloads is not None:
+                    compiled.setdefault(subscriber, []).append((topic, row))
+                else:
+                    self._offer(subscriber, Event(topic, row, None))
+        if not compiled:
+            return
+        groups: dict[Hashable, tuple[Payloads, dict[UUID, Row]]] = {}
+        for subscriber, matched in compiled.items():
+            payloads = subscriber.payloads
+            assert payloads is not None
+            _, wanted_rows = groups.setdefault(
+                (subscriber.workspace_id, payloads.key), (payloads, {})
+            )
+            for _, row in matched:
+                wanted_rows[row["id"]] = row
+        built: dict[Hashable, dict[UUID, str]] = {}
+        for key, (payloads, wanted_rows) in groups.items():
             try:
-                wanted = subscriber.match(topic, row)
-            except Exception:
-                log.exception("subscription filter failed")
-                self._drop(subscriber, "Internal server error.", ErrorCode.INTERNAL_SERVER_ERROR)
-                continue
-            if wanted and not subscriber.offer(topic, row):
-                self._drop(
-                    subscriber,
-                    f"This subscription fell {self.queue_size} events behind and was ended. "
-                    + CATCH_UP,
-                    ErrorCode.RATE_LIMITED,
-                )
+                built[key] = await payloads.build(self.db, list(wanted_rows.values()))
+            except Exception:  # the resolvers build them instead, and report any error
+                log.exception("could not build %d compiled payloads", len(wanted_rows))
+                built[key] = {}
+        for subscriber, matched in compiled.items():
+            assert subscriber.payloads is not None
+            texts = built[(subscriber.workspace_id, subscriber.payloads.key)]
+            for topic, row in matched:
+                if subscriber.error is None:
+                    self._offer(subscriber, Event(topic, row, texts.get(row["id"])))
+
+    def _offer(self, subscriber: Subscriber, event: Event) -> None:
+        if not subscriber.offer(event):
+            self._drop(
+                subscriber,
+                f"This subscription fell {self.queue_size} events behind and was ended. "
+                + CATCH_UP,
+                ErrorCode.RATE_LIMITED,
+            )
+
+    def _of_workspace(self, workspace_id: UUID) -> set[Subscriber]:
+        return {
+            s for (w, _), group in self._subscribers.items() if w == workspace_id for s in group
+        }
 
     def _drop(
         self,
@@ -307,9 +519,3 @@ class Notifier:
     ) -> None:
         self.unsubscribe(subscriber)
         subscriber.end(AppError(message, code=code))
-
-    def _end_all(self, error: AppError) -> None:
-        everyone = {s for group in self._subscribers.values() for s in group}
-        self._subscribers.clear()
-        for subscriber in everyone:
-            subscriber.end(error)

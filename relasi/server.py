@@ -252,11 +252,21 @@ class RelasiGraphQL(GraphQL):
             db=request.app.state.db,
             max_page_size=self.settings.max_page_size,
             statement_timeouts=self._statement_timeouts,
+            read_path=request.headers.get(READ_PATH_HEADER, self.settings.read_path),
         )
 
     async def on_ws_connect(self, context: Context) -> UnsetType:
         """The key comes in the connection_init payload ({"Authorization": "Bearer <key>"}),
         or else in the upgrade request's Authorization header."""
+        if context.read_path not in READ_PATHS:
+            raise ConnectionRejectionError(
+                _error(
+                    AppError(
+                        f"{READ_PATH_HEADER} is one of: {', '.join(READ_PATHS)}.",
+                        code=ErrorCode.BAD_USER_INPUT,
+                    )
+                )
+            )
         params = context.connection_params or {}
         header = next((v for k, v in params.items() if k.lower() == "authorization"), None)
         if header is None:

@@ -1,12 +1,17 @@
 """The two WebSocket protocols Relasi speaks (graphql-transport-ws and legacy graphql-ws):
 subscriptions only, within the caps per socket and per key, each event's Session released
-before its message is written."""
+before its message is written, compiled events sent as PostgreSQL wrote their `data`."""
 
 from __future__ import annotations
 
+import contextlib
+import json
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from graphql import GraphQLError, OperationType, get_operation_ast, parse
+from starlette.websockets import WebSocketDisconnect
+from strawberry.http.exceptions import WebSocketDisconnected
 from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
     BaseGraphQLTransportWSHandler,
 )
@@ -15,7 +20,7 @@ from strawberry.subscriptions.protocols.graphql_ws.handlers import BaseGraphQLWS
 from strawberry.subscriptions.protocols.graphql_ws.types import StartMessage
 
 from relasi.errors import ErrorCode
-from relasi.schema.context import release_session
+from relasi.schema.context import live_send, release_session
 
 
 class _ReleaseSessionBeforeSend:
@@ -26,6 +31,37 @@ class _ReleaseSessionBeforeSend:
         if message.get("type") in ("next", "data"):
             await release_session()
         await super().send_message(message)  # type: ignore[misc]
+
+
+class _LiveSend:
+    """A compiled event's message for one operation: its head and tail are written once, the
+    event's `data` goes between them as PostgreSQL wrote it. Sent from the subscription's own
+    task (the one strawberry runs the operation in), so it is ordered with the operation's
+    other messages; nothing is sent once the operation is over."""
+
+    def __init__(self, handler: Any, op_id: str, kind: str, is_open: Callable[[], bool]):
+        self.websocket = handler.websocket
+        self.head = f'{{"id":{json.dumps(op_id)},"type":"{kind}","payload":{{"data":'
+        self.is_open = is_open
+
+    async def __call__(self, data: str) -> None:
+        if not self.is_open():
+            return
+        try:  # as strawberry's ASGI adapter sends JSON
+            await self.websocket.ws.send_text(f"{self.head}{data}}}}}")
+        except WebSocketDisconnect as e:
+            raise WebSocketDisconnected from e
+
+
+@contextlib.contextmanager
+def _sending_live(send: _LiveSend) -> Iterator[None]:
+    """Let the operation task started inside find its sender (`context.live_send`): the
+    task copies the context it is created in."""
+    token = live_send.set(send)
+    try:
+        yield
+    finally:
+        live_send.reset(token)
 
 
 _ONLY_SUBSCRIPTIONS = {
@@ -51,7 +87,14 @@ class TransportWSHandler(_ReleaseSessionBeforeSend, BaseGraphQLTransportWSHandle
             if error is not None:
                 await self.send_message({"id": message["id"], "type": "error", "payload": [error]})
                 return
-        await super().handle_subscribe(message)
+        op_id = message["id"]
+
+        def is_open() -> bool:
+            operation = self.operations.get(op_id)
+            return operation is not None and not operation.completed
+
+        with _sending_live(_LiveSend(self, op_id, "next", is_open)):
+            await super().handle_subscribe(message)
         operation = self.operations.get(message["id"])
         if new and operation is not None and operation.task:
             self.view.subscription_caps.hold(self.context.principal, operation.task)
@@ -66,7 +109,9 @@ class LegacyWSHandler(_ReleaseSessionBeforeSend, BaseGraphQLWSHandler):
             if error is not None:
                 await self.send_message({"type": "error", "id": message["id"], "payload": error})
                 return
-        await super().handle_start(message)
+        op_id = message["id"]
+        with _sending_live(_LiveSend(self, op_id, "data", lambda: op_id in self.tasks)):
+            await super().handle_start(message)
         task = self.tasks.get(message["id"])
         if self.connection_acknowledged and task is not None:
             self.view.subscription_caps.hold(self.context.principal, task)

@@ -2,14 +2,16 @@
 
 Before a subscription delivers an event, its caller is checked again: an API key must not be
 revoked or expired, a member must still be active, a JWT must not be past its `exp`. A
-database answer is kept for a few seconds per caller in this process, so a thousand
-subscribers of one key cost one query per event burst, not a thousand. A revocation does not
+database answer is kept for a few seconds per caller in this process, and the subscribers that
+find it stale at once share one look-up, so a thousand subscribers of one key cost one query
+per event burst, not a thousand (nor a thousand pool waits every few seconds). A revocation does not
 wait for that: it is announced with NOTIFY (`resolvers/events.announce_revoked`), and the
 notifier ends the caller's subscriptions and calls `forget` here at once.
 """
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Hashable
 from datetime import UTC, datetime
@@ -26,6 +28,7 @@ NO_LONGER_VALID = (
 
 _answers: dict[Hashable, tuple[bool, float]] = {}
 _revoked: dict[UUID, float] = {}  # caller (key or member id) -> when its revocation was heard
+_asking: dict[Hashable, asyncio.Future[bool]] = {}  # look-ups under way, shared by their callers
 
 
 def forget(caller: UUID) -> None:
@@ -42,11 +45,21 @@ async def still_valid(db: Database, principal: Principal) -> bool:
     if principal.expires_at is not None and principal.expires_at <= datetime.now(UTC):
         return False
     key = (principal.api_key_id, principal.member_id, principal.workspace_id)
+    answer = _answers.get(key)
+    if answer is not None and time.monotonic() - answer[1] < RECHECK_SECONDS:
+        return answer[0]
+    asking = _asking.get(key)
+    if asking is None:
+        asking = asyncio.ensure_future(_ask(db, principal, key))
+        _asking[key] = asking
+        asking.add_done_callback(lambda _: _asking.pop(key, None))
+    # shielded: one waiter cancelled (its socket closed) does not cancel the others' answer
+    return await asyncio.shield(asking)
+
+
+async def _ask(db: Database, principal: Principal, key: Hashable) -> bool:
     caller = principal.api_key_id or principal.member_id
     now = time.monotonic()
-    answer = _answers.get(key)
-    if answer is not None and now - answer[1] < RECHECK_SECONDS:
-        return answer[0]
     async with system_connection(db) as conn:
         if principal.api_key_id is not None:
             valid = await conn.fetchval(

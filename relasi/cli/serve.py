@@ -81,6 +81,9 @@ def serve(
             # a line per request costs every request some of its time: at `debug` only
             access_log=settings.log_level.lower() == "debug",
             timeout_graceful_shutdown=settings.shutdown_timeout,
+            # subscription messages are small JSON sent to many sockets at once: compressing
+            # each one (permessage-deflate) costs more CPU per event than it saves bytes
+            ws_per_message_deflate=False,
         )
     finally:
         if embedded is not None:

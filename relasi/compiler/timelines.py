@@ -191,16 +191,20 @@ def _edge(
 def _event(planner: Planner, nodes: list[FieldNode]) -> Event:
     from relasi.schema.timeline import EVENT_TYPES  # relasi.schema imports us
 
-    kinds = []
-    for kind, cls in EVENT_TYPES.items():
-        type_name = cls.__strawberry_definition__.name
-        type_ = planner._object_type(type_name)
-        columns = dict(timeline.EVENT_FIELDS.get(kind, ()))
-        plans: list[tuple[str, Plan]] = []
-        for key, fields in planner.collect(type_, [n.selection_set for n in nodes]).items():
-            plans.append((key, _event_field(planner, type_, columns, fields)))
-        kinds.append((kind, ObjectPlan(plans)))
-    return Event(kinds)
+    return Event([(kind, event_object(planner, kind, nodes)) for kind in EVENT_TYPES])
+
+
+def event_object(planner: Planner, kind: str, nodes: list[FieldNode]) -> ObjectPlan:
+    """The selection of an event of one kind, as its type (a page row or a row of the same
+    shape: `_k0` its time, `_k1` its id)."""
+    from relasi.schema.timeline import EVENT_TYPES  # relasi.schema imports us
+
+    type_ = planner._object_type(EVENT_TYPES[kind].__strawberry_definition__.name)
+    columns = dict(timeline.EVENT_FIELDS.get(kind, ()))
+    plans: list[tuple[str, Plan]] = []
+    for key, fields in planner.collect(type_, [n.selection_set for n in nodes]).items():
+        plans.append((key, _event_field(planner, type_, columns, fields)))
+    return ObjectPlan(plans)
 
 
 def _event_field(

@@ -9,7 +9,7 @@ from uuid import UUID
 import asyncpg
 
 from relasi.errors import UserInputError
-from relasi.resolvers import events, rows, timeline
+from relasi.resolvers import rows, timeline
 from relasi.resolvers.enums import CasePriority, CaseStatus, Channel, TimelineEventKind
 from relasi.resolvers.loaders import load_one
 from relasi.resolvers.model import Entity, Field, Kind, Output, Relation, register, std_fields
@@ -49,7 +49,6 @@ CASE = register(
             Relation("tasks", "Task", "many", remote="case_id"),
         ),
         search=("{t}.subject ILIKE {p}", "{t}.description ILIKE {p}"),
-        topic="case",  # caseUpdated hears of deletes and restores too
         outputs=(
             Output("firstResponseSeconds", sql=_seconds("{t}.first_response_at")),
             Output("resolutionSeconds", sql=_seconds("{t}.resolved_at")),
@@ -143,16 +142,13 @@ async def update_case(session: Session, pk: UUID, data: dict[str, Any]) -> async
     row = await rows.update(session, CASE, pk, data.get("version"), values)
     if row["status"] != current["status"]:
         await _record(session, row, TimelineEventKind.CASE_STATUS_CHANGED, current["status"])
-    else:
-        await events.publish(session, "case", row["id"])
     return row
 
 
 async def _record(
     session: Session, case: asyncpg.Record, kind: TimelineEventKind, from_status: str | None
 ) -> None:
-    """Put the case's opening or status change on its contact's and account's timelines, and
-    tell `caseUpdated` subscribers."""
+    """Put the case's opening or status change on its contact's and account's timelines."""
     await timeline.record(
         session,
         kind,
@@ -163,4 +159,3 @@ async def _record(
         from_value=from_status,
         to_value=case["status"],
     )
-    await events.publish(session, "case", case["id"])

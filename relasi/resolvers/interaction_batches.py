@@ -28,7 +28,7 @@ from relasi.errors import (
     Unauthenticated,
     UserInputError,
 )
-from relasi.resolvers import events, global_ids
+from relasi.resolvers import global_ids
 from relasi.resolvers.identities import resolve_contact
 from relasi.resolvers.journey import apply_touch
 from relasi.resolvers.loaders import load_many
@@ -127,11 +127,6 @@ async def track_interactions(
     # know about these tables: analyze them once it committed (see relasi/analyze.py)
     written = {"interactions": len(rows), "audit_log": len(rows)}
     session.after_commit(lambda: session.db.analyzer.wrote(written))
-    await session.execute(
-        "SELECT pg_notify($1, p) FROM unnest($2::text[]) AS p",
-        events.CHANNEL,
-        [events.payload(session.workspace_id, "interaction", r["id"]) for r in rows],
-    )
     await _move_journeys(session, [(r, items[i]) for i, r in inserted.items()])
     return results  # type: ignore[return-value]
 

@@ -13,7 +13,7 @@ from relasi.errors import (
     Unauthenticated,
     UserInputError,
 )
-from relasi.resolvers import events, interaction_batches, rows
+from relasi.resolvers import interaction_batches, rows
 from relasi.resolvers.enums import Channel, InteractionKind, JourneyStage
 from relasi.resolvers.identities import resolve_contact
 from relasi.resolvers.journey import apply_touch
@@ -152,7 +152,6 @@ async def track_interaction(
     )
     if row is None:  # a concurrent call recorded it first
         return await _existing(session, values["source"], values["external_id"]), False
-    await events.publish(session, "interaction", row["id"])
     if contact is not None:
         await apply_touch(session, contact, row, bool(data.get("regression")))
     return row, True

@@ -127,8 +127,6 @@ class Entity:
     search: tuple[str, ...] = ()  # expressions over {t} matched by the `search` filter
     pii_search: tuple[str, ...] = ()  # more of them, over personal data (with pii:read only)
     custom_attributes: bool = False
-    # the subscription topic its soft deletes and restores are announced on (resolvers/events)
-    topic: str | None = None
     filterable: bool = True
     outputs: tuple[Output, ...] = ()  # computed GraphQL fields (see Output)
     _fields: dict[str, Field] = field(default_factory=dict, compare=False, repr=False)

@@ -11,7 +11,7 @@ from uuid import UUID
 import asyncpg
 
 from relasi.errors import Conflict, ErrorCode, FieldError, NotFound, UserInputError
-from relasi.resolvers import events, global_ids
+from relasi.resolvers import global_ids
 from relasi.resolvers.loaders import load_one
 from relasi.resolvers.model import Entity, camel
 from relasi.resolvers.session import Session
@@ -86,8 +86,6 @@ async def soft_delete(session: Session, ent: Entity, pk: UUID) -> asyncpg.Record
     )
     if row is None:
         raise not_found(ent, pk)
-    if ent.topic is not None:
-        await events.publish(session, ent.topic, row["id"])
     return row
 
 
@@ -107,8 +105,6 @@ async def restore(
         raise NotFound(
             f"No deleted {ent.name} with id {global_ids.encode(ent.name, pk)!r}.", field="input.id"
         )
-    if ent.topic is not None:
-        await events.publish(session, ent.topic, row["id"])
     return row
 
 

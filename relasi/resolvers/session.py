@@ -217,6 +217,11 @@ class Session:
         async with self._statement(transaction=False) as conn:
             return await conn.fetchrow(sql, *args)
 
+    async def fetch_alone(self, sql: str, *args: Any) -> list[asyncpg.Record]:
+        """`fetchrow_alone` for many rows (a burst of subscription payloads)."""
+        async with self._statement(transaction=False) as conn:
+            return await conn.fetch(sql, *args)
+
     async def fetchval(self, sql: str, *args: Any) -> Any:
         async with self._statement() as conn:
             return await conn.fetchval(sql, *args)

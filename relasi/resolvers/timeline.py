@@ -21,7 +21,7 @@ from uuid import UUID
 import asyncpg
 
 from relasi.errors import UserInputError
-from relasi.resolvers import events, rows
+from relasi.resolvers import rows
 from relasi.resolvers.enums import TimelineEventKind
 from relasi.resolvers.pagination import (
     Page,
@@ -80,6 +80,9 @@ EVENT_COLUMNS = (
 
 # A read of no source (a filter no event can match): no rows, in the common shape.
 NO_EVENTS = (_FROM_EVENTS, "FROM timeline_events e WHERE false")
+# Each table's columns of the common shape, by table: live subscriptions read single events in
+# it too (compiler/subscriptions.py).
+EVENT_COLUMNS_OF = {"interactions": _FROM_INTERACTIONS, "timeline_events": _FROM_EVENTS}
 
 # How each event type's own fields come from the common shape, by kind: (field, column).
 # The schema builds its objects from it (`schema/timeline.event_node`), the compiler its JSON.
@@ -299,7 +302,7 @@ async def record(
     regression: bool = False,
     body: str | None = None,
 ) -> asyncpg.Record:
-    """Append an event to the timelines it belongs on, and announce it to subscribers."""
+    """Append an event to the timelines it belongs on (the change log announces it)."""
     row = await session.fetchrow(
         """INSERT INTO timeline_events
                (workspace_id, kind, occurred_at, contact_id, account_id, deal_id, case_id,
@@ -322,7 +325,6 @@ async def record(
         session.principal.api_key_id,
         session.principal.member_id,
     )
-    await events.publish(session, "timeline", row["id"])
     return row
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
@@ -21,6 +21,14 @@ from relasi.resolvers.session import Session
 # subscription's async generator runs in the task that sends its events, so the Session it
 # sets before yielding an event is the one that event's nested fields resolve with.
 _current_session: ContextVar[Session | None] = ContextVar("relasi_session", default=None)
+
+
+# How a compiled subscription event reaches its socket: set by the WebSocket protocol
+# (`ws_protocols.py`) for the operation it starts, so the subscription's task finds it; it writes
+# the operation's message around the event's `data` (PostgreSQL's JSON text), with no GraphQL
+# execution per event and subscriber.
+LiveSend = Callable[[str], Awaitable[None]]
+live_send: ContextVar[LiveSend | None] = ContextVar("relasi_live_send", default=None)
 
 
 async def release_session() -> None:

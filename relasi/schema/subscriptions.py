@@ -1,8 +1,12 @@
 """Live subscriptions: committed changes pushed over a WebSocket (see `relasi/notifier.py`).
 
 Filters are global ids checked like query arguments (NOT_FOUND for one naming nothing in the
-workspace) and combine with AND. Each event is resolved with its own Session, so its nested
-fields load through fresh DataLoaders and a connection is held only while it is resolved.
+workspace) and combine with AND. On the compiled read path, a selection the compiler covers
+gets each event's payload built by one statement shared with the subscribers of the same
+selection (`compiler/subscriptions.py`), and written to the socket as PostgreSQL wrote it,
+with no GraphQL execution per event (`context.live_send`); otherwise each event is resolved
+with its own Session, so its nested fields load through fresh DataLoaders and a connection is
+held only while it is resolved.
 """
 
 from __future__ import annotations
@@ -15,12 +19,13 @@ import strawberry
 from starlette.websockets import WebSocket
 
 from relasi.auth.still_valid import NO_LONGER_VALID, still_valid
+from relasi.compiler.subscriptions import compile_selection
 from relasi.errors import AppError, NotFound, Unauthenticated
 from relasi.notifier import Match, Notifier, Row
 from relasi.resolvers import global_ids, loaders
 from relasi.resolvers.enums import TimelineEventKind
 from relasi.schema.cases import Case
-from relasi.schema.context import Context
+from relasi.schema.context import Context, live_send
 from relasi.schema.enums import Channel
 from relasi.schema.interactions import Interaction
 from relasi.schema.relay import from_row
@@ -73,23 +78,32 @@ async def _filter_ids(
 async def _stream(
     info: strawberry.Info, topics: frozenset[str], match: Match, build: Callable[[str, Row], T]
 ) -> AsyncGenerator[T, None]:
-    """The matching events of the caller's workspace, each built and resolved inside its own
-    Session."""
+    """The matching events of the caller's workspace: compiled payloads sent as they are, the
+    others built and resolved inside their own Session."""
     context: Context = info.context
     assert context.principal is not None
     notifier: Notifier = context.request.app.state.notifier
     principal = context.principal
     caller = principal.api_key_id or principal.member_id
-    subscriber = notifier.subscribe(principal.workspace_id, topics, match, caller=caller)
+    send = live_send.get()
+    compiled = context.read_path == "compiled" and send is not None
+    payloads = compile_selection(info) if compiled else None
+    subscriber = await notifier.subscribe(
+        principal.workspace_id, topics, match, caller=caller, payloads=payloads
+    )
     try:
         while True:
-            topic, row = await subscriber.next()
+            event = await subscriber.next()
             if not await still_valid(context.db, principal):
                 raise Unauthenticated(NO_LONGER_VALID)
+            if event.payload is not None:
+                assert send is not None
+                await send(event.payload)  # straight to the socket (ws_protocols.py)
+                continue
             # released before the event is written to the socket (server.py), at the latest
             # when the consumer asks for the next event
             async with context.scoped_session():
-                yield build(topic, row)
+                yield build(event.topic, event.row)
     finally:
         notifier.unsubscribe(subscriber)
 

@@ -2,6 +2,7 @@
 stopped by the last process using it, whatever happened to the others."""
 
 import asyncio
+import contextlib
 import signal
 
 import asyncpg
@@ -26,35 +27,58 @@ from tests.subscriptions.wsclient import connect
 CREATE = (
     'mutation { createAccount(input: {name: "Late"}) { account { name } userErrors { code } } }'
 )
+EARLY = 'mutation { createAccount(input: {name: "Early"}) { account { id } } }'
+TRACK = """mutation($a: ID!, $s: String!) {
+  trackInteraction(input: {accountId: $a, channel: CHAT, kind: MESSAGE, summary: $s}) {
+    userErrors { code } } }"""
+# Read outside any transaction: PostgreSQL keeps one snapshot of pg_stat_activity per
+# transaction, so polled from inside the lock's transaction it would never show a backend that
+# connected after the first poll (a request on a newly opened pool connection).
 LOCK_WAITS = "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'"
 
 
 async def test_sigterm_finishes_requests_closes_sockets_and_stops_postgres(data_dir):
     port = free_port()
     url = f"http://127.0.0.1:{port}/graphql"
-    server = serve(data_dir, port, RELASI_SHUTDOWN_TIMEOUT="120")
+    # the request in flight waits for the test's lock as long as the test holds it
+    server = serve(data_dir, port, RELASI_SHUTDOWN_TIMEOUT="120", RELASI_STATEMENT_TIMEOUT="120")
     try:
         await asyncio.to_thread(wait_ready, server, port)
         key = await asyncio.to_thread(create_workspace, data_dir)
+        auth = {"Authorization": f"Bearer {key}"}
         blocker = await asyncpg.connect(embedded_dsn(data_dir))
+        watcher = await asyncpg.connect(embedded_dsn(data_dir))
         async with httpx.AsyncClient(timeout=120) as client, connect(url, client) as sock:
             assert (await sock.init(key))["type"] == "connection_ack"
-            await sock.subscribe("subscription { interactionAdded { id } }")
+            op = await sock.subscribe("subscription { interactionAdded { summary } }")
+            # the subscription is live and the notifier reads the change log: events arrive
+            early = await client.post(url, json={"query": EARLY}, headers=auth)
+            account = early.json()["data"]["createAccount"]["account"]["id"]
+            event = None
+            for i in range(100):
+                variables = {"a": account, "s": f"touch {i}"}
+                tracked = await client.post(
+                    url, json={"query": TRACK, "variables": variables}, headers=auth
+                )
+                assert tracked.json()["data"]["trackInteraction"]["userErrors"] == []
+                with contextlib.suppress(TimeoutError):
+                    event = await sock.data(op, timeout=0.5)
+                    break
+            assert event is not None and event["interactionAdded"]["summary"].startswith("touch")
 
             # a request in flight: its INSERT waits for our lock on the table
             lock = blocker.transaction()
             await lock.start()
             await blocker.execute("LOCK TABLE accounts IN SHARE ROW EXCLUSIVE MODE")
-            slow = asyncio.create_task(
-                client.post(url, json={"query": CREATE}, headers={"Authorization": f"Bearer {key}"})
-            )
+            slow = asyncio.create_task(client.post(url, json={"query": CREATE}, headers=auth))
             for _ in range(600):
-                if await blocker.fetchval(LOCK_WAITS):
+                if await watcher.fetchval(LOCK_WAITS):
                     break
                 await asyncio.sleep(0.1)
-            assert await blocker.fetchval(LOCK_WAITS) == 1, await blocker.fetch(
+            assert await watcher.fetchval(LOCK_WAITS) == 1, await watcher.fetch(
                 "SELECT state, wait_event_type, wait_event, query FROM pg_stat_activity"
             )
+            await watcher.close()
 
             server.send_signal(signal.SIGTERM)
             # the WebSocket is closed with a close frame: 1012, the service restarts

@@ -27,7 +27,6 @@ from uuid import UUID
 
 import asyncpg
 
-from relasi.resolvers.events import CHANNEL
 from relasi.resolvers.model import entity
 from relasi.resolvers.predicates import Params, compile_filter
 from relasi.resolvers.segments import rules
@@ -108,11 +107,6 @@ def member_sql(seg: Definition, alias: str, params: Params) -> str:
         f" AND NOT EXISTS ({override.format(table='segment_excludes', a=alias, s=s)})"
         f" AND (EXISTS ({override.format(table='segment_includes', a=alias, s=s)}) OR ({rule})))"
     )
-
-
-def _notify(workspace: str, change_id: str) -> str:
-    # the payload `events.payload` builds, so the notifier reads the change row like any other
-    return f"pg_notify('{CHANNEL}', json_build_object('w', {workspace}, 't', 'segment', 'id', {change_id})::text)"
 
 
 async def build(db: Db, seg: Definition) -> int:
@@ -222,7 +216,8 @@ async def _apply(
         "   SELECT $1, x.segment_id, x.contact_id, 'EXITED', ev.reason FROM exited x"
         "     JOIN ev ON ev.segment_id = x.segment_id AND ev.contact_id = x.contact_id"
         "   RETURNING id, segment_id, contact_id, change)"
-        f" SELECT l.id, l.segment_id, l.contact_id, l.change, {_notify('$1::text', 'l.id')} FROM logged l",
+        # the change log announces each logged change to subscribers (0011), as it commits
+        " SELECT l.id, l.segment_id, l.contact_id, l.change FROM logged l",
         *params.values,
     )
     await db.execute("SELECT set_config('plan_cache_mode', $1, true)", saved[0]["mode"])

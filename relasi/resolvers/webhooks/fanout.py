@@ -21,7 +21,7 @@ import asyncpg
 from relasi.auth.principal import Principal
 from relasi.db import Database, system_connection
 from relasi.jobs import enqueue
-from relasi.resolvers.webhooks import endpoints, filters, payloads
+from relasi.resolvers.webhooks import endpoints, filters, owners, payloads
 
 BATCH_COMMITS = 200
 # A batch holds a connection while it reads its records through another (payloads.py): a few
@@ -83,6 +83,8 @@ async def _batch(db: Database, workspace_id: UUID, batch: int) -> tuple[int, boo
             "SELECT pg_advisory_xact_lock(hashtextextended('webhooks.fanout:' || $1, 0))",
             str(workspace_id),
         )
+        # nothing is rendered for an owner who is gone (owners.py)
+        await owners.disable_orphaned(conn, workspace_id)
         targets = await conn.fetch(
             "SELECT * FROM webhook_endpoints WHERE workspace_id = $1 AND enabled ORDER BY id",
             workspace_id,

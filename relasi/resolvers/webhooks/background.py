@@ -17,7 +17,6 @@ harm: fan-out takes turns per workspace and skips what it did, a claim is never 
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 from uuid import UUID
 
@@ -56,18 +55,9 @@ def config_of(settings: Settings) -> delivery.Config:
     return config
 
 
-# A commit that lands while this workspace's fan-out job is finishing finds that job still
-# queued-or-running and queues none: one more look a moment later catches it (the sweep would,
-# within a second).
-SETTLE_SECONDS = 0.1
-
-
 @entrypoint("webhooks.fanout")
 async def fan_out(ctx: JobContext, payload: dict[str, Any]) -> None:
-    workspace_id = UUID(payload["workspace_id"])
-    await fanout.fan_out(ctx.db, workspace_id)
-    await asyncio.sleep(SETTLE_SECONDS)
-    await fanout.fan_out(ctx.db, workspace_id)
+    await fanout.fan_out(ctx.db, UUID(payload["workspace_id"]))
 
 
 @entrypoint("webhooks.deliver")

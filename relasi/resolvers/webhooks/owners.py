@@ -1,9 +1,9 @@
 """An endpoint's owner: the API key or member whose scopes its payloads are rendered with.
 
 Once that key is revoked, expired or deleted, or that member removed, the endpoint sends
-nothing more: claims take only endpoints whose owner is active (`ACTIVE`, the SQL function of
-0015_webhook_owners.sql), and fan-out (per workspace, before it renders anything) and the
-sweep (every second, for every workspace) disable the others with the code OWNER_REVOKED. An
+nothing more: fan-out renders nothing for it and claims take none of its deliveries (both
+test `ACTIVE`, the SQL function of 0015_webhook_owners.sql), and the sweep (every second)
+disables it with the code OWNER_REVOKED. An
 update that passes `enabled: true` re-owns the endpoint to whoever makes it and enables it
 again (endpoints.py). Rotating an API key hands its endpoints to the new key.
 """
@@ -26,19 +26,12 @@ ACTIVE = "relasi_webhook_owner_active(e.workspace_id, e.owner_api_key_id, e.owne
 
 _DISABLE = f"""UPDATE webhook_endpoints e
                   SET enabled = false, disabled_code = '{CODE}', disabled_reason = $1
-                WHERE e.enabled AND NOT {ACTIVE} {{which}}
-            RETURNING e.workspace_id, e.id"""
+                WHERE e.enabled AND NOT {ACTIVE}"""
 
 
-async def disable_orphaned(conn: asyncpg.Connection, workspace_id: UUID | None = None) -> int:
-    """Disable the enabled endpoints (of one workspace, or all) whose owner is gone; how many."""
-    if workspace_id is None:
-        rows = await conn.fetch(_DISABLE.format(which=""), REASON)
-    else:
-        rows = await conn.fetch(
-            _DISABLE.format(which="AND e.workspace_id = $2"), REASON, workspace_id
-        )
-    return len(rows)
+async def disable_orphaned(conn: asyncpg.Connection) -> None:
+    """Disable the enabled endpoints (of every workspace) whose owner is gone."""
+    await conn.execute(_DISABLE, REASON)
 
 
 async def transfer(session: Session | asyncpg.Connection, workspace_id: UUID, old: UUID, new: UUID):

@@ -7,7 +7,8 @@ import jwt
 from tests.auth.conftest import claims, invite, jwt_secret
 from tests.conftest import Api
 from tests.webhooks.conftest import ERRORS, endpoint
-from tests.webhooks.test_delivery import ENDPOINT, _deliveries, _until
+from tests.webhooks.test_delivery import ENDPOINT
+from tests.webhooks.waiting import deliveries, until
 from tests.webhooks.writes import mutate
 
 KEY = (
@@ -48,7 +49,7 @@ async def _revoked(admin: Api, ep: dict) -> dict:
         found = (await admin(CODE, id=ep["id"]))["webhookEndpoint"]
         return found if not found["enabled"] else None
 
-    return await _until(disabled, timeout=60)
+    return await until(disabled, timeout=60)
 
 
 async def test_a_revoked_key_stops_its_endpoints_until_an_admin_re_owns_them(
@@ -70,7 +71,7 @@ async def test_a_revoked_key_stops_its_endpoints_until_an_admin_re_owns_them(
     # the control endpoint got the second contact after the first: had the revoked one been
     # sent it, it would have arrived by now too (one fan-out renders both endpoints)
     assert _records(receiver, theirs) == [first]
-    assert [d["recordId"] for d in await _deliveries(wapi, theirs["id"])] == [first]
+    assert [d["recordId"] for d in await deliveries(wapi, theirs["id"])] == [first]
     assert sorted(_records(receiver, control)) == sorted([first, second])
 
     # an admin enables it again: theirs no more, it renders as the admin from now on

@@ -7,8 +7,10 @@ A scratch database (embedded, or on DATABASE_URL) gets a workspace with one endp
 at a receiver on loopback (a separate process: Starlette under uvicorn, verifying every
 signature with `standardwebhooks`). Writers insert contacts, one per transaction (one
 `contact.created` each), paced at `--rate` in all; a job worker like `relasi serve`'s runs
-fan-out and delivery in this process. Printed: the rate written, deliveries received, and
-p50/p99 from commit to receipt.
+fan-out and delivery in this process. Printed: the rate written, deliveries received,
+p50/p99 from commit to receipt, and the attempts made (how many failed). Results, with the
+machine's load at the time, are in README.md (Benchmarks, Webhooks); on a shared machine
+report the load average next to any number.
 """
 
 from __future__ import annotations

@@ -1,14 +1,16 @@
 """Webhooks: changes per second through the change log to a local receiver, and the time from
 a write's commit to the receiver having its delivery.
 
-    python bench/webhooks.py [--rate 500] [--seconds 10] [--writers 8] [--concurrency 4]
+    python bench/webhooks.py [--rate 500] [--seconds 10] [--writers 8] [--concurrency 32]
 
 A scratch database (embedded, or on DATABASE_URL) gets a workspace with one endpoint pointing
 at a receiver on loopback (a separate process: Starlette under uvicorn, verifying every
 signature with `standardwebhooks`). Writers insert contacts, one per transaction (one
 `contact.created` each), paced at `--rate` in all; a job worker like `relasi serve`'s runs
-fan-out and delivery in this process. Printed: the rate written, deliveries received, and
-p50/p99 from commit to receipt.
+fan-out and delivery in this process. Printed: the rate written, deliveries received,
+p50/p99 from commit to receipt, and the attempts made (how many failed). Results, with the
+machine's load at the time, are in README.md (Benchmarks, Webhooks); on a shared machine
+report the load average next to any number.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ import time
 import httpx
 from scratch import new_workspace, percentiles, scratch_database
 
-from relasi.db import use_workspace
+from relasi.db import use_system, use_workspace
 from relasi.jobs.worker import Worker
 from relasi.resolvers import global_ids
 from relasi.server import create_app
@@ -100,6 +102,14 @@ async def main(rate: float, seconds: float, writers: int, concurrency: int) -> N
                     if len(seen) >= len(committed):
                         break
                     await asyncio.sleep(0.2)
+            async with db.pool.acquire() as conn:
+                await use_system(conn)
+                tries = await conn.fetchrow(
+                    """SELECT count(*) AS attempts,
+                              count(*) FILTER (WHERE status_code IS DISTINCT FROM 200) AS failed,
+                              min(coalesce(error, status_code::text)) AS example
+                         FROM webhook_attempts"""
+                )
         finally:
             await worker.stop()
             receiver.terminate()
@@ -112,6 +122,7 @@ async def main(rate: float, seconds: float, writers: int, concurrency: int) -> N
     )
     print(f"received: {len(seen)} deliveries ({len(seen) / span:.0f}/s end to end)")
     print(f"commit to receipt: p50 {p50:.0f} ms, p99 {p99:.0f} ms")
+    print(f"attempts: {tries['attempts']}, failed {tries['failed']} (e.g. {tries['example']})")
 
 
 async def _write(db, workspace_id, rate: float, seconds: float, writers: int) -> dict[str, float]:
@@ -144,7 +155,10 @@ if __name__ == "__main__":
     parser.add_argument("--seconds", type=float, default=10)
     parser.add_argument("--writers", type=int, default=8)
     parser.add_argument(
-        "--concurrency", type=int, default=4, help="RELASI_WEBHOOK_ENDPOINT_CONCURRENCY"
+        "--concurrency",
+        type=int,
+        default=Settings().webhook_endpoint_concurrency,
+        help="RELASI_WEBHOOK_ENDPOINT_CONCURRENCY",
     )
     parser.add_argument("--receive", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--secret", help=argparse.SUPPRESS)

@@ -195,7 +195,11 @@ class Settings(BaseSettings):
         description="Multiplies the retry delays (5 s, 5 min, 30 min, ...); for tests.",
     )
     webhook_endpoint_concurrency: int = Field(
-        default=4, ge=1, description="Deliveries in flight at once to one endpoint."
+        default=32,
+        ge=1,
+        le=1_000,
+        description="The most deliveries in flight at once to one endpoint (a drain starts "
+        "at 4 and grows toward it while the receiver answers fast).",
     )
     webhook_secret_overlap: float = Field(
         default=86_400,

@@ -23,6 +23,7 @@ from relasi.resolvers.events import announce_revoked
 from relasi.resolvers.model import Entity, Field, Kind, register
 from relasi.resolvers.session import Session
 from relasi.resolvers.validation import Checker
+from relasi.resolvers.webhooks import owners as webhook_owners
 
 API_KEY = register(
     Entity(
@@ -110,7 +111,7 @@ async def rotate(
     check.raise_if_any()
     await db.execute("UPDATE api_keys SET revoked_at = now() WHERE id = $1", pk)
     await announce_revoked(db, workspace_id, pk)
-    return await create_api_key(
+    made = await create_api_key(
         db,
         workspace_id,
         old["name"],
@@ -118,6 +119,9 @@ async def rotate(
         expires_at=expires_at,
         created_by=created_by,
     )
+    # the webhook endpoints the old key saved carry on under the new one (same scopes)
+    await webhook_owners.transfer(db, workspace_id, pk, made[0]["id"])
+    return made
 
 
 async def revoke(db: Db, workspace_id: UUID, pk: UUID) -> asyncpg.Record:

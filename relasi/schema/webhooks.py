@@ -36,14 +36,31 @@ class WebhookDeliveryStatus(Enum):
     FAILED = "FAILED"
 
 
+@strawberry.enum(description="Why an endpoint is disabled.")
+class WebhookDisabledCode(Enum):
+    GONE = strawberry.enum_value("GONE", description="The receiver answered 410 Gone.")
+    RETRIES_EXHAUSTED = strawberry.enum_value(
+        "RETRIES_EXHAUSTED", description="A delivery failed its whole retry schedule."
+    )
+    OWNER_REVOKED = strawberry.enum_value(
+        "OWNER_REVOKED",
+        description="The API key or member that saved it was revoked, expired or removed; an "
+        "update with enabled: true re-owns it (to the caller) and enables it.",
+    )
+    BY_USER = strawberry.enum_value("BY_USER", description="An update with enabled: false.")
+
+
 @strawberry.type(description="How an endpoint's deliveries have been going.")
 class WebhookEndpointHealth:
     last_success_at: datetime | None = strawberry.field(description="The last 2xx answer.")
     last_failure_at: datetime | None = strawberry.field(description="The last failed attempt.")
     failure_streak: int = strawberry.field(description="Failed attempts since the last success.")
     disabled_reason: str | None = strawberry.field(
-        description="Why the endpoint is disabled (410 Gone, retries ran out, a user); null "
-        "while enabled."
+        description="Why the endpoint is disabled (410 Gone, retries ran out, its owner was "
+        "revoked, a user), in words; null while enabled."
+    )
+    disabled_code: WebhookDisabledCode | None = strawberry.field(
+        description="Why the endpoint is disabled, as a code; null while enabled."
     )
 
 
@@ -80,6 +97,11 @@ def endpoint_of(row: Any) -> WebhookEndpoint:
             last_failure_at=row["last_failure_at"],
             failure_streak=row["failure_streak"],
             disabled_reason=None if row["enabled"] else row["disabled_reason"],
+            disabled_code=(
+                WebhookDisabledCode(row["disabled_code"])
+                if not row["enabled"] and row["disabled_code"]
+                else None
+            ),
         ),
         previous_secret_expires_at=until if row["previous_secret"] is not None else None,
         created_at=row["created_at"],

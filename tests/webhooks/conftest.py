@@ -16,7 +16,9 @@ from tests.webhooks.receiver import Receiver
 
 # fixed: worker processes the tests start must open what the app sealed
 SECRET_KEY = base64.b64encode(hashlib.sha256(b"relasi webhook tests").digest()).decode()
-# delays 1/100 of the real ones (5 s -> 50 ms, 5 min -> 3 s), a short send limit
+# delays 1/100 of the real ones (5 s -> 50 ms, 5 min -> 3 s), a short send limit; a
+# rotated-out secret signs for an hour (the rotation test ends the overlap in the table rather
+# than waiting for a clock)
 SETTINGS = dict(
     rate_limit=0,
     auth_failure_limit=0,
@@ -24,7 +26,7 @@ SETTINGS = dict(
     webhook_secret_key=SECRET_KEY,
     webhook_retry_scale=0.01,
     webhook_timeout=3,
-    webhook_secret_overlap=3,
+    webhook_secret_overlap=3_600,
 )
 ERRORS = "userErrors { field message code }"
 CREATE = (

@@ -2,8 +2,10 @@
 
 Every request to /hooks/<name> is verified with the `standardwebhooks` library against the
 secrets registered for <name>; what arrived (verified or not) is kept in order. A route can be
-told to answer with a status, to stall before answering, or the whole server stopped and
-started again on the same port (a receiver that is down).
+told to answer with a status, to fail the first try of every n-th delivery (its retry then
+succeeds: no delivery is pushed down the retry schedule by chance), to stall before
+answering, or the whole server stopped and started again on the same port (a receiver that
+is down).
 """
 
 from __future__ import annotations
@@ -43,7 +45,8 @@ class Route_:
     secrets: list[str] = field(default_factory=list)
     status: int = 200
     stall: float = 0.0  # seconds to wait before answering
-    fail_every: int = 0  # answer 500 to every n-th request
+    fail_every: int = 0  # answer 500 to the first try of every n-th delivery (by webhook-id)
+    seen: set[str] = field(default_factory=set)  # webhook-ids it was sent
     in_flight: int = 0  # requests being answered now
     max_in_flight: int = 0
 
@@ -53,7 +56,6 @@ class Receiver:
         self.port = _free_port()
         self.routes: dict[str, Route_] = {}
         self.arrivals: list[Arrival] = []
-        self._count = 0
         self._lock = threading.Lock()
         self._server: uvicorn.Server | None = None
         self._thread: threading.Thread | None = None
@@ -79,7 +81,7 @@ class Receiver:
         """Verified arrivals the receiver answered with 2xx (what it would act on)."""
         return [a for a in self.of(name) if 200 <= a.status < 300]
 
-    async def wait_for(self, name: str, count: int, timeout: float = 30) -> list[Arrival]:
+    async def wait_for(self, name: str, count: int, timeout: float = 60) -> list[Arrival]:
         """The verified arrivals of `name` once there are `count` (distinct webhook-ids)."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -106,8 +108,9 @@ class Receiver:
         arrival = Arrival(name, headers, body, verified, time.monotonic())
         with self._lock:
             self.arrivals.append(arrival)
-            self._count += 1
-            count = self._count
+            first_try = headers.get("webhook-id") not in route.seen
+            route.seen.add(headers.get("webhook-id", ""))
+            count = len(route.seen)
         route.in_flight += 1
         route.max_in_flight = max(route.max_in_flight, route.in_flight)
         try:
@@ -116,7 +119,7 @@ class Receiver:
         finally:
             route.in_flight -= 1
         status = route.status
-        if route.fail_every and count % route.fail_every == 0:
+        if route.fail_every and first_try and count % route.fail_every == 0:
             status = 500
         arrival.status = status
         return PlainTextResponse("ok" if status < 300 else "nope " * 2000, status_code=status)

@@ -1,39 +1,22 @@
 """Deliveries reach a real receiver, signed, once per change, in order, with retries."""
 
-import asyncio
 import json
 
 from relasi.db import use_workspace
 from relasi.resolvers import global_ids
 from relasi.resolvers.changes import EVENT_TYPES
 from relasi.resolvers.webhooks import background
-from relasi.resolvers.webhooks.delivery import SCHEDULE
+from relasi.resolvers.webhooks.delivery import JITTER, SCHEDULE
+from relasi.settings import Settings
 from tests.changes.helpers import read_all
 from tests.conftest import new_api
-from tests.webhooks.conftest import ERRORS, endpoint
+from tests.webhooks.conftest import ERRORS, SETTINGS, endpoint, job_worker
 from tests.webhooks.receiver import Receiver
+from tests.webhooks.waiting import deliveries, settled, until
 from tests.webhooks.writes import every_event_type, mutate
 
-DELIVERIES = """query($e: ID!, $f: WebhookDeliveryFilter) {
-  webhookDeliveries(endpointId: $e, filter: $f, first: 100) {
-    nodes { id webhookId eventType recordId status deliveredAt payload
-            attempts { statusCode durationMs responseExcerpt error } } } }"""
 ENDPOINT = """query($id: ID!) { webhookEndpoint(id: $id) {
-  enabled health { lastSuccessAt lastFailureAt failureStreak disabledReason } } }"""
-
-
-async def _deliveries(api, endpoint_id, **flt):
-    return (await api(DELIVERIES, e=endpoint_id, f=flt or None))["webhookDeliveries"]["nodes"]
-
-
-async def _until(check, timeout=30):
-    deadline = asyncio.get_running_loop().time() + timeout
-    while True:
-        result = await check()
-        if result:
-            return result
-        assert asyncio.get_running_loop().time() < deadline, "timed out"
-        await asyncio.sleep(0.1)
+  enabled health { lastSuccessAt lastFailureAt failureStreak disabledReason disabledCode } } }"""
 
 
 async def _contact(api, name="Sari"):
@@ -45,8 +28,8 @@ async def test_every_event_type_arrives_once_signed_with_its_changes(wapi, recei
     ep = await endpoint(wapi, receiver)
     await every_event_type(wapi)
     events, _ = await read_all(wapi)
-    arrived = await receiver.wait_for(ep["name"], len(events))
-    await asyncio.sleep(0.5)  # nothing more comes
+    await receiver.wait_for(ep["name"], len(events))
+    listed = await settled(wapi, ep["id"], len(events))  # all sent: nothing more comes
     arrived = receiver.accepted(ep["name"])
     assert len(arrived) == len(events) == len({a.headers["webhook-id"] for a in arrived})
     # task.overdue is raised by background work (delivered in tests/tasks/test_webhooks.py)
@@ -82,8 +65,7 @@ async def test_every_event_type_arrives_once_signed_with_its_changes(wapi, recei
     assert deal["id"] == by_type["deal.created"]["recordId"]
     assert deal["amount"] == {"amount": "1500.50", "currency": "USD"} and deal["name"] == "Big"
     assert by_type["note.added"]["object"] is None  # notes are read on timelines
-    listed = await _deliveries(wapi, ep["id"], status="DELIVERED")
-    assert len(listed) == len(events)
+    assert all(d["status"] == "DELIVERED" for d in listed)
     assert all(d["attempts"][0]["statusCode"] == 200 and d["deliveredAt"] for d in listed)
     health = (await wapi(ENDPOINT, id=ep["id"]))["webhookEndpoint"]["health"]
     assert health["lastSuccessAt"] and health["failureStreak"] == 0
@@ -108,7 +90,10 @@ async def test_rolled_back_and_refused_writes_send_nothing(wapi, receiver, run_w
         await tx.rollback()
     cid = await _contact(wapi, "After")
     await receiver.wait_for(ep["name"], 1)
-    await asyncio.sleep(1)
+    # fanned out in commit order: had the refused or rolled-back writes left anything, it
+    # would be listed before the later write's delivery
+    (only,) = await settled(wapi, ep["id"], 1)
+    assert only["recordId"] == cid
     assert [a.payload["data"]["recordId"] for a in receiver.of(ep["name"], False)] == [cid]
 
 
@@ -126,7 +111,10 @@ async def test_event_types_and_foreign_workspaces(
     await receiver.wait_for(theirs["name"], 2)
     await receiver.wait_for(everything["name"], 2)
     await receiver.wait_for(only_deals["name"], 1)
-    await asyncio.sleep(1)
+    # each endpoint's last write has been fanned out, so all before it: these lists are final
+    await settled(wapi, everything["id"], 2)
+    await settled(wapi, only_deals["id"], 1)
+    await settled(other, theirs["id"], 2)
     ids = lambda ep: [a.payload["data"]["recordId"] for a in receiver.of(ep["name"], False)]  # noqa: E731
     # each once; order is promised per record only (these are two records, sent concurrently)
     assert sorted(ids(everything)) == sorted([cid, deal])
@@ -134,31 +122,39 @@ async def test_event_types_and_foreign_workspaces(
     assert cid not in ids(theirs) and deal not in ids(theirs) and len(ids(theirs)) == 2
 
 
-async def test_a_receiver_that_is_down_gets_it_after_retries(wapi, run_worker):
+# 1/2000 of the real delays: 2.5 ms, 0.15 s, 0.9 s, 3.6 s, 9 s, 18 s, ...
+DOWN_SCALE = 0.0005
+
+
+async def test_a_receiver_that_is_down_gets_it_after_retries(wapi, database):
     down = Receiver()
     down.start()
     down.stop()
     ep = await endpoint(wapi, down)
-    cid = await _contact(wapi)
+    settings = Settings(**{**SETTINGS, "webhook_retry_scale": DOWN_SCALE})
+    async with job_worker(database, settings):
+        cid = await _contact(wapi)
 
-    async def failed_twice():
-        found = await _deliveries(wapi, ep["id"])
-        return found[0] if found and len(found[0]["attempts"]) >= 2 else None
+        async def failed_twice():
+            found = await deliveries(wapi, ep["id"])
+            return found[0] if found and len(found[0]["attempts"]) >= 2 else None
 
-    pending = await _until(failed_twice)
-    assert pending["status"] == "PENDING"
-    assert all(a["statusCode"] is None and a["error"] for a in pending["attempts"])
-    health = (await wapi(ENDPOINT, id=ep["id"]))["webhookEndpoint"]["health"]
-    assert (
-        health["failureStreak"] >= 2 and health["lastFailureAt"] and health["lastSuccessAt"] is None
-    )
-    down.start()  # back, on the same port: the next retry (3 s at this scale) gets through
-    try:
-        (arrival,) = await down.wait_for(ep["name"], 1, timeout=30)
-    finally:
-        down.stop()
+        pending = await until(failed_twice)
+        assert pending["status"] in ("PENDING", "SENDING")  # SENDING: its next try is on
+        assert all(a["statusCode"] is None and a["error"] for a in pending["attempts"])
+        health = (await wapi(ENDPOINT, id=ep["id"]))["webhookEndpoint"]["health"]
+        assert health["failureStreak"] >= 2 and health["lastFailureAt"]
+        assert health["lastSuccessAt"] is None
+        down.start()  # back, on the same port: the next retry gets through
+        try:
+            # however many tries failed by now, the next is due within its delay (+ jitter)
+            tried = len((await deliveries(wapi, ep["id"]))[0]["attempts"])
+            wait = SCHEDULE[tried - 1] * DOWN_SCALE * (1 + JITTER) + 60
+            (arrival,) = await down.wait_for(ep["name"], 1, timeout=wait)
+        finally:
+            down.stop()
+        (done,) = await settled(wapi, ep["id"], 1)
     assert arrival.payload["data"]["recordId"] == cid
-    (done,) = await _deliveries(wapi, ep["id"])
     assert done["status"] == "DELIVERED" and done["attempts"][-1]["statusCode"] == 200
     assert done["webhookId"] == arrival.headers["webhook-id"]
     health = (await wapi(ENDPOINT, id=ep["id"]))["webhookEndpoint"]["health"]
@@ -167,6 +163,7 @@ async def test_a_receiver_that_is_down_gets_it_after_retries(wapi, run_worker):
 
 async def test_410_gone_disables_the_endpoint(wapi, receiver, run_worker):
     ep = await endpoint(wapi, receiver)
+    control = await endpoint(wapi, receiver, eventTypes=["contact.created"])
     receiver.route(ep["name"], status=410)
     await _contact(wapi)
 
@@ -174,13 +171,18 @@ async def test_410_gone_disables_the_endpoint(wapi, receiver, run_worker):
         found = (await wapi(ENDPOINT, id=ep["id"]))["webhookEndpoint"]
         return found if not found["enabled"] else None
 
-    found = await _until(disabled)
+    found = await until(disabled)
     assert "410" in found["health"]["disabledReason"]
-    (d,) = await _deliveries(wapi, ep["id"])
+    assert found["health"]["disabledCode"] == "GONE"
+    (d,) = await deliveries(wapi, ep["id"])
     assert d["status"] == "FAILED" and d["attempts"][0]["statusCode"] == 410
     assert len(d["attempts"][0]["responseExcerpt"]) <= 4096  # the answer was 10 kB
-    await _contact(wapi, "Later")
-    await asyncio.sleep(1.5)
+    later = await _contact(wapi, "Later")
+    # the control endpoint has the later contact: it was fanned out, and the disabled
+    # endpoint collected nothing
+    arrived = await receiver.wait_for(control["name"], 2)
+    assert later in [a.payload["data"]["recordId"] for a in arrived]
+    assert len(await deliveries(wapi, ep["id"])) == 1
     assert len(receiver.of(ep["name"], False)) == 1
 
 
@@ -190,7 +192,7 @@ async def test_retries_running_out_fail_the_delivery_and_disable_the_endpoint(
     ep = await endpoint(wapi, receiver)
     receiver.route(ep["name"], status=500)
     await _contact(wapi)
-    await _until(lambda: _first_attempt(wapi, ep["id"]))
+    await until(lambda: _first_attempt(wapi, ep["id"]))
     # as if the schedule's ~3 days had passed: the last retry is due now
     async with database.pool.acquire() as conn:
         await conn.execute(
@@ -204,14 +206,15 @@ async def test_retries_running_out_fail_the_delivery_and_disable_the_endpoint(
         found = (await wapi(ENDPOINT, id=ep["id"]))["webhookEndpoint"]
         return found if not found["enabled"] else None
 
-    found = await _until(disabled)
+    found = await until(disabled)
     assert "retry schedule" in found["health"]["disabledReason"]
-    (d,) = await _deliveries(wapi, ep["id"])
+    assert found["health"]["disabledCode"] == "RETRIES_EXHAUSTED"
+    (d,) = await deliveries(wapi, ep["id"])
     assert d["status"] == "FAILED"
 
 
 async def _first_attempt(api, endpoint_id):
-    found = await _deliveries(api, endpoint_id)
+    found = await deliveries(api, endpoint_id)
     return found and found[0]["attempts"]
 
 
@@ -223,7 +226,7 @@ async def test_settled_deliveries_older_than_the_retention_are_deleted(
     receiver.route(failing["name"], status=500)
     await _contact(wapi, "Aged")
     await receiver.wait_for(ok["name"], 1)
-    await _until(lambda: _first_attempt(wapi, failing["id"]))
+    await until(lambda: _first_attempt(wapi, failing["id"]))
     async with database.pool.acquire() as conn:
         await conn.execute(
             "UPDATE webhook_deliveries SET occurred_at = now() - interval '31 days'"
@@ -231,8 +234,8 @@ async def test_settled_deliveries_older_than_the_retention_are_deleted(
             [global_ids.decode(e["id"], "WebhookEndpoint") for e in (ok, failing)],
         )
     await background.prune(database, 32)  # nothing is that old
-    assert len(await _deliveries(wapi, ok["id"])) == 1
+    assert len(await deliveries(wapi, ok["id"])) == 1
     await background.prune(database, 30, batch=1)
-    assert await _deliveries(wapi, ok["id"]) == []
-    (left,) = await _deliveries(wapi, failing["id"])  # still being retried: kept
+    assert await deliveries(wapi, ok["id"]) == []
+    (left,) = await deliveries(wapi, failing["id"])  # still being retried: kept
     assert left["status"] in ("PENDING", "SENDING")

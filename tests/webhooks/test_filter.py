@@ -1,8 +1,7 @@
 """An endpoint's filter: the lists' filter inputs, per record type, honoured at fan-out."""
 
-import asyncio
-
 from tests.webhooks.conftest import CREATE, endpoint
+from tests.webhooks.waiting import settled
 from tests.webhooks.writes import mutate
 
 
@@ -28,7 +27,7 @@ async def test_a_deal_filter_is_honoured(wapi, receiver, run_worker):
     big = await _deal(wapi, "Big", "25000")
     cid = (await mutate(wapi, "createContact", {"firstName": "Any"}, "contact { id }"))["contact"]
     await receiver.wait_for(ep["name"], 2)  # no contact filter: contacts pass
-    await asyncio.sleep(1)
+    await settled(wapi, ep["id"], 2)  # the contact was written last: the deals are fanned out
     got = {
         (a.payload["type"], a.payload["data"]["recordId"]) for a in receiver.of(ep["name"], False)
     }

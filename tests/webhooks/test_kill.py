@@ -9,7 +9,7 @@ import subprocess
 import sys
 
 from tests.webhooks.conftest import SECRET_KEY, endpoint
-from tests.webhooks.test_delivery import _deliveries, _until
+from tests.webhooks.waiting import deliveries, until
 from tests.webhooks.writes import mutate
 
 
@@ -39,7 +39,7 @@ async def test_kill_9_mid_delivery_then_restart_delivers_everything(
         cid = (await mutate(wapi, "createContact", {"firstName": "Mid"}, "contact { id }"))[
             "contact"
         ]["id"]
-        await _until(lambda: _arrived(receiver, ep["name"]), timeout=90)
+        await until(lambda: _arrived(receiver, ep["name"]), timeout=90)
         first.send_signal(signal.SIGKILL)  # mid-delivery: no answer, nothing settled
         first.wait(10)
     finally:
@@ -63,7 +63,7 @@ async def test_kill_9_mid_delivery_then_restart_delivers_everything(
     assert ids == {cid, *later}
     again = [a for a in arrived if a.payload["data"]["recordId"] == cid]
     assert again[0].headers["webhook-id"] == interrupted.headers["webhook-id"]
-    listed = await _deliveries(wapi, ep["id"])
+    listed = await deliveries(wapi, ep["id"])
     assert sorted(d["status"] for d in listed) == ["DELIVERED"] * 4
 
 

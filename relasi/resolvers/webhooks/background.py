@@ -6,9 +6,10 @@
 - `webhooks.deliver` {workspace_id, endpoint_id}: sends that endpoint's deliveries;
 - `webhooks.retention`, hourly: deletes settled deliveries (and their attempts) older than
   the change log's retention, RELASI_CHANGE_RETENTION_DAYS;
-- `webhooks.sweep`, every second: queues the fan-out of workspaces whose endpoints are behind
-  the log and the delivery of endpoints with due retries, replays or deliveries whose worker
-  died, so that no wake-up that was missed loses anything.
+- `webhooks.sweep`, every second: disables endpoints whose owner is gone (owners.py), queues
+  the fan-out of workspaces whose endpoints are behind the log and the delivery of endpoints
+  with due retries, replays or deliveries whose worker died, so that no wake-up that was
+  missed loses anything.
 
 Everything a job needs is in the webhook tables, so a job run twice (at least once) does no
 harm: fan-out takes turns per workspace and skips what it did, a claim is never shared.
@@ -16,14 +17,13 @@ harm: fan-out takes turns per workspace and skips what it did, a claim is never 
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 from uuid import UUID
 
 from relasi.db import Database, system_connection
 from relasi.jobs import JobContext, enqueue, entrypoint, periodic
 from relasi.jobs.retention import BATCH, INTERVAL_SECONDS, delete_in_batches, older_than
-from relasi.resolvers.webhooks import delivery, fanout
+from relasi.resolvers.webhooks import delivery, fanout, owners
 from relasi.resolvers.webhooks.secrets import SecretBox
 from relasi.settings import Settings
 
@@ -55,18 +55,9 @@ def config_of(settings: Settings) -> delivery.Config:
     return config
 
 
-# A commit that lands while this workspace's fan-out job is finishing finds that job still
-# queued-or-running and queues none: one more look a moment later catches it (the sweep would,
-# within a second).
-SETTLE_SECONDS = 0.1
-
-
 @entrypoint("webhooks.fanout")
 async def fan_out(ctx: JobContext, payload: dict[str, Any]) -> None:
-    workspace_id = UUID(payload["workspace_id"])
-    await fanout.fan_out(ctx.db, workspace_id)
-    await asyncio.sleep(SETTLE_SECONDS)
-    await fanout.fan_out(ctx.db, workspace_id)
+    await fanout.fan_out(ctx.db, UUID(payload["workspace_id"]))
 
 
 @entrypoint("webhooks.deliver")
@@ -81,6 +72,8 @@ async def deliver(ctx: JobContext, payload: dict[str, Any]) -> None:
 
 @periodic("webhooks.sweep", every=1)
 async def sweep(ctx: JobContext) -> None:
+    async with system_connection(ctx.db) as conn:
+        await owners.disable_orphaned(conn)  # a key that expired, revoked or removed owners
     behind = await fanout.behind(ctx.db)
     due = await delivery.due_endpoints(ctx.db)
     if not behind and not due:

@@ -1,11 +1,17 @@
-"""Sending deliveries: claimed when due, signed, posted, and retried with backoff.
+"""Sending deliveries: claimed when due, posted (sender.py), settled, retried with backoff.
 
 - At least once: a delivery is claimed (SENDING, with a lease) before it is sent and settled
   after; a process killed mid-send leaves the lease to run out, and another claims it again.
 - Per record, in order: a delivery is not claimed while an earlier one of the same record to
   the same endpoint is still open (pending, retrying or being sent).
-- Fair: at most `RELASI_WEBHOOK_ENDPOINT_CONCURRENCY` deliveries of one endpoint are in
-  flight, so a slow receiver holds only its own slots.
+- Paced per endpoint: a drain keeps a window of sends in flight that starts at
+  `START_IN_FLIGHT`, grows by about one per round of fast 2xx answers up to
+  `RELASI_WEBHOOK_ENDPOINT_CONCURRENCY` (also the cap across processes), and halves on a
+  failure or a slow answer, so a healthy receiver is sent to as fast as it answers and a slow
+  or failing one holds few slots (only its own).
+- Batched bookkeeping: the outcomes of the sends that finished meanwhile are settled (attempts,
+  statuses, the endpoint's health) in one statement, and the free slots claimed in the next,
+  in one transaction: under load, one round of bookkeeping serves many deliveries.
 - 2xx within the time limit is success. `410 Gone` disables the endpoint. Anything else is
   retried after 5 s, 5 min, 30 min, 2 h, 5 h, then every 10 h (each ±20 % jitter), about 3
   days in all; when that runs out the delivery fails and the endpoint is disabled.
@@ -17,31 +23,35 @@ import asyncio
 import contextlib
 import logging
 import random
-import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from uuid import UUID
 
 import asyncpg
-import httpx
-from cryptography.exceptions import InvalidTag
 
 from relasi.db import Database, system_connection
-from relasi.resolvers.webhooks import safety
-from relasi.resolvers.webhooks.secrets import SecretBox, headers
+from relasi.resolvers.webhooks import owners
+from relasi.resolvers.webhooks.secrets import SecretBox
+from relasi.resolvers.webhooks.sender import Outcome, Sender
 
 log = logging.getLogger("relasi.webhooks")
 
 # seconds before each retry: 5 s, 5 min, 30 min, 2 h, 5 h, then 10 h (about 3 days in all)
 SCHEDULE = (5, 300, 1_800, 7_200, 18_000, *(36_000,) * 7)
 JITTER = 0.2
-EXCERPT_BYTES = 4_096
+START_IN_FLIGHT = 4
+# An idle drain looks again after each of these pauses (0.63 s in all) before its job ends: a
+# fan-out that lands meanwhile finds the job still running and queues none (its dedupe), so
+# without a second look its deliveries would wait for the sweep.
+LINGER = (0.01, 0.02, 0.04, 0.08, 0.16, 0.32)
+# while slots are free, claims are tried this often even if no send finishes
+RECLAIM_SECONDS = 0.25
 
 # The endpoint's open deliveries in log order (an index walk that stops at the first few that
 # may go): due, no earlier one of the same record still open, and no more than the endpoint's
 # concurrency in flight. Rows another process is claiming are skipped.
-_CLAIM = """
+_CLAIM = f"""
 WITH picked AS (
     SELECT d.workspace_id, d.id FROM webhook_deliveries d
      WHERE d.workspace_id = $4 AND d.endpoint_id = $5 AND d.status IN ('PENDING', 'SENDING')
@@ -63,8 +73,41 @@ UPDATE webhook_deliveries d
   FROM picked, webhook_endpoints e
  WHERE d.workspace_id = picked.workspace_id AND d.id = picked.id
    AND e.workspace_id = d.workspace_id AND e.id = d.endpoint_id AND e.enabled
+   AND {owners.ACTIVE}
 RETURNING d.workspace_id, d.id, d.endpoint_id, d.body, d.attempts,
           e.url, e.secret, e.previous_secret, e.previous_secret_until
+"""
+
+# The outcomes of one endpoint's finished sends: an attempt each, each delivery's new status,
+# and the endpoint's health once ($10..$14: a success, the failures after the last one, a
+# failure, why it is disabled; folded in Python from the outcomes in the order they came).
+_SETTLE = """
+WITH outcome AS (
+    SELECT * FROM unnest($3::uuid[], $4::int[], $5::int[], $6::text[], $7::text[], $8::text[],
+                         $9::timestamptz[])
+        AS o(id, status_code, duration_ms, excerpt, error, status, next_at)),
+attempt AS (
+    INSERT INTO webhook_attempts (workspace_id, delivery_id, status_code, duration_ms,
+                                  response_excerpt, error)
+    SELECT $1, o.id, o.status_code, o.duration_ms, o.excerpt, o.error FROM outcome o),
+settled AS (
+    UPDATE webhook_deliveries d
+       SET status = o.status, attempts = d.attempts + 1, lease_until = NULL,
+           next_attempt_at = coalesce(o.next_at, d.next_attempt_at),
+           delivered_at = CASE WHEN o.status = 'DELIVERED' THEN now() END
+      FROM outcome o
+     WHERE d.workspace_id = $1 AND d.id = o.id)
+UPDATE webhook_endpoints
+   SET last_success_at = CASE WHEN $10 THEN now() ELSE last_success_at END,
+       last_failure_at = CASE WHEN $12 THEN now() ELSE last_failure_at END,
+       failure_streak = CASE WHEN $10 THEN 0 ELSE failure_streak END + $11,
+       enabled = enabled AND $13::text IS NULL,
+       disabled_code = coalesce($13, disabled_code),
+       disabled_reason = coalesce($14, disabled_reason)
+ WHERE workspace_id = $1 AND id = $2
+   -- successes alone change nothing worth a write within the same second
+   AND NOT ($10 AND NOT $12 AND failure_streak = 0
+            AND coalesce(last_success_at > now() - interval '1 second', false))
 """
 
 
@@ -74,7 +117,7 @@ class Config:
     allowed_hosts: frozenset[str]
     timeout: float
     retry_scale: float
-    endpoint_concurrency: int
+    endpoint_concurrency: int  # the most sends in flight to one endpoint
     secret_overlap: float = 86_400  # seconds a rotated-out secret still signs
 
     @property
@@ -82,49 +125,113 @@ class Config:
         """How long a claim holds: past the send's time limit, with room to settle it."""
         return self.timeout * 2 + 5
 
+    @property
+    def slow(self) -> float:
+        """Seconds after which an answer counts as slow (the window shrinks)."""
+        return self.timeout / 4
+
+
+class Window:
+    """How many sends to keep in flight to one endpoint: additive increase, multiplicative
+    decrease (as TCP paces a connection)."""
+
+    def __init__(self, config: Config) -> None:
+        self.most = config.endpoint_concurrency
+        self.slow_ms = config.slow * 1000
+        self.size = float(min(START_IN_FLIGHT, self.most))
+
+    @property
+    def limit(self) -> int:
+        return int(self.size)
+
+    def record(self, outcome: Outcome) -> None:
+        if outcome.ok and outcome.duration_ms < self.slow_ms:
+            self.size = min(self.most, self.size + 1 / self.size)
+        else:
+            self.size = max(1.0, self.size / 2)
+
 
 @contextlib.asynccontextmanager
 async def _bookkeeping(db: Database) -> AsyncIterator[asyncpg.Connection]:
-    """A system transaction that does not wait for its commit to reach the disk: a claim or
-    an outcome lost to a crash only means the delivery is sent again (at least once), and
-    sparing the flush makes a delivery several times cheaper."""
-    async with system_connection(db) as conn, conn.transaction():
-        await conn.execute("SET LOCAL synchronous_commit TO off")
+    """A system connection whose commits do not wait for the disk: a claim or an outcome lost
+    to a crash only means the delivery is sent again (at least once), and sparing the flush
+    makes a delivery several times cheaper. Its statements commit one by one (no BEGIN and
+    COMMIT round trips); the setting lasts until the pool's reset (RESET ALL) on release."""
+    async with system_connection(db) as conn:
+        await conn.execute("SET synchronous_commit TO off")
         yield conn
 
 
-async def claim(
-    db: Database, config: Config, workspace_id: UUID, endpoint_id: UUID, limit: int
+async def step(
+    db: Database,
+    config: Config,
+    workspace_id: UUID,
+    endpoint_id: UUID,
+    finished: list[tuple[asyncpg.Record, Outcome]],
+    limit: int,
 ) -> list[asyncpg.Record]:
-    """Up to `limit` of the endpoint's deliveries that may be sent now, marked SENDING."""
-    if limit <= 0:
+    """Settle `finished` (in the order they finished), then claim up to `limit` of the
+    endpoint's deliveries that may be sent now, marked SENDING."""
+    if not finished and limit <= 0:
         return []
     async with _bookkeeping(db) as conn:
+        disabling = False
+        if finished:
+            disabling = await _settle(conn, config, workspace_id, endpoint_id, finished)
+        if limit <= 0 or disabling:
+            return []
         return await conn.fetch(
             _CLAIM, config.endpoint_concurrency, limit, config.lease, workspace_id, endpoint_id
         )
 
 
 async def drain(db: Database, config: Config, workspace_id: UUID, endpoint_id: UUID) -> int:
-    """Send the endpoint's deliveries that may be sent, up to its concurrency at a time, until
-    none is left that may be sent now (retries due later are swept up when due); how many."""
-    sent = 0
-    in_flight: set[asyncio.Task] = set()
-    # no redirects: a 3xx is an answer (a failed delivery), never a second request
-    async with httpx.AsyncClient(follow_redirects=False, timeout=config.timeout) as client:
+    """Send the endpoint's deliveries that may be sent, paced by its window, until none is
+    left that may be sent now (retries due later are swept up when due); how many."""
+    window = Window(config)
+    finished: list[tuple[asyncpg.Record, Outcome]] = []
+    in_flight: dict[asyncio.Task[Outcome], asyncpg.Record] = {}
+    sent = idle = 0
+    async with Sender(config) as sender:
         try:
             while True:
-                free = config.endpoint_concurrency - len(in_flight)
-                for claimed in await claim(db, config, workspace_id, endpoint_id, free):
-                    in_flight.add(asyncio.create_task(send(db, client, config, claimed)))
+                try:
+                    claimed = await step(
+                        db,
+                        config,
+                        workspace_id,
+                        endpoint_id,
+                        finished,
+                        window.limit - len(in_flight),
+                    )
+                except asyncpg.ForeignKeyViolationError:
+                    return sent  # the endpoint was deleted meanwhile (with its deliveries)
+                sent += len(finished)
+                finished = []
+                for row in claimed:
+                    in_flight[asyncio.create_task(sender.post(row))] = row
                 if not in_flight:
-                    return sent
-                done, in_flight = await asyncio.wait(in_flight, return_when=asyncio.FIRST_COMPLETED)
-                sent += len(done)
+                    if idle == len(LINGER):
+                        return sent
+                    await asyncio.sleep(LINGER[idle])
+                    idle += 1
+                    continue
+                idle = 0
+                free = window.limit > len(in_flight)
+                done, _ = await asyncio.wait(
+                    in_flight,
+                    timeout=RECLAIM_SECONDS if free else None,
+                    return_when=asyncio.FIRST_COMPLETED,
+                )
                 for task in done:
+                    row = in_flight.pop(task)
                     if task.exception() is not None:  # its lease runs out: it is sent again
                         log.error("webhooks: a delivery failed", exc_info=task.exception())
+                        continue
+                    window.record(task.result())
+                    finished.append((row, task.result()))
         finally:
+            # stopped: sends still in flight are claimed again once their leases run out
             for task in in_flight:
                 task.cancel()
             await asyncio.gather(*in_flight, return_exceptions=True)
@@ -150,149 +257,57 @@ def retry_delay(attempts: int, scale: float) -> float | None:
     return SCHEDULE[attempts - 1] * scale * random.uniform(1 - JITTER, 1 + JITTER)
 
 
-@dataclass
-class Outcome:
-    status_code: int | None
-    duration_ms: int
-    excerpt: str | None
-    error: str | None
-
-
-async def send(
-    db: Database, client: httpx.AsyncClient, config: Config, delivery: asyncpg.Record
-) -> None:
-    """Send one claimed delivery (its claim carries its endpoint's URL and secrets) and
-    settle it (attempt, status, endpoint health)."""
-    outcome = await _post(client, config, delivery)
-    await _settle(db, config, delivery, outcome)
-
-
-def _keys(config: Config, claimed: asyncpg.Record) -> list[str]:
-    keys = [config.box.open(claimed["endpoint_id"], claimed["secret"])]
-    until = claimed["previous_secret_until"]
-    if claimed["previous_secret"] is not None and until is not None and until > datetime.now(UTC):
-        keys.append(config.box.open(claimed["endpoint_id"], claimed["previous_secret"]))
-    return keys
-
-
-async def _post(client: httpx.AsyncClient, config: Config, delivery: asyncpg.Record) -> Outcome:
-    started = time.monotonic()
-
-    def elapsed() -> int:
-        return round((time.monotonic() - started) * 1000)
-
-    try:
-        target = await safety.resolve(delivery["url"], config.allowed_hosts)
-    except safety.UnsafeUrl as e:
-        return Outcome(None, elapsed(), None, f"Refused: {e}")
-    try:
-        keys = _keys(config, delivery)
-    except InvalidTag:
-        return Outcome(
-            None,
-            elapsed(),
-            None,
-            "The signing secret cannot be opened with this "
-            "server's RELASI_WEBHOOK_SECRET_KEY (was the key changed?).",
-        )
-    url = httpx.URL(target.url)
-    extensions = {}
-    request_headers = headers(
-        "msg_" + delivery["id"].hex, datetime.now(UTC), delivery["body"], keys
-    )
-    if target.address is not None:  # connect to the checked address, not a fresh lookup
-        request_headers["host"] = url.netloc.decode()
-        extensions["sni_hostname"] = target.host
-        url = url.copy_with(host=target.address)
-    try:
-        async with asyncio.timeout(config.timeout):
-            request = client.build_request(
-                "POST",
-                url,
-                content=delivery["body"].encode(),
-                headers=request_headers,
-                extensions=extensions,
-            )
-            response = await client.send(request, stream=True)
-            try:
-                excerpt = bytearray()
-                async for chunk in response.aiter_raw():
-                    excerpt += chunk
-                    if len(excerpt) >= EXCERPT_BYTES:
-                        break
-            finally:
-                await response.aclose()
-    except TimeoutError:
-        return Outcome(None, elapsed(), None, f"No answer within {config.timeout:g} s.")
-    except httpx.HTTPError as e:
-        return Outcome(None, elapsed(), None, f"{type(e).__name__}: {e}"[:500])
-    text = bytes(excerpt[:EXCERPT_BYTES]).decode("utf-8", errors="replace")
-    return Outcome(response.status_code, elapsed(), text, None)
-
-
-async def _settle(db: Database, config: Config, delivery: asyncpg.Record, out: Outcome) -> None:
-    ok = out.status_code is not None and 200 <= out.status_code < 300
-    attempts = delivery["attempts"] + 1
-    disable: str | None = None
-    if ok:
-        status, next_at = "DELIVERED", None
-    elif out.status_code == 410:
-        status, next_at = "FAILED", None
-        disable = "The receiver answered 410 Gone."
-    else:
-        delay = retry_delay(attempts, config.retry_scale)
-        if delay is None:
-            status, next_at = "FAILED", None
-            disable = (
-                f"A delivery failed {attempts} times over the whole retry schedule (last: "
-                f"{out.error or f'HTTP {out.status_code}'})."
-            )
+async def _settle(
+    conn: asyncpg.Connection,
+    config: Config,
+    workspace_id: UUID,
+    endpoint_id: UUID,
+    finished: list[tuple[asyncpg.Record, Outcome]],
+) -> bool:
+    """Record `finished`; whether one of them disabled the endpoint."""
+    columns: list[list] = [[] for _ in range(7)]
+    succeeded, failed, streak = False, False, 0
+    code = reason = None
+    for delivery, out in finished:
+        attempts = delivery["attempts"] + 1
+        next_at = None
+        if out.ok:
+            status, succeeded, streak = "DELIVERED", True, 0
         else:
-            status, next_at = "PENDING", datetime.now(UTC) + timedelta(seconds=delay)
-    ws, pk = delivery["workspace_id"], delivery["id"]
-    try:
-        async with _bookkeeping(db) as conn:
-            await conn.execute(
-                """INSERT INTO webhook_attempts (workspace_id, delivery_id, status_code,
-                       duration_ms, response_excerpt, error) VALUES ($1, $2, $3, $4, $5, $6)""",
-                ws,
-                pk,
+            failed, streak = True, streak + 1
+            delay = retry_delay(attempts, config.retry_scale)
+            if out.status_code == 410:
+                status = "FAILED"
+                code, reason = code or "GONE", reason or "The receiver answered 410 Gone."
+            elif delay is None:
+                status = "FAILED"
+                code = code or "RETRIES_EXHAUSTED"
+                reason = reason or (
+                    f"A delivery failed {attempts} times over the whole retry schedule (last: "
+                    f"{out.error or f'HTTP {out.status_code}'})."
+                )
+            else:
+                status, next_at = "PENDING", datetime.now(UTC) + timedelta(seconds=delay)
+        for column, value in zip(
+            columns,
+            (
+                delivery["id"],
                 out.status_code,
                 out.duration_ms,
                 _storable(out.excerpt),
                 _storable(out.error),
-            )
-            await conn.execute(
-                """UPDATE webhook_deliveries
-                      SET status = $3, attempts = attempts + 1, lease_until = NULL,
-                          next_attempt_at = coalesce($4, next_attempt_at),
-                          delivered_at = CASE WHEN $3 = 'DELIVERED' THEN now() END
-                    WHERE workspace_id = $1 AND id = $2""",
-                ws,
-                pk,
                 status,
                 next_at,
-            )
-            await conn.execute(
-                """UPDATE webhook_endpoints
-                      SET last_success_at = CASE WHEN $3 THEN now() ELSE last_success_at END,
-                          last_failure_at = CASE WHEN $3 THEN last_failure_at ELSE now() END,
-                          failure_streak = CASE WHEN $3 THEN 0 ELSE failure_streak + 1 END,
-                          enabled = enabled AND $4::text IS NULL,
-                          disabled_reason = coalesce($4, disabled_reason)
-                    WHERE workspace_id = $1 AND id = $2
-                      -- a success changes nothing worth a write within the same second
-                      AND NOT ($3 AND failure_streak = 0 AND coalesce(
-                               last_success_at > now() - interval '1 second', false))""",
-                ws,
-                delivery["endpoint_id"],
-                ok,
-                disable,
-            )
-    except asyncpg.ForeignKeyViolationError:
-        pass  # the endpoint was deleted while its delivery was in flight
-    if disable:
-        log.warning("webhook endpoint %s disabled: %s", delivery["endpoint_id"], disable)
+            ),
+            strict=True,
+        ):
+            column.append(value)
+    await conn.execute(
+        _SETTLE, workspace_id, endpoint_id, *columns, succeeded, streak, failed, code, reason
+    )
+    if code is not None:
+        log.warning("webhook endpoint %s disabled: %s", endpoint_id, reason)
+    return code is not None
 
 
 def _storable(text: str | None) -> str | None:

@@ -165,11 +165,12 @@ async def update(
         values.update(
             enabled=True,
             disabled_reason=None,
+            disabled_code=None,
             failure_streak=0,
             after_sequence=await _head(session, session.workspace_id),
         )
     elif enabled is False and old["enabled"]:
-        values.update(enabled=False, disabled_reason="Disabled by a user.")
+        values.update(enabled=False, disabled_reason="Disabled by a user.", disabled_code="BY_USER")
     values["owner_scopes"], values["owner_api_key_id"], values["owner_member_id"] = _owner(
         principal
     )

@@ -21,7 +21,7 @@ import asyncpg
 from relasi.auth.principal import Principal
 from relasi.db import Database, system_connection
 from relasi.jobs import enqueue
-from relasi.resolvers.webhooks import endpoints, filters, payloads
+from relasi.resolvers.webhooks import endpoints, filters, owners, payloads
 
 BATCH_COMMITS = 200
 # A batch holds a connection while it reads its records through another (payloads.py): a few
@@ -35,11 +35,30 @@ _EVENTS = """SELECT c.sequence, e.seq, e.occurred_at, e.type, e.record_type, e.r
               WHERE c.workspace_id = $1 AND c.sequence > $2 AND c.sequence <= $3
               ORDER BY c.sequence, e.seq"""
 
-_INSERT = """INSERT INTO webhook_deliveries (workspace_id, endpoint_id, sequence, seq, event_type,
+# the enabled endpoints whose owner is active (the sweep disables the others) and the head
+_TARGETS = f"""SELECT e.*, h.last AS head FROM webhook_endpoints e
+                 JOIN change_heads h ON h.workspace_id = e.workspace_id
+                WHERE e.workspace_id = $1 AND e.enabled AND {owners.ACTIVE}
+                ORDER BY e.id"""
+
+# a batch's deliveries, and the targets' cursors moved past it, in one statement
+_INSERT = """WITH moved AS (
+                 UPDATE webhook_endpoints SET after_sequence = $10
+                  WHERE workspace_id = $1 AND id = ANY($9::uuid[]) AND after_sequence < $10)
+             INSERT INTO webhook_deliveries (workspace_id, endpoint_id, sequence, seq, event_type,
                                              record_id, occurred_at, body)
              SELECT $1, * FROM unnest($2::uuid[], $3::bigint[], $4::bigint[], $5::text[],
                                       $6::uuid[], $7::timestamptz[], $8::text[])
              ON CONFLICT DO NOTHING"""
+
+_BEHIND = """SELECT EXISTS (SELECT FROM webhook_endpoints e
+                              JOIN change_heads h ON h.workspace_id = e.workspace_id
+                             WHERE e.workspace_id = $1 AND e.enabled AND e.after_sequence < h.last)"""
+
+# Once caught up, a fan-out looks again after each of these pauses (0.31 s in all) before its
+# job ends: a commit that lands as the job finishes finds it still running and queues no other
+# (its dedupe); what lands after the last look, the sweep finds within a second.
+LINGER = (0.01, 0.02, 0.04, 0.08, 0.16)
 
 
 async def behind(db: Database) -> list[UUID]:
@@ -54,15 +73,24 @@ async def behind(db: Database) -> list[UUID]:
 
 
 async def fan_out(db: Database, workspace_id: UUID, batch: int = BATCH_COMMITS) -> int:
-    """Fan out everything committed so far in the workspace; how many deliveries it made.
-    Each endpoint that got some has a `webhooks.deliver` job queued with them."""
+    """Fan out everything committed in the workspace until nothing more comes for a moment
+    (LINGER); how many deliveries it made. Each endpoint that got some has a
+    `webhooks.deliver` job queued with them."""
     made = 0
-    async with _running:
-        while True:
-            count, more = await _batch(db, workspace_id, batch)
-            made += count
-            if not more:
-                return made
+    while True:
+        async with _running:
+            while True:
+                count, more = await _batch(db, workspace_id, batch)
+                made += count
+                if not more:
+                    break
+        for pause in LINGER:
+            await asyncio.sleep(pause)
+            async with system_connection(db) as conn:
+                if await conn.fetchval(_BEHIND, workspace_id):
+                    break
+        else:
+            return made
 
 
 async def enqueue_delivery(conn: asyncpg.Connection, workspace_id: UUID, endpoint_id: UUID) -> None:
@@ -83,32 +111,21 @@ async def _batch(db: Database, workspace_id: UUID, batch: int) -> tuple[int, boo
             "SELECT pg_advisory_xact_lock(hashtextextended('webhooks.fanout:' || $1, 0))",
             str(workspace_id),
         )
-        targets = await conn.fetch(
-            "SELECT * FROM webhook_endpoints WHERE workspace_id = $1 AND enabled ORDER BY id",
-            workspace_id,
-        )
-        head = await conn.fetchval(
-            "SELECT last FROM change_heads WHERE workspace_id = $1", workspace_id
-        )
-        if not targets or head is None:
+        # nothing is rendered for an owner who is gone (owners.py)
+        targets = await conn.fetch(_TARGETS, workspace_id)
+        if not targets:
             return 0, False
+        head = targets[0]["head"]
         low = min(t["after_sequence"] for t in targets)
         if low >= head:
             return 0, False
         high = min(head, low + batch)
         events = await conn.fetch(_EVENTS, workspace_id, low, high)
         rows = await _deliveries(conn, db, workspace_id, targets, events)
-        if rows:
-            await conn.execute(_INSERT, workspace_id, *zip(*rows, strict=True))
-            for endpoint_id in sorted({row[0] for row in rows}):
-                await enqueue_delivery(conn, workspace_id, endpoint_id)
-        await conn.execute(
-            "UPDATE webhook_endpoints SET after_sequence = $3"
-            " WHERE workspace_id = $1 AND id = ANY($2) AND after_sequence < $3",
-            workspace_id,
-            [t["id"] for t in targets],
-            high,
-        )
+        columns = zip(*rows, strict=True) if rows else [[]] * 7
+        await conn.execute(_INSERT, workspace_id, *columns, [t["id"] for t in targets], high)
+        for endpoint_id in sorted({row[0] for row in rows}):
+            await enqueue_delivery(conn, workspace_id, endpoint_id)
     return len(rows), high < head
 
 

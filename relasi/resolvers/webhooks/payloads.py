@@ -1,10 +1,12 @@
 """A delivery's body: `{type, timestamp, data: {object, changes, ...}}`.
 
 `object` is the record as the API shows it to the endpoint's owner: it is read by running a
-`nodes(ids:)` query through the GraphQL schema with the owner's scopes, so masking (emails and
-phones without pii:read), left-out fields (deal amounts without deals:amounts) and global ids
-are exactly the API's. `changes` is rendered as the `changes` query shows it. One query reads
-the records of a whole fan-out batch.
+query through the GraphQL schema with the owner's scopes, so masking (emails and phones
+without pii:read), left-out fields (deal amounts without deals:amounts) and global ids are
+exactly the API's. `changes` is rendered as the `changes` query shows it. One query per record
+type reads the records of a whole fan-out batch, compiled as a client's query is (one SQL
+statement that returns the JSON; what the compiler does not cover, such as fields the owner
+may not read, falls back to the resolvers).
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from relasi.resolvers.session import Session
 
 # record types whose current state is the payload's object (notes are read on timelines)
 OBJECT_TYPES = ("Contact", "Account", "Deal", "Case", "Segment", "Interaction", "Task")
-_BATCH = 100  # ids per nodes() query (its limit)
+_BATCH = 100  # ids per query (the most a page or nodes() takes)
 
 
 @cache
@@ -52,13 +54,42 @@ def _selection(type_name: str) -> str:
     return fields(schema._schema.get_type(type_name), False)
 
 
+# Record types with a root list read their batch as one page of it filtered by id: the
+# compiler answers that with one statement whose size does not grow with the batch (a
+# `nodes(ids:)` lookup is one subquery per id). Others are read with `nodes(ids:)`.
+_LISTS = {
+    "Contact": "contacts",
+    "Account": "accounts",
+    "Deal": "deals",
+    "Case": "cases",
+    "Interaction": "interactions",
+    "Task": "tasks",
+}
+
+
 @cache
 def _query(type_name: str) -> str:
     # one type per query: fields of one name differ in type between record types
+    selection = _selection(type_name)
+    if type_name in _LISTS:
+        return (
+            "query WebhookObjects($ids: [ID!]!) {"
+            f" list: {_LISTS[type_name]}(filter: {{id: {{in: $ids}}}}, first: {_BATCH})"
+            f" {{ nodes {{ {selection} }} }} }}"
+        )
     return (
         "query WebhookObjects($ids: [ID!]!) {"
-        f" nodes(ids: $ids) {{ ... on {type_name} {{ {_selection(type_name)} }} }} }}"
+        f" nodes(ids: $ids) {{ ... on {type_name} {{ {selection} }} }} }}"
     )
+
+
+def _nodes(type_name: str, data: Any, ids: list[str]) -> list[Any]:
+    """The objects of `ids` in their order (None for one not found) from a query's data."""
+    data = data or {}
+    if type_name not in _LISTS:
+        return data.get("nodes") or [None] * len(ids)
+    found = {node["id"]: node for node in (data.get("list") or {}).get("nodes") or []}
+    return [found.get(gid) for gid in ids]
 
 
 async def objects(
@@ -79,9 +110,10 @@ async def objects(
                 request=None,
                 response=None,
                 db=db,
-                max_page_size=100,
+                max_page_size=_BATCH,
                 principal=principal,
                 request_session=session,
+                read_path="compiled",  # one statement, as a client's query runs
             )
             try:
                 result = await schema.execute(
@@ -89,9 +121,11 @@ async def objects(
                 )
             finally:
                 await session.close(commit=False)
+            data = result.data
+            if isinstance(data, str):  # compiled: PostgreSQL's JSON text
+                data = json.loads(data)
             # a field the owner may not read is null (its error is the owner's business)
-            nodes = (result.data or {}).get("nodes") or [None] * len(ids)
-            for gid, node in zip(ids, nodes, strict=True):
+            for gid, node in zip(ids, _nodes(type_name, data, ids), strict=True):
                 found[global_ids.decode_any(gid)[1]] = node
     return found
 

@@ -27,7 +27,7 @@ from strawberry.types.arguments import convert_arguments
 from relasi.auth.principal import Principal
 from relasi.compiler import values
 from relasi.compiler.errors import Unsupported
-from relasi.compiler.pages import page_json
+from relasi.compiler.pages import page_json, page_rows
 from relasi.errors import AppError
 from relasi.resolvers import global_ids
 from relasi.resolvers.model import Entity, Relation
@@ -277,11 +277,11 @@ class Connection(Plan):
             raise Unsupported("arguments") from e
         links = self.relation.through.columns if self.relation and self.relation.through else ()
         link_columns = "".join(f", {a}_l.{c} AS _link_{c}" for c in links)
+        number, limit = page_rows(page, self.parts, page.order_sql)
         inner = (
-            f"SELECT {a}.*{link_columns}, {key_columns(keys)},"
-            f" row_number() OVER (ORDER BY {page.order_sql}) AS _n"
+            f"SELECT {a}.*{link_columns}, {key_columns(keys)}{number}"
             f" {self._source(a, parent)} AND {cond} AND {page.where}"
-            f" ORDER BY {page.order_sql} LIMIT {page.limit}"
+            f" ORDER BY {page.order_sql} LIMIT {limit}"
         )
 
         def total() -> str:  # as loaders.root_count / relation_count
@@ -289,7 +289,7 @@ class Connection(Plan):
             count_cond = compile_filter(self.target, flt, c, b.params)
             return f"(SELECT count(*) {self._source(c, parent)} AND {count_cond})"
 
-        return page_json(b, a, page, keys, self.parts, inner, total)
+        return page_json(b, a, page, keys, self.parts, inner, total, numbered=bool(number))
 
 
 @dataclass

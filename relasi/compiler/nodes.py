@@ -8,6 +8,7 @@ totalCount built in SQL. Bad arguments raise `Unsupported`, so the resolvers giv
 
 from __future__ import annotations
 
+import re
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from typing import Any
@@ -289,7 +290,17 @@ class Connection(Plan):
             count_cond = compile_filter(self.target, flt, c, b.params)
             return f"(SELECT count(*) {self._source(c, parent)} AND {count_cond})"
 
-        return page_json(b, a, page, keys, self.parts, inner, total, numbered=bool(number))
+        sql = page_json(b, a, page, keys, self.parts, inner, total, numbered=bool(number))
+        return sql.replace(f"SELECT {a}.*", f"SELECT {_read_columns(sql, a)}", 1)
+
+
+def _read_columns(sql: str, a: str) -> str:
+    """The columns of the rows aliased `a` that `sql` reads: a page's rows carry only those
+    (every column of a wide row costs PostgreSQL a copy), or all when a whole row is read."""
+    if re.search(rf"[(,]\s*{a}\s*[),]", sql):
+        return f"{a}.*"
+    names = dict.fromkeys(n for n in re.findall(rf"\b{a}\.(\w+)", sql) if not n.startswith("_"))
+    return ", ".join(f"{a}.{n}" for n in names) or f"{a}.id"
 
 
 @dataclass

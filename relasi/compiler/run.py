@@ -75,12 +75,20 @@ class CompiledReads(SchemaExtension):
             ec.result = await run(ec, context.request_session)
             if isinstance(ec.result, ExecutionResult) and ec.result.errors is None:
                 context.answered_path = "compiled"
+                if ec.query is not None:  # the operation as the client named it (or not)
+                    named = getattr(ec, "_provided_operation_name", ec.operation_name)
+                    context.compiled = (ec.query, named, ec.graphql_document)
             elif ec.result is not None and ec.result.data is not None:
                 context.answered_path = "mixed"
         yield
 
 
-async def run(ec: Any, session: Any) -> ExecutionResult | GraphQLExecutionResult | None:
+async def run(
+    ec: Any, session: Any, *, whole: bool = False
+) -> ExecutionResult | GraphQLExecutionResult | None:
+    """The compiled answer, or None for the resolvers; `whole`: None also where the resolvers
+    would answer some of the root fields (`compiler/shortcut.py` has no strawberry
+    execution context to run them with)."""
     document = ec.graphql_document
     operation = get_operation_ast(document, ec.operation_name)
     if operation is None or "\\u0000" in (ec.query or ""):
@@ -107,6 +115,8 @@ async def run(ec: Any, session: Any) -> ExecutionResult | GraphQLExecutionResult
     if written is None:  # this request's arguments: the resolvers give their errors
         return None
     sql, bound, keys, rest = written
+    if whole and rest:
+        return None
     rest = list(rest)
     try:
         row = await session.fetchrow_alone(sql, principal.workspace_id, *bound)
@@ -119,7 +129,7 @@ async def run(ec: Any, session: Any) -> ExecutionResult | GraphQLExecutionResult
     rest += [key for key, found in zip(keys, row["found"], strict=True) if not found]
     if not rest:
         return ExecutionResult(data=CompiledData(row["data"]), errors=None)
-    if len(rest) == len(plan.keys):
+    if whole or len(rest) == len(plan.keys):
         return None
     return await with_resolvers(ec, operation, plan, json.loads(row["data"]), set(rest))
 

@@ -45,6 +45,10 @@ from relasi.resolvers.predicates import (
     relation_source,
 )
 
+# a root field's found condition read off its own value (a lookup's object is null exactly
+# when no row matched), so the row is not looked up twice
+FOUND = "{value} IS NOT NULL"
+
 
 @dataclass
 class Bind:
@@ -55,7 +59,8 @@ class Bind:
     variables: VariableValues
     max_page_size: int
     params: Params
-    found: list[str] = field(default_factory=list)  # conditions: each root lookup found a row
+    # conditions: each root lookup found a row (FOUND: the root field's value is not null)
+    found: list[str] = field(default_factory=list)
     _aliases: int = 0
 
     def alias(self) -> str:
@@ -234,7 +239,7 @@ class RootLookup(Plan):
             f"FROM {self.ent.table} {x} WHERE {x}.workspace_id = $1"
             f" AND {x}.id = {b.params(pk, 'uuid')} AND {self.ent.live(x)}"
         )
-        b.found.append(f"EXISTS (SELECT 1 {where})")  # else NOT_FOUND: the resolver says it
+        b.found.append(FOUND)  # else NOT_FOUND: the resolver says it
         return f"(SELECT {self.target.sql(b, x)} {where})"
 
 

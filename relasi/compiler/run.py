@@ -180,24 +180,30 @@ def _remember(cache: OrderedDict[tuple, Any], key: tuple, value: Any) -> None:
 def _statement(bind: Bind, plan: Root) -> tuple[str | None, list[str], list[str]]:
     """The statement of the root fields this request's arguments let the compiler write (None:
     none of them), their keys, and the keys of those left to the resolvers."""
-    pairs, found, written, rest = [], [], [], list(plan.rest)
+    fields, pairs, found, written, rest = [], [], [], [], list(plan.rest)
     for key, field_plan in plan.plans:
         params, lookups = len(bind.params.values), len(bind.found)
         try:
-            pairs.append(f"{values.literal(key)}, {field_plan.sql(bind, '')}")
+            value = field_plan.sql(bind, "")
         except Unsupported as e:
             log.debug("resolvers answer %s: %s", key, e)
             del bind.params.values[params:], bind.found[lookups:]
             rest.append(key)
             continue
+        column = f"v.f{len(fields)}"
+        fields.append(f"{value} AS f{len(fields)}")
+        pairs.append(f"{values.literal(key)}, {column}")
         written.append(key)
-        found.append(" AND ".join(bind.found[lookups:]) or "true")
+        conditions = [c.replace("{value}", column) for c in bind.found[lookups:]]
+        found.append(" AND ".join(conditions) or "true")
     if not pairs:
         return None, written, rest
     data = f"json_build_object({', '.join(pairs)})"
+    # each root field's value computed once (OFFSET 0: not folded into both of its uses);
     # $1 (the workspace) is always bound, even to a statement that reads no table
     statement = f"SELECT {data}::text AS data, ARRAY[{', '.join(found)}] AS found"
-    return f"{statement} FROM (SELECT $1::uuid) AS workspace", written, rest
+    computed = f"LATERAL (SELECT {', '.join(fields)} OFFSET 0) v"
+    return f"{statement} FROM (SELECT $1::uuid) AS workspace, {computed}", written, rest
 
 
 def _has_nul(value: Any) -> bool:

@@ -25,6 +25,7 @@ import json
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -76,6 +77,8 @@ def main() -> None:
     )
     try:
         _wait_for(lambda: "API key" in (peer / "relasi.log").read_text(), server, 300)
+        # the key is announced before the workers listen
+        _wait_for(lambda: _listening(args.port), server, 60)
         demo = json.loads((data / "demo-workspace.json").read_text())
         key = demo["api_key"]
         socket_dir = (data / "postgres" / "postmaster.pid").read_text().splitlines()[4]
@@ -159,6 +162,14 @@ def _wait_for(ready, server: subprocess.Popen, seconds: float) -> None:
         if server.poll() is not None or time.monotonic() > deadline:
             sys.exit("relasi serve did not start: see relasi.log in the peer dir")
         time.sleep(1)
+
+
+def _listening(port: int) -> bool:
+    try:
+        socket.create_connection(("127.0.0.1", port), timeout=1).close()
+    except OSError:
+        return False
+    return True
 
 
 def _stop_postgres(pgdata: Path) -> None:

@@ -29,7 +29,7 @@ from relasi.schema.limits import Limits, measure_cached, too_complex
 _KNOWN_SIZE = 256
 _GRAPHQL_RESPONSE_JSON = "application/graphql-response+json"
 # what a client may accept to get JSON (strawberry answers any other, e.g. multipart, itself)
-_JSON_ACCEPTS = frozenset({"", "*/*", "application/json", "application/graphql-response+json"})
+_JSON_ACCEPTS = frozenset({"", "*/*", "application/json", _GRAPHQL_RESPONSE_JSON})
 
 
 class KnownDocuments:

@@ -38,6 +38,7 @@ from relasi.auth.api_keys import bearer_token
 from relasi.auth.authenticate import authenticate
 from relasi.auth.jwt import JwtVerifier
 from relasi.compiler import READ_PATHS, encode_response
+from relasi.compiler.shortcut import KnownDocuments, answer_known
 from relasi.db import Database
 from relasi.errors import AppError, ErrorCode, ServiceUnavailable
 from relasi.guards import (
@@ -95,6 +96,8 @@ class RelasiGraphQL(GraphQL):
             **kwargs,
         )
         self.settings = settings
+        self.limits = limits
+        self.known = KnownDocuments()  # documents answered compiled: see compiler/shortcut.py
         self.jwt = JwtVerifier(settings)  # per app, not per request: it caches the JWKS
         self.rate_limiter = RateLimiter(settings.rate_limit, settings.rate_limit_burst)
         self.subscription_caps = SubscriptionCaps(
@@ -179,7 +182,11 @@ class RelasiGraphQL(GraphQL):
         fails turns the answer into an error, so no client believes it was written."""
         session = context.request_session
         try:
-            response = await self.run(request, context=context)
+            response = await answer_known(request, context, self.schema, self.known, self.limits)
+            if response is None:
+                response = await self.run(request, context=context)
+                if context.compiled is not None:
+                    self.known.remember(*context.compiled)
             # which path answered: for clients and tests comparing the two
             response.headers[READ_PATH_HEADER] = context.answered_path
         except HTTPException as e:  # malformed requests: no JSON, GET mutations, batches

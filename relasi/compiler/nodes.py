@@ -8,6 +8,7 @@ totalCount built in SQL. Bad arguments raise `Unsupported`, so the resolvers giv
 
 from __future__ import annotations
 
+import re
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from typing import Any
@@ -27,7 +28,7 @@ from strawberry.types.arguments import convert_arguments
 from relasi.auth.principal import Principal
 from relasi.compiler import values
 from relasi.compiler.errors import Unsupported
-from relasi.compiler.pages import page_json
+from relasi.compiler.pages import page_json, page_rows
 from relasi.errors import AppError
 from relasi.resolvers import global_ids
 from relasi.resolvers.model import Entity, Relation
@@ -44,6 +45,10 @@ from relasi.resolvers.predicates import (
     relation_source,
 )
 
+# a root field's found condition read off its own value (a lookup's object is null exactly
+# when no row matched), so the row is not looked up twice
+FOUND = "{value} IS NOT NULL"
+
 
 @dataclass
 class Bind:
@@ -54,7 +59,8 @@ class Bind:
     variables: VariableValues
     max_page_size: int
     params: Params
-    found: list[str] = field(default_factory=list)  # conditions: each root lookup found a row
+    # conditions: each root lookup found a row (FOUND: the root field's value is not null)
+    found: list[str] = field(default_factory=list)
     _aliases: int = 0
 
     def alias(self) -> str:
@@ -233,7 +239,7 @@ class RootLookup(Plan):
             f"FROM {self.ent.table} {x} WHERE {x}.workspace_id = $1"
             f" AND {x}.id = {b.params(pk, 'uuid')} AND {self.ent.live(x)}"
         )
-        b.found.append(f"EXISTS (SELECT 1 {where})")  # else NOT_FOUND: the resolver says it
+        b.found.append(FOUND)  # else NOT_FOUND: the resolver says it
         return f"(SELECT {self.target.sql(b, x)} {where})"
 
 
@@ -277,11 +283,11 @@ class Connection(Plan):
             raise Unsupported("arguments") from e
         links = self.relation.through.columns if self.relation and self.relation.through else ()
         link_columns = "".join(f", {a}_l.{c} AS _link_{c}" for c in links)
+        number, limit = page_rows(page, self.parts, page.order_sql)
         inner = (
-            f"SELECT {a}.*{link_columns}, {key_columns(keys)},"
-            f" row_number() OVER (ORDER BY {page.order_sql}) AS _n"
+            f"SELECT {a}.*{link_columns}, {key_columns(keys)}{number}"
             f" {self._source(a, parent)} AND {cond} AND {page.where}"
-            f" ORDER BY {page.order_sql} LIMIT {page.limit}"
+            f" ORDER BY {page.order_sql} LIMIT {limit}"
         )
 
         def total() -> str:  # as loaders.root_count / relation_count
@@ -289,7 +295,17 @@ class Connection(Plan):
             count_cond = compile_filter(self.target, flt, c, b.params)
             return f"(SELECT count(*) {self._source(c, parent)} AND {count_cond})"
 
-        return page_json(b, a, page, keys, self.parts, inner, total)
+        sql = page_json(b, a, page, keys, self.parts, inner, total, numbered=bool(number))
+        return sql.replace(f"SELECT {a}.*", f"SELECT {_read_columns(sql, a)}", 1)
+
+
+def _read_columns(sql: str, a: str) -> str:
+    """The columns of the rows aliased `a` that `sql` reads: a page's rows carry only those
+    (every column of a wide row costs PostgreSQL a copy), or all when a whole row is read."""
+    if re.search(rf"[(,]\s*{a}\s*[),]", sql):
+        return f"{a}.*"
+    names = dict.fromkeys(n for n in re.findall(rf"\b{a}\.(\w+)", sql) if not n.startswith("_"))
+    return ", ".join(f"{a}.{n}" for n in names) or f"{a}.id"
 
 
 @dataclass

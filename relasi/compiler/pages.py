@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from relasi.compiler import values
@@ -12,6 +13,27 @@ from relasi.resolvers.pagination import PagePlan, SortKey
 
 if TYPE_CHECKING:
     from relasi.compiler.nodes import Bind
+
+
+def reads_next_row(page: PagePlan, parts: list[tuple[str, str, Any]]) -> bool:
+    """Whether the connection's JSON needs the row after the page: only pageInfo's
+    hasNextPage (hasPreviousPage when paging backwards) does. Without it, the page's rows are
+    read as they are (`LIMIT size`, no row numbers): PostgreSQL reads one row less per page
+    and aggregates the rows in the order it read them, with nothing to sort or filter."""
+    flag = "hasPreviousPage" if page.backwards else "hasNextPage"
+    return any(
+        kind == "pageInfo" and any(name == flag for _, name in payload)
+        for _, kind, payload in parts
+    )
+
+
+def page_rows(page: PagePlan, parts: list[tuple[str, str, Any]], order: str) -> tuple[str, int]:
+    """What a connection's rows select besides the row and its sort values, and how many
+    rows to read, as `page_json(..., numbered=...)` expects them: `order` is the keyset
+    order of the rows' query. With the row after the page, each row's place (`_n`)."""
+    if reads_next_row(page, parts):
+        return f", row_number() OVER (ORDER BY {order}) AS _n", page.limit
+    return "", page.size
 
 
 def page_json(
@@ -22,14 +44,26 @@ def page_json(
     parts: list[tuple[str, str, Any]],
     inner: str,
     total: Callable[[], str],
+    *,
+    numbered: bool = True,
 ) -> str:
     """A connection's JSON from `inner`, the page's rows (aliased `a`, the sort values as
-    `_k0`..., their place in the keyset order as `_n`, one more row than the page holds):
-    edges, nodes, cursors and pageInfo as `resolvers/pagination.make_page` makes them, and
-    `total()`'s count when totalCount is selected."""
-    forward, backward = f"ORDER BY {a}._n", f"ORDER BY {a}._n DESC"
-    order, reverse = (backward, forward) if page.backwards else (forward, backward)
-    in_page = f"FILTER (WHERE {a}._n <= {page.size})"
+    `_k0`...): edges, nodes, cursors and pageInfo as `resolvers/pagination.make_page` makes
+    them, and `total()`'s count when totalCount is selected. `numbered` rows carry their
+    place in the keyset order as `_n` and one more row than the page holds; the others
+    (`page_rows` says which a connection needs) are the page's rows in the keyset order."""
+    # `order`: the list's order (a backward page is read in reverse); `reverse`, its reverse
+    if numbered:
+        forward, backward = f"ORDER BY {a}._n", f"ORDER BY {a}._n DESC"
+        order, reverse = (backward, forward) if page.backwards else (forward, backward)
+        in_page = f"FILTER (WHERE {a}._n <= {page.size})"
+    else:
+        # over the selected sort values: on a forward page, the order the rows were read in,
+        # which spares the aggregates their sort (presorted input)
+        out = [replace(k, expr=f"{a}._k{i}") for i, k in enumerate(keys)]
+        order = "ORDER BY " + ", ".join(k.order_sql() for k in out)
+        reverse = "ORDER BY " + ", ".join(k.reversed().order_sql() for k in out)
+        in_page = ""
     more = f"count(*) > {page.size}"
     cursor = None
 

@@ -75,12 +75,20 @@ class CompiledReads(SchemaExtension):
             ec.result = await run(ec, context.request_session)
             if isinstance(ec.result, ExecutionResult) and ec.result.errors is None:
                 context.answered_path = "compiled"
+                if ec.query is not None:  # the operation as the client named it (or not)
+                    named = getattr(ec, "_provided_operation_name", ec.operation_name)
+                    context.compiled = (ec.query, named, ec.graphql_document)
             elif ec.result is not None and ec.result.data is not None:
                 context.answered_path = "mixed"
         yield
 
 
-async def run(ec: Any, session: Any) -> ExecutionResult | GraphQLExecutionResult | None:
+async def run(
+    ec: Any, session: Any, *, whole: bool = False
+) -> ExecutionResult | GraphQLExecutionResult | None:
+    """The compiled answer, or None for the resolvers; `whole`: None also where the resolvers
+    would answer some of the root fields (`compiler/shortcut.py` has no strawberry
+    execution context to run them with)."""
     document = ec.graphql_document
     operation = get_operation_ast(document, ec.operation_name)
     if operation is None or "\\u0000" in (ec.query or ""):
@@ -107,6 +115,8 @@ async def run(ec: Any, session: Any) -> ExecutionResult | GraphQLExecutionResult
     if written is None:  # this request's arguments: the resolvers give their errors
         return None
     sql, bound, keys, rest = written
+    if whole and rest:
+        return None
     rest = list(rest)
     try:
         row = await session.fetchrow_alone(sql, principal.workspace_id, *bound)
@@ -119,7 +129,7 @@ async def run(ec: Any, session: Any) -> ExecutionResult | GraphQLExecutionResult
     rest += [key for key, found in zip(keys, row["found"], strict=True) if not found]
     if not rest:
         return ExecutionResult(data=CompiledData(row["data"]), errors=None)
-    if len(rest) == len(plan.keys):
+    if whole or len(rest) == len(plan.keys):
         return None
     return await with_resolvers(ec, operation, plan, json.loads(row["data"]), set(rest))
 
@@ -170,24 +180,30 @@ def _remember(cache: OrderedDict[tuple, Any], key: tuple, value: Any) -> None:
 def _statement(bind: Bind, plan: Root) -> tuple[str | None, list[str], list[str]]:
     """The statement of the root fields this request's arguments let the compiler write (None:
     none of them), their keys, and the keys of those left to the resolvers."""
-    pairs, found, written, rest = [], [], [], list(plan.rest)
+    fields, pairs, found, written, rest = [], [], [], [], list(plan.rest)
     for key, field_plan in plan.plans:
         params, lookups = len(bind.params.values), len(bind.found)
         try:
-            pairs.append(f"{values.literal(key)}, {field_plan.sql(bind, '')}")
+            value = field_plan.sql(bind, "")
         except Unsupported as e:
             log.debug("resolvers answer %s: %s", key, e)
             del bind.params.values[params:], bind.found[lookups:]
             rest.append(key)
             continue
+        column = f"v.f{len(fields)}"
+        fields.append(f"{value} AS f{len(fields)}")
+        pairs.append(f"{values.literal(key)}, {column}")
         written.append(key)
-        found.append(" AND ".join(bind.found[lookups:]) or "true")
+        conditions = [c.replace("{value}", column) for c in bind.found[lookups:]]
+        found.append(" AND ".join(conditions) or "true")
     if not pairs:
         return None, written, rest
     data = f"json_build_object({', '.join(pairs)})"
+    # each root field's value computed once (OFFSET 0: not folded into both of its uses);
     # $1 (the workspace) is always bound, even to a statement that reads no table
     statement = f"SELECT {data}::text AS data, ARRAY[{', '.join(found)}] AS found"
-    return f"{statement} FROM (SELECT $1::uuid) AS workspace", written, rest
+    computed = f"LATERAL (SELECT {', '.join(fields)} OFFSET 0) v"
+    return f"{statement} FROM (SELECT $1::uuid) AS workspace, {computed}", written, rest
 
 
 def _has_nul(value: Any) -> bool:

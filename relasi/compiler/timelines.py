@@ -16,7 +16,7 @@ from graphql import FieldNode, GraphQLObjectType, get_named_type
 from relasi.compiler import values
 from relasi.compiler.errors import Unsupported
 from relasi.compiler.nodes import Arguments, Bind, Column, Const, ObjectPlan, Plan
-from relasi.compiler.pages import page_json
+from relasi.compiler.pages import page_json, page_rows
 from relasi.errors import AppError
 from relasi.resolvers import deals, timeline
 from relasi.resolvers.model import Entity, entity
@@ -92,23 +92,21 @@ class Timeline(Plan):
         except AppError as e:  # bad arguments: the resolver's error, at the resolver's path
             raise Unsupported("arguments") from e
         sources = _sources(b, self.owner, f"{parent}.id", q)
-        branches = " UNION ALL ".join(
-            f"(SELECT {columns}, {key_columns(keys)} {source} AND {page.where}"
-            f" ORDER BY {page.order_sql} LIMIT {page.limit})"
-            for columns, source in sources or [timeline.NO_EVENTS]
-        )
         a, u = b.alias(), b.alias()
         order = outer_order(page)
-        inner = (
-            f"SELECT {u}.*, row_number() OVER (ORDER BY {order}) AS _n FROM ({branches}) {u}"
-            f" ORDER BY {order} LIMIT {page.limit}"
+        number, limit = page_rows(page, self.parts, order)
+        branches = " UNION ALL ".join(
+            f"(SELECT {columns}, {key_columns(keys)} {source} AND {page.where}"
+            f" ORDER BY {page.order_sql} LIMIT {limit})"
+            for columns, source in sources or [timeline.NO_EVENTS]
         )
+        inner = f"SELECT {u}.*{number} FROM ({branches}) {u} ORDER BY {order} LIMIT {limit}"
 
         def total() -> str:  # as timeline.count
             counted = _sources(b, self.owner, f"{parent}.id", q)
             return "(" + (" + ".join(f"(SELECT count(*) {s})" for _, s in counted) or "0") + ")"
 
-        return page_json(b, a, page, keys, self.parts, inner, total)
+        return page_json(b, a, page, keys, self.parts, inner, total, numbered=bool(number))
 
 
 def _sources(b: Bind, owner: timeline.Owner, parent: str, q: Any) -> list[tuple[str, str]]:

@@ -74,17 +74,29 @@ def mask(expr: str, kind: str | None) -> str:
 
 def money_amount(amount: str, currency: str) -> str:
     """`Money.amount` as `relasi.currencies.for_output` writes it: the currency's decimals, or
-    every stored digit of an amount that has more."""
-    cases = " ".join(
-        f"WHEN '{code}' THEN {units}"  # codes from the ISO table: three capital letters
-        for code, units in sorted(MINOR_UNITS.items())
-        if units != LEGACY_MINOR_UNITS
-    )
-    units = f"(CASE {currency} {cases} ELSE {LEGACY_MINOR_UNITS} END)"
-    exact = f"trim_scale({amount})"
+    every stored digit of an amount that has more (rounding to the scale of its trimmed value
+    drops only trailing zeros)."""
     return (
-        f"(CASE WHEN scale({exact}) > {units} THEN {exact} ELSE round({amount}, {units}) END)::text"
+        f"round({amount}, greatest({_UNITS.format(c=currency)}, scale(trim_scale({amount}))))::text"
     )
+
+
+def _units_case() -> str:
+    """A currency's decimals as one CASE over IN lists (codes from the ISO table: three capital
+    letters), one list per number of decimals: evaluated once per amount, each list a hash
+    look-up rather than a comparison per currency."""
+    by_units: dict[int, list[str]] = {}
+    for code, units in sorted(MINOR_UNITS.items()):
+        if units != LEGACY_MINOR_UNITS:
+            by_units.setdefault(units, []).append(code)
+    cases = " ".join(
+        f"WHEN {{c}} IN ({', '.join(literal(code) for code in codes)}) THEN {units}"
+        for units, codes in sorted(by_units.items())
+    )
+    return f"(CASE {cases} ELSE {LEGACY_MINOR_UNITS} END)"
+
+
+_UNITS = _units_case()
 
 
 _PLAIN_JSON = "'^[ !#-\\[\\]-~]*$'"  # printable ASCII but " and \\: json.dumps leaves it as is

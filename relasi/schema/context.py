@@ -54,6 +54,8 @@ class Context:
     # which path answered: "compiled" (one statement), "mixed" (one statement and the
     # resolvers, per root field) or "resolvers"
     answered_path: str = "resolvers"
+    # answered compiled in full: (document text, operation name, parsed document)
+    compiled: tuple[str, str | None, Any] | None = None
 
     @property
     def session(self) -> Session | None:

@@ -18,7 +18,6 @@ from __future__ import annotations
 from collections import OrderedDict
 from collections.abc import Iterator
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import Any
 
 from graphql import (
@@ -39,7 +38,7 @@ from graphql import (
     validate,
     value_from_ast_untyped,
 )
-from strawberry.extensions import ValidationCache
+from strawberry.extensions import SchemaExtension
 from strawberry.schema.validation_rules.maybe_null import MaybeNullValidationRule
 from strawberry.schema.validation_rules.one_of import OneOfInputValidationRule
 
@@ -225,25 +224,47 @@ def too_complex(found: Measure, limits: Limits) -> str | None:
     return None
 
 
-@lru_cache(maxsize=256)
-def _validate_without_suggestions(
-    schema: GraphQLSchema, document: DocumentNode, rules: tuple[type[ASTValidationRule], ...]
+# (schema, document text, rules, hints hidden) -> the document's validation errors. Keyed by
+# the text, not the parsed document: hashing a document walks all its nodes, every request.
+_VALIDATIONS: OrderedDict[tuple, list[GraphQLError]] = OrderedDict()
+
+
+def _validate(
+    schema: GraphQLSchema,
+    document: DocumentNode,
+    rules: tuple[type[ASTValidationRule], ...],
+    hide_suggestions: bool,
 ) -> list[GraphQLError]:
-    """strawberry's validation, minus the "Did you mean ...?" hints (production mode): they
+    """strawberry's validation; in production mode minus the "Did you mean ...?" hints: they
     spell out the schema to a prober, one typo at a time."""
     rules = (*rules, MaybeNullValidationRule, OneOfInputValidationRule)
-    return validate(schema, document, rules, hide_suggestions=True)
+    return validate(schema, document, rules, hide_suggestions=hide_suggestions)
 
 
-def limited_validation(limits: Limits, *, hide_suggestions: bool = False) -> type[ValidationCache]:
-    """Validation (cached per document) preceded by the limits, which read the variables and
-    so are never cached."""
+def limited_validation(limits: Limits, *, hide_suggestions: bool = False) -> type[SchemaExtension]:
+    """Validation (cached per document text) preceded by the limits, which read the variables
+    and so are never cached."""
 
-    class LimitedValidation(ValidationCache):
+    class LimitedValidation(SchemaExtension):
         def __init__(self, maxsize: int) -> None:
-            super().__init__(maxsize)
-            if hide_suggestions:
-                self.cached_validate_document = _validate_without_suggestions
+            super().__init__()
+            self.maxsize = maxsize
+
+        def _validated(self) -> list[GraphQLError]:
+            context = self.execution_context
+            schema, rules = context.schema._schema, context.validation_rules
+            if context.query is None:  # a document given parsed: no text to key it by
+                return _validate(schema, context.graphql_document, rules, hide_suggestions)
+            key = (schema, context.query, rules, hide_suggestions)
+            errors = _VALIDATIONS.get(key)
+            if errors is None:
+                errors = _validate(schema, context.graphql_document, rules, hide_suggestions)
+                _VALIDATIONS[key] = errors
+                if len(_VALIDATIONS) > self.maxsize:
+                    _VALIDATIONS.popitem(last=False)
+            else:
+                _VALIDATIONS.move_to_end(key)
+            return errors
 
         def on_validate(self) -> Iterator[None]:
             context = self.execution_context
@@ -257,7 +278,8 @@ def limited_validation(limits: Limits, *, hide_suggestions: bool = False) -> typ
             )
             message = too_complex(found, limits)
             if message is None:
-                yield from super().on_validate()
+                context.pre_execution_errors = self._validated()
+                yield
                 return
             error = AppError(message, code=ErrorCode.QUERY_TOO_COMPLEX)
             # validation is skipped: strawberry answers these errors without executing

@@ -41,6 +41,7 @@ from relasi.auth.principal import Principal
 from relasi.compiler import values
 from relasi.compiler.caller import plan_me
 from relasi.compiler.errors import Unsupported
+from relasi.compiler.introspection import Introspection
 from relasi.compiler.journeys import plan_journey
 from relasi.compiler.nodes import (
     Arguments,
@@ -231,9 +232,14 @@ class Planner:
         return root
 
     def root_field(self, query: GraphQLObjectType, nodes: list[FieldNode]) -> Plan:
+        from relasi.schema.executor import INTROSPECTION_FIELDS  # relasi.schema imports us
+
         name = nodes[0].name.value
         if name == "__typename":
             return Const("'Query'")
+        if name in INTROSPECTION_FIELDS:
+            key = nodes[0].alias.value if nodes[0].alias else name
+            return Introspection(key, nodes, self.operation, list(self.fragments.values()))
         strawberry_field = self._check("Query", name)
         gql_field = query.fields[name]
         if name in ROOT_LOOKUPS:

@@ -58,8 +58,9 @@ from relasi.compiler.nodes import (
     Rows,
     ToOne,
 )
+from relasi.compiler.segments import Rule, plan_size_history
 from relasi.compiler.timelines import OWNERS, actor_plan, plan_stage_history, plan_timeline
-from relasi.resolvers.model import EXTENSIONS, Entity, Output, Relation, entity
+from relasi.resolvers.model import Entity, Output, Relation, entity
 
 # the types whose every field the planner can map (others: the resolvers)
 COVERED_TYPES = frozenset(
@@ -74,6 +75,8 @@ COVERED_TYPES = frozenset(
         "Pipeline",
         "ApiKey",
         "AuditEntry",
+        "Segment",
+        "SegmentMembershipChange",
     }
 )
 ROOT_LOOKUPS = {
@@ -83,6 +86,7 @@ ROOT_LOOKUPS = {
     "case": "Case",
     "interaction": "Interaction",
     "pipeline": "Pipeline",
+    "segment": "Segment",
 }
 ROOT_LISTS = {
     "contacts": "Contact",
@@ -94,6 +98,7 @@ ROOT_LISTS = {
     "members": "Member",
     "apiKeys": "ApiKey",
     "auditLog": "AuditEntry",
+    "segments": "Segment",
 }
 MAX_KEYS = 50  # json_build_object takes at most 100 arguments
 log = logging.getLogger("relasi.compiler")
@@ -303,11 +308,12 @@ class Planner:
             return Column(expr, "String")
         if ent.name == "AuditEntry" and name == "actor":
             return actor_plan(self, self._object_type(named.name), nodes)
-        relation = ent.find_relation(name)
+        if ent.name == "Segment" and name == "sizeHistory":
+            return plan_size_history(self, nodes, gql_field)
+        if ent.name == "Segment" and name == "rule":
+            return Rule()
+        relation = ent.find_relation(strawberry_field.python_name)
         if relation is not None and strawberry_field.base_resolver is not None:
-            extension = EXTENSIONS.get(ent.name)
-            if extension is not None and relation in extension.relations:
-                raise Unsupported(f"{ent.name}.{name}")  # another domain's (segments)
             if relation.cardinality == "one":
                 target = self.entity_object(entity(relation.target), nodes)
                 return ToOne(relation, target)

@@ -6,10 +6,13 @@ transaction around the read, no connection reset, no key look-up on a connection
 import re
 
 from tests.compiler.test_differential import CONTACT_LIST, CUSTOMER, _some_ids
+from tests.compiler.test_introspection import TYPE
+from tests.compiler.test_segments import SEGMENTS
 
 DATA_TABLES = re.compile(
     r"\b(FROM|JOIN)\s+(contacts|contact_identities|accounts|deals|deal_contacts|cases"
-    r"|interactions|members|pipelines|pipeline_stages|timeline_events)\b"
+    r"|interactions|members|pipelines|pipeline_stages|timeline_events|segments|segment_members"
+    r"|segment_includes|segment_excludes|segment_changes)\b"
 )
 NESTED = """{
   accounts(first: 50) { totalCount edges { cursor node { name parent { name }
@@ -64,6 +67,22 @@ async def test_a_compiled_read_is_one_statement(demo_api, database):
     # the resolvers, for comparison, read once per relation level
     statements = await _run(api, database, CUSTOMER, {"id": contact}, path="resolvers")
     assert len([s for s in statements if DATA_TABLES.search(s)]) > 5
+
+
+async def test_segments_and_introspection_are_one_statement(demo_api, database):
+    """A segments screen (sizes, history, masked rules, members, change log) and type
+    lookups beside a list: one read, as for any other compiled read."""
+    trivial = await _run(demo_api(), database, "{ contacts(first: 1) { totalCount } }")
+    for caller in ("admin", "no_pii"):
+        for query, variables in [
+            (SEGMENTS, None),
+            ("{ contacts(first: 5) { nodes { segments { nodes { name size } } } } }", None),
+            (TYPE, {"name": "Segment", "deprecated": True, "withFields": True}),
+        ]:
+            statements = await _run(demo_api(caller), database, query, variables)
+            reads = [s for s in statements if DATA_TABLES.search(s)]
+            assert len(reads) == 1 and reads[0].startswith("SELECT json_build_object"), reads
+            assert len(statements) == len(trivial) == 2, statements
 
 
 async def test_a_compiled_request_is_two_round_trips(demo_api, database):

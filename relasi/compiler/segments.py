@@ -1,0 +1,78 @@
+"""Segments compiled: `Segment.sizeHistory` (per day, as `resolvers/segments/queries.py` counts
+it) and `Segment.rule` (masked without pii:read, `resolvers/segments/masking.py`). The rest of
+a segment is its storage mapping: columns, `size` (an output), members, overrides and its
+change log (relations)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from graphql import FieldNode, get_named_type
+
+from relasi.auth.pii import PII_READ
+from relasi.compiler import values
+from relasi.compiler.errors import Unsupported
+from relasi.compiler.nodes import Arguments, Bind, Plan
+from relasi.resolvers.segments.masking import mask_spec
+from relasi.resolvers.segments.queries import MAX_HISTORY_DAYS
+
+if TYPE_CHECKING:
+    from relasi.compiler.plan import Planner
+
+# the size at the end of day {d} (UTC): the size now ({now}) less the entries and exits after it
+_DAY_SIZE = (
+    "{now} - coalesce((SELECT sum(CASE x.change WHEN 'ENTERED' THEN 1 ELSE -1 END)"
+    " FROM segment_changes x WHERE x.workspace_id = $1 AND x.segment_id = {t}.id"
+    " AND x.occurred_at >= ({d} + 1)::timestamp AT TIME ZONE 'UTC'), 0)"
+)
+_TODAY = "(now() AT TIME ZONE 'UTC')::date"
+
+
+@dataclass
+class SizeHistory(Plan):
+    arguments: Arguments
+    item: list[tuple[str, str]]  # (response key, "date" | "size" | "__typename")
+
+    def sql(self, b: Bind, alias: str) -> str:
+        days = self.arguments.read(b).get("days", 30)
+        if not 1 <= days <= MAX_HISTORY_DAYS:
+            raise Unsupported("days")  # the resolver's error
+        g, now = b.alias(), b.alias()
+        day = f"({_TODAY} - {g}.n)"
+        parts = {
+            "date": f"to_char({day}, 'YYYY-MM-DD')",
+            "size": _DAY_SIZE.format(t=alias, d=day, now=f"{now}.n"),
+            "__typename": "'SegmentSize'",
+        }
+        pairs = ", ".join(f"{values.literal(k)}, {parts[name]}" for k, name in self.item)
+        return (
+            f"(SELECT json_agg(json_build_object({pairs}) ORDER BY {g}.n DESC)"
+            f" FROM (SELECT count(*) AS n FROM segment_members m WHERE m.workspace_id = $1"
+            f" AND m.segment_id = {alias}.id) AS {now},"
+            f" generate_series(0, {b.params(days, 'int')} - 1) AS {g}(n))"
+        )
+
+
+@dataclass
+class Rule(Plan):
+    """The stored rule; without pii:read through `relasi_mask_rule` (migration 0016), which
+    walks it by the storage mapping's description of personal data (`mask_spec`)."""
+
+    def sql(self, b: Bind, alias: str) -> str:
+        if b.principal.has(PII_READ):
+            return f"{alias}.rule"
+        spec = b.params(mask_spec(), "jsonb")
+        return f"relasi_mask_rule({alias}.rule, 'Contact', {spec})"
+
+
+def plan_size_history(planner: Planner, nodes: list[FieldNode], gql_field: Any) -> SizeHistory:
+    strawberry_field = planner._check("Segment", nodes[0].name.value)
+    type_ = planner._object_type(get_named_type(gql_field.type).name)
+    item = []
+    for key, fields in planner.collect(type_, [n.selection_set for n in nodes]).items():
+        name = fields[0].name.value
+        if name != "__typename":
+            planner._check(type_.name, name)
+        item.append((key, name))
+    return SizeHistory(Arguments(nodes[0], gql_field, strawberry_field), item)

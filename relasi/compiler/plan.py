@@ -40,6 +40,7 @@ from relasi.auth.permissions import PUBLIC, RequireScope, can_read_type
 from relasi.auth.principal import Principal
 from relasi.compiler import values
 from relasi.compiler.caller import plan_me
+from relasi.compiler.changes import plan_changes
 from relasi.compiler.errors import Unsupported
 from relasi.compiler.introspection import Introspection
 from relasi.compiler.journeys import plan_journey
@@ -255,6 +256,8 @@ class Planner:
             return self.connection("Query", entity(ROOT_LISTS[name]), None, nodes, gql_field)
         if name == "me":
             return plan_me(self, nodes, gql_field)
+        if name == "changes":
+            return plan_changes(self, nodes, gql_field, strawberry_field)
         if name in ("node", "nodes"):
             arguments = Arguments(nodes[0], gql_field, strawberry_field)
             node_types = self.gql.get_possible_types(self.gql.get_type("Node"))

@@ -296,14 +296,14 @@ async def real_ids(demo_workspace, database) -> dict[str, list[str]]:
 def _documents(ids: dict[str, list[str]]) -> list[str]:
     """Generated documents: the root lists (any real id in filters), each root lookup with
     ids of its own type (other ids only make NOT_FOUND errors, which the lists cover too),
-    `node`/`nodes` with ids of every type, and compiled root fields beside one the resolvers
-    answer (`changes`)."""
+    `node`/`nodes` with ids of every type, and compiled root fields (`changes` among them)
+    beside one the resolvers answer (`webhookEndpoints`)."""
     every = [i for found in ids.values() for i in found]
     groups = [(sorted(ROOT_LISTS), every)]
     groups += [([root], ids[type_name]) for root, type_name in ROOT_LOOKUPS.items()]
     groups += [
         (["node", "nodes"], every),
-        (["me", "changes", "apiKeys", "contacts", "node"], every),
+        (["me", "changes", "apiKeys", "contacts", "node", "webhookEndpoints"], every),
     ]
     documents: list[str] = []
     timelines = [(["contact"], ids["Contact"]), (["account"], ids["Account"])]

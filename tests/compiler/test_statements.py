@@ -12,7 +12,7 @@ from tests.compiler.test_segments import SEGMENTS
 DATA_TABLES = re.compile(
     r"\b(FROM|JOIN)\s+(contacts|contact_identities|accounts|deals|deal_contacts|cases"
     r"|interactions|members|pipelines|pipeline_stages|timeline_events|segments|segment_members"
-    r"|segment_includes|segment_excludes|segment_changes)\b"
+    r"|segment_includes|segment_excludes|segment_changes|change_commits|change_events)\b"
 )
 NESTED = """{
   accounts(first: 50) { totalCount edges { cursor node { name parent { name }
@@ -69,20 +69,28 @@ async def test_a_compiled_read_is_one_statement(demo_api, database):
     assert len([s for s in statements if DATA_TABLES.search(s)]) > 5
 
 
-async def test_segments_and_introspection_are_one_statement(demo_api, database):
-    """A segments screen (sizes, history, masked rules, members, change log) and type
-    lookups beside a list: one read, as for any other compiled read."""
+CHANGES = """{ changes(first: 30) { edges { cursor node { type recordId changes
+  record { id ... on Contact { fullName } ... on Segment { name size } }
+  actor { apiKeyName member { name } } } } pageInfo { endCursor } } }"""
+
+
+async def test_segments_changes_and_introspection_are_one_statement(demo_api, database):
+    """A segments screen (sizes, history, masked rules, members, change log), a page of the
+    change log with records and actors, and type lookups beside a list: one read, as for any
+    other compiled read."""
     trivial = await _run(demo_api(), database, "{ contacts(first: 1) { totalCount } }")
-    for caller in ("admin", "no_pii"):
-        for query, variables in [
-            (SEGMENTS, None),
-            ("{ contacts(first: 5) { nodes { segments { nodes { name size } } } } }", None),
-            (TYPE, {"name": "Segment", "deprecated": True, "withFields": True}),
-        ]:
-            statements = await _run(demo_api(caller), database, query, variables)
-            reads = [s for s in statements if DATA_TABLES.search(s)]
-            assert len(reads) == 1 and reads[0].startswith("SELECT json_build_object"), reads
-            assert len(statements) == len(trivial) == 2, statements
+    screens = [
+        (SEGMENTS, None),
+        ("{ contacts(first: 5) { nodes { segments { nodes { name size } } } } }", None),
+        (TYPE, {"name": "Segment", "deprecated": True, "withFields": True}),
+    ]
+    requests = [("admin", CHANGES, None)]  # the other key may not read the log
+    requests += [(caller, *screen) for caller in ("admin", "no_pii") for screen in screens]
+    for caller, query, variables in requests:
+        statements = await _run(demo_api(caller), database, query, variables)
+        reads = [s for s in statements if DATA_TABLES.search(s)]
+        assert len(reads) == 1 and reads[0].startswith("SELECT json_build_object"), reads
+        assert len(statements) == len(trivial) == 2, statements
 
 
 async def test_a_compiled_request_is_two_round_trips(demo_api, database):

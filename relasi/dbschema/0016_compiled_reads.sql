@@ -1,8 +1,11 @@
+-- Functions the compiled read path (relasi/compiler/) calls where the resolvers run Python
+-- over stored JSON: segment rules masked, change log names spelled as the API spells them.
+-- They read no table.
+
 -- A stored segment rule as a caller without pii:read reads it on the compiled path: the
 -- emails and phones it compares against masked exactly as resolvers/segments/masking.py's
 -- mask_rule masks them (auth/pii.py's mask_email and mask_phone). The walk follows `spec`,
--- mask_rule's view of the storage mapping (masking.mask_spec), which the caller binds; these
--- functions read no table.
+-- mask_rule's view of the storage mapping (masking.mask_spec), which the caller binds.
 
 CREATE FUNCTION relasi_mask_value(value text, kind text) RETURNS text
 LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
@@ -79,4 +82,32 @@ BEGIN
         masked_rule := masked_rule || jsonb_build_object(field_name, masked);
     END LOOP;
     RETURN masked_rule;
+END $$;
+
+-- A stored name as the API spells it (resolvers/model.py's camel): first_name -> firstName.
+CREATE FUNCTION relasi_camel(name text) RETURNS text
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT split_part(name, '_', 1) || coalesce((
+        SELECT string_agg(initcap(p.part), '' ORDER BY p.n)
+          FROM unnest((string_to_array(name, '_'))[2:]) WITH ORDINALITY AS p(part, n)), '')
+$$;
+
+-- A change log value with stored names inside (a contact's external identities) as the API
+-- spells them, at any depth (resolvers/changes.py's _camel_keys); keys keep their order.
+CREATE FUNCTION relasi_camel_keys(value jsonb) RETURNS json
+LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE AS $$
+DECLARE
+    found json;
+BEGIN
+    IF jsonb_typeof(value) = 'object' THEN
+        SELECT coalesce(json_object_agg(relasi_camel(o.key), relasi_camel_keys(o.value)
+                                        ORDER BY o.n), '{}')
+          INTO found FROM jsonb_each(value) WITH ORDINALITY AS o(key, value, n);
+        RETURN found;
+    ELSIF jsonb_typeof(value) = 'array' THEN
+        SELECT coalesce(json_agg(relasi_camel_keys(a.elem) ORDER BY a.n), '[]')
+          INTO found FROM jsonb_array_elements(value) WITH ORDINALITY AS a(elem, n);
+        RETURN found;
+    END IF;
+    RETURN value::json;
 END $$;

@@ -59,7 +59,7 @@ from relasi.compiler.nodes import (
     Rows,
     ToOne,
 )
-from relasi.compiler.segments import Rule, plan_size_history
+from relasi.compiler.segments import Rule, plan_preview, plan_size_history
 from relasi.compiler.timelines import OWNERS, actor_plan, plan_stage_history, plan_timeline
 from relasi.resolvers.model import Entity, Output, Relation, entity
 
@@ -258,6 +258,8 @@ class Planner:
             return plan_me(self, nodes, gql_field)
         if name == "changes":
             return plan_changes(self, nodes, gql_field, strawberry_field)
+        if name == "previewSegment":
+            return plan_preview(self, nodes, gql_field, strawberry_field)
         if name in ("node", "nodes"):
             arguments = Arguments(nodes[0], gql_field, strawberry_field)
             node_types = self.gql.get_possible_types(self.gql.get_type("Node"))

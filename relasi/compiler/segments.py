@@ -1,7 +1,7 @@
 """Segments compiled: `Segment.sizeHistory` (per day, as `resolvers/segments/queries.py` counts
-it) and `Segment.rule` (masked without pii:read, `resolvers/segments/masking.py`). The rest of
-a segment is its storage mapping: columns, `size` (an output), members, overrides and its
-change log (relations)."""
+it), `Segment.rule` (masked without pii:read, `resolvers/segments/masking.py`) and
+`previewSegment`. The rest of a segment is its storage mapping: columns, `size` (an output),
+members, overrides and its change log (relations)."""
 
 from __future__ import annotations
 
@@ -13,9 +13,14 @@ from graphql import FieldNode, get_named_type
 from relasi.auth.pii import PII_READ
 from relasi.compiler import values
 from relasi.compiler.errors import Unsupported
-from relasi.compiler.nodes import Arguments, Bind, Plan
+from relasi.compiler.nodes import Arguments, Bind, ObjectPlan, Plan
+from relasi.errors import AppError, UserInputError
+from relasi.resolvers.model import entity
+from relasi.resolvers.pagination import PageArgs, plan_page, sort_keys
+from relasi.resolvers.predicates import compile_filter
 from relasi.resolvers.segments.masking import mask_spec
 from relasi.resolvers.segments.queries import MAX_HISTORY_DAYS
+from relasi.resolvers.segments.rules import parse_all
 
 if TYPE_CHECKING:
     from relasi.compiler.plan import Planner
@@ -76,3 +81,79 @@ def plan_size_history(planner: Planner, nodes: list[FieldNode], gql_field: Any) 
             planner._check(type_.name, name)
         item.append((key, name))
     return SizeHistory(Arguments(nodes[0], gql_field, strawberry_field), item)
+
+
+@dataclass
+class Preview(Plan):
+    """`previewSegment`, as `schema/segments.preview_segment` answers it when the rule is
+    good: how many contacts match and the first of them (newest first). A rule with problems
+    (its userErrors), one reading other segments (checked against the workspace's segments
+    graph in Python) or a bad page size raise `Unsupported`: the resolver answers."""
+
+    arguments: Arguments
+    fields: list[tuple[str, str, ObjectPlan | None]]  # (response key, field, contacts' plan)
+
+    def sql(self, b: Bind, alias: str) -> str:
+        from relasi.schema.segments import rule_of  # relasi.schema imports us
+
+        kwargs = self.arguments.read(b)
+        data: dict[str, Any] = {}
+        try:
+            rule_of(data, kwargs.get("rule"), kwargs.get("rule_json"), prefix="")
+        except UserInputError as e:
+            raise Unsupported("rule and ruleJson") from e
+        if "rule" not in data:
+            raise Unsupported("no rule")
+        rule, errors = parse_all(data["rule"], [data["rule_field"]])
+        if errors or rule.refs:
+            raise Unsupported("rule")
+        contact = entity("Contact")
+        a, c = b.alias(), b.alias()
+        try:  # a rule on personal data without pii:read: the resolver's error
+            count_cond = compile_filter(contact, rule.filter, c, b.params)
+            keys = sort_keys(contact, None, a)
+            page = plan_page(keys, PageArgs(first=kwargs["first"]), b.params, b.max_page_size)
+            cond = compile_filter(contact, rule.filter, a, b.params)
+        except AppError as e:
+            raise Unsupported("rule or first") from e
+        pairs = []
+        for key, name, plan in self.fields:
+            if name == "__typename":
+                expr = "'SegmentPreview'"
+            elif name == "userErrors":
+                expr = "'[]'::json"
+            elif name == "count":
+                expr = (
+                    f"(SELECT count(*) FROM {contact.table} {c} WHERE {c}.workspace_id = $1"
+                    f" AND {contact.live(c)} AND {count_cond})"
+                )
+            else:  # contacts
+                assert plan is not None
+                inner = (
+                    f"SELECT {a}.*, row_number() OVER (ORDER BY {page.order_sql}) AS _n"
+                    f" FROM {contact.table} {a} WHERE {a}.workspace_id = $1"
+                    f" AND {contact.live(a)} AND {cond} AND {page.where}"
+                    f" ORDER BY {page.order_sql} LIMIT {page.limit}"
+                )
+                expr = (
+                    f"(SELECT coalesce(json_agg({plan.sql(b, a)} ORDER BY {a}._n)"
+                    f" FILTER (WHERE {a}._n <= {page.size}), '[]'::json) FROM ({inner}) {a})"
+                )
+            pairs.append(f"{values.literal(key)}, {expr}")
+        return f"json_build_object({', '.join(pairs)})"
+
+
+def plan_preview(
+    planner: Planner, nodes: list[FieldNode], gql_field: Any, strawberry_field: Any
+) -> Preview:
+    type_ = planner._object_type(get_named_type(gql_field.type).name)
+    fields: list[tuple[str, str, ObjectPlan | None]] = []
+    for key, found in planner.collect(type_, [n.selection_set for n in nodes]).items():
+        name = found[0].name.value
+        plan = None
+        if name != "__typename":
+            planner._check(type_.name, name)
+        if name == "contacts":
+            plan = planner.entity_object(entity("Contact"), found)
+        fields.append((key, name, plan))
+    return Preview(Arguments(nodes[0], gql_field, strawberry_field), fields)

@@ -112,3 +112,49 @@ async def test_contact_segments_and_membership_change_nodes(demo_api):
 async def test_segment_errors_are_the_resolvers_errors(demo_api, query, code):
     body = await _compare(demo_api(), query, compiled=False)
     assert body["errors"][0]["extensions"]["code"] == code
+
+
+PREVIEW = """query($rule: ContactFilter, $ruleJson: JSON, $first: Int!) {
+  previewSegment(rule: $rule, ruleJson: $ruleJson, first: $first) {
+    __typename count userErrors { field message code }
+    contacts { id fullName email account { name } }
+  }
+}"""
+
+
+@pytest.mark.parametrize(
+    "variables",
+    [
+        {"rule": {"lifecycleStage": {"eq": "CUSTOMER"}}, "first": 5},
+        {"ruleJson": {"or": [{"city": {"eq": "Jakarta"}}, {"search": "a"}]}, "first": 0},
+        {"ruleJson": {"touchpoints": {"atLeast": 2}}, "first": 100},
+    ],
+)
+@pytest.mark.parametrize("caller", CALLERS)
+async def test_previews_answer_the_same_on_both_paths(demo_api, caller, variables):
+    body = await _compare(demo_api(caller), PREVIEW, variables, compiled=caller != "partner")
+    if caller != "partner":
+        preview = body["data"]["previewSegment"]
+        assert preview["userErrors"] == [] and len(preview["contacts"]) <= preview["count"]
+
+
+@pytest.mark.parametrize(
+    "variables",
+    [
+        {"ruleJson": {"nope": 1}, "first": 5},  # userErrors
+        {"first": 5},  # no rule
+        {"rule": {"city": {"eq": "Bandung"}}, "ruleJson": {"city": {"eq": "Bandung"}}, "first": 5},
+        {"ruleJson": {"email": {"eq": "a@b.co"}}, "first": 5},  # personal data
+        {"ruleJson": {"city": {"eq": "Bandung"}}, "first": 101},  # page size
+        {
+            "ruleJson": {
+                "inSegment": {"id": "U2VnbWVudDowMDAwMDAwMC0wMDAwLTAwMDAtMDAwMC0wMDAwMDAwMDAwMDA"}
+            },
+            "first": 5,
+        },
+    ],
+)
+async def test_previews_with_problems_are_the_resolvers(demo_api, variables):
+    for caller in ("admin", "no_pii"):
+        await _compare(demo_api(caller), PREVIEW, variables)
+    await _compare(demo_api("no_pii"), PREVIEW, variables, compiled=False)

@@ -14,11 +14,13 @@ from relasi.auth.permissions import can_read_type
 from relasi.auth.pii import PII_READ
 from relasi.compiler import values
 from relasi.compiler.errors import Unsupported
+from relasi.compiler.forward import forward_page, plan_parts
 from relasi.compiler.nodes import Arguments, Bind, Column, Const, ObjectPlan, Plan
 from relasi.compiler.timelines import actor_plan
 from relasi.errors import AppError
 from relasi.resolvers import changes as log
 from relasi.resolvers.model import Entity, camel
+from relasi.resolvers.pagination import page_size
 
 if TYPE_CHECKING:
     from relasi.compiler.plan import Planner
@@ -44,7 +46,7 @@ class ChangePage(Plan):
         kwargs = self.arguments.read(b)
         flt, after = kwargs.get("filter"), kwargs.get("after")
         try:
-            size = log.page_size(kwargs.get("first"), b.max_page_size)
+            size = page_size(kwargs.get("first"), b.max_page_size)
             where = log.conditions(
                 b.params,
                 after,
@@ -60,38 +62,9 @@ class ChangePage(Plan):
             " ON e.workspace_id = c.workspace_id AND e.xid = c.xid"
             f" WHERE {where} ORDER BY c.sequence, e.seq LIMIT {size + 1}"
         )
-        order, in_page = f"ORDER BY {a}._n", f"FILTER (WHERE {a}._n <= {size})"
-        cursor = values.cursor(
-            log.FINGERPRINT, [(f"{a}.sequence", "bigint"), (f"{a}.seq", "bigint")]
-        )
-        pairs = []
-        for key, kind, payload in self.parts:
-            if kind == "const":
-                expr = payload
-            elif kind == "nodes":
-                expr = f"coalesce(json_agg({payload.sql(b, a)} {order}) {in_page}, '[]'::json)"
-            elif kind == "edges":
-                edge = {"cursor": cursor, "__typename": "'ChangeEventEdge'"}
-                items = ", ".join(
-                    f"{values.literal(k)}, {edge[name] if name in edge else plan.sql(b, a)}"
-                    for k, name, plan in payload
-                )
-                expr = (
-                    f"coalesce(json_agg(json_build_object({items}) {order}) {in_page}, '[]'::json)"
-                )
-            else:  # pageInfo: a page with nothing new ends at the cursor it was given
-                end = f"(array_agg({cursor} {order} DESC) {in_page})[1]"
-                info = {
-                    "hasNextPage": f"count(*) > {size}",
-                    "hasPreviousPage": "true" if after is not None else "false",
-                    "startCursor": f"(array_agg({cursor} {order}) {in_page})[1]",
-                    "endCursor": end if after is None else f"coalesce({end}, {b.params(after)})",
-                    "__typename": "'PageInfo'",
-                }
-                items = ", ".join(f"{values.literal(k)}, {info[name]}" for k, name in payload)
-                expr = f"json_build_object({items})"
-            pairs.append(f"{values.literal(key)}, {expr}")
-        return f"(SELECT json_build_object({', '.join(pairs)}) FROM ({inner}) {a} GROUP BY ())"
+        keys = [(f"{a}.sequence", "bigint"), (f"{a}.seq", "bigint")]
+        cursor = values.cursor(log.FINGERPRINT, keys)
+        return forward_page(b, a, inner, size, cursor, after, self.parts, end_at_after=True)
 
 
 @dataclass
@@ -226,29 +199,7 @@ def plan_changes(
     planner: Planner, nodes: list[FieldNode], gql_field: Any, strawberry_field: Any
 ) -> ChangePage:
     connection_type = planner._object_type(get_named_type(gql_field.type).name)
-    parts: list[tuple[str, str, Any]] = []
-    for key, fields in planner.collect(connection_type, [n.selection_set for n in nodes]).items():
-        name = fields[0].name.value
-        if name == "__typename":
-            parts.append((key, "const", values.literal(connection_type.name)))
-            continue
-        planner._check(connection_type.name, name)
-        if name == "nodes":
-            parts.append((key, "nodes", _event(planner, fields)))
-        elif name == "pageInfo":
-            parts.append((key, "pageInfo", planner.page_info(fields)))
-        else:  # edges
-            edge_type = planner._object_type("ChangeEventEdge")
-            edge = []
-            for edge_key, found in planner.collect(
-                edge_type, [f.selection_set for f in fields]
-            ).items():
-                edge_name = found[0].name.value
-                if edge_name != "__typename":
-                    planner._check(edge_type.name, edge_name)
-                plan = _event(planner, found) if edge_name == "node" else None
-                edge.append((edge_key, edge_name, plan))
-            parts.append((key, "edges", edge))
+    parts = plan_parts(planner, connection_type, nodes, lambda found: _event(planner, found))
     return ChangePage(Arguments(nodes[0], gql_field, strawberry_field), parts)
 
 

@@ -61,6 +61,7 @@ from relasi.compiler.nodes import (
 )
 from relasi.compiler.segments import Rule, plan_preview, plan_size_history
 from relasi.compiler.timelines import OWNERS, actor_plan, plan_stage_history, plan_timeline
+from relasi.compiler.webhooks import plan_webhooks
 from relasi.resolvers.model import Entity, Output, Relation, entity
 
 # the types whose every field the planner can map (others: the resolvers)
@@ -260,6 +261,8 @@ class Planner:
             return plan_changes(self, nodes, gql_field, strawberry_field)
         if name == "previewSegment":
             return plan_preview(self, nodes, gql_field, strawberry_field)
+        if name in ("webhookEndpoint", "webhookEndpoints", "webhookDeliveries"):
+            return plan_webhooks(self, nodes, gql_field, strawberry_field)
         if name in ("node", "nodes"):
             arguments = Arguments(nodes[0], gql_field, strawberry_field)
             node_types = self.gql.get_possible_types(self.gql.get_type("Node"))

@@ -17,7 +17,7 @@ from relasi.compiler.nodes import Arguments, Bind, ObjectPlan, Plan
 from relasi.errors import AppError, UserInputError
 from relasi.resolvers.model import entity
 from relasi.resolvers.pagination import PageArgs, plan_page, sort_keys
-from relasi.resolvers.predicates import compile_filter
+from relasi.resolvers.predicates import Params, compile_filter
 from relasi.resolvers.segments.masking import mask_spec
 from relasi.resolvers.segments.queries import MAX_HISTORY_DAYS
 from relasi.resolvers.segments.rules import parse_all
@@ -108,12 +108,11 @@ class Preview(Plan):
         if errors or rule.refs:
             raise Unsupported("rule")
         contact = entity("Contact")
-        a, c = b.alias(), b.alias()
-        try:  # a rule on personal data without pii:read: the resolver's error
-            count_cond = compile_filter(contact, rule.filter, c, b.params)
-            keys = sort_keys(contact, None, a)
-            page = plan_page(keys, PageArgs(first=kwargs["first"]), b.params, b.max_page_size)
-            cond = compile_filter(contact, rule.filter, a, b.params)
+        page_args = PageArgs(first=kwargs["first"])
+        try:  # as the resolver checks, whatever is selected: its errors
+            check = Params(pii=b.principal.has(PII_READ))
+            compile_filter(contact, rule.filter, "c", check)
+            plan_page(sort_keys(contact, None, "c"), page_args, check, b.max_page_size)
         except AppError as e:
             raise Unsupported("rule or first") from e
         pairs = []
@@ -123,12 +122,17 @@ class Preview(Plan):
             elif name == "userErrors":
                 expr = "'[]'::json"
             elif name == "count":
+                c = b.alias()
+                count_cond = compile_filter(contact, rule.filter, c, b.params)
                 expr = (
                     f"(SELECT count(*) FROM {contact.table} {c} WHERE {c}.workspace_id = $1"
                     f" AND {contact.live(c)} AND {count_cond})"
                 )
             else:  # contacts
                 assert plan is not None
+                a = b.alias()
+                page = plan_page(sort_keys(contact, None, a), page_args, b.params, b.max_page_size)
+                cond = compile_filter(contact, rule.filter, a, b.params)
                 inner = (
                     f"SELECT {a}.*, row_number() OVER (ORDER BY {page.order_sql}) AS _n"
                     f" FROM {contact.table} {a} WHERE {a}.workspace_id = $1"

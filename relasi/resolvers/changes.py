@@ -90,7 +90,7 @@ async def page(
     record_ids: list[str] | None,
 ) -> tuple[list[asyncpg.Record], bool]:
     """Up to `first` events after the cursor, oldest first, and whether more are readable."""
-    size = page_size(first, session.max_page_size)
+    size = pagination.page_size(first, session.max_page_size)
     params = Params(session.workspace_id)
     where = conditions(params, after, types, record_ids)
     found = await session.fetch(
@@ -98,13 +98,6 @@ async def page(
         *params.values,
     )
     return found[:size], len(found) > size
-
-
-def page_size(first: int | None, max_page_size: int) -> int:
-    size = pagination.DEFAULT_PAGE_SIZE if first is None else first
-    if not 0 <= size <= max_page_size:
-        raise AppError(f"first must be between 0 and {max_page_size}.", field="first")
-    return size
 
 
 def conditions(

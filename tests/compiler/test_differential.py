@@ -296,8 +296,8 @@ async def real_ids(demo_workspace, database) -> dict[str, list[str]]:
 def _documents(ids: dict[str, list[str]]) -> list[str]:
     """Generated documents: the root lists (any real id in filters), each root lookup with
     ids of its own type (other ids only make NOT_FOUND errors, which the lists cover too),
-    `node`/`nodes` with ids of every type, and compiled root fields (`changes` among them)
-    beside one the resolvers answer (`webhookEndpoints`)."""
+    `node`/`nodes` with ids of every type, and the other root fields together (`changes`,
+    `webhookEndpoints`)."""
     every = [i for found in ids.values() for i in found]
     groups = [(sorted(ROOT_LISTS), every)]
     groups += [([root], ids[type_name]) for root, type_name in ROOT_LOOKUPS.items()]

@@ -158,3 +158,14 @@ async def test_previews_with_problems_are_the_resolvers(demo_api, variables):
     for caller in ("admin", "no_pii"):
         await _compare(demo_api(caller), PREVIEW, variables)
     await _compare(demo_api("no_pii"), PREVIEW, variables, compiled=False)
+
+
+@pytest.mark.parametrize(
+    "selection", ["count", "userErrors { code }", "contacts { id }", "__typename"]
+)
+async def test_a_preview_selecting_part_of_it(demo_api, selection):
+    """Only what is selected is read (a value bound for an unselected part would refuse the
+    statement)."""
+    query = "query($rule: JSON) { previewSegment(ruleJson: $rule, first: 3) { " + selection + " } }"
+    rule = {"createdAt": {"gt": "0001-01-01T00:00:00Z"}, "lastName": {"contains": "a"}}
+    await _compare(demo_api(), query, {"rule": rule}, compiled=True)

@@ -12,7 +12,8 @@ from tests.compiler.test_segments import SEGMENTS
 DATA_TABLES = re.compile(
     r"\b(FROM|JOIN)\s+(contacts|contact_identities|accounts|deals|deal_contacts|cases"
     r"|interactions|members|pipelines|pipeline_stages|timeline_events|segments|segment_members"
-    r"|segment_includes|segment_excludes|segment_changes|change_commits|change_events)\b"
+    r"|segment_includes|segment_excludes|segment_changes|change_commits|change_events"
+    r"|webhook_endpoints|webhook_deliveries|webhook_attempts)\b"
 )
 NESTED = """{
   accounts(first: 50) { totalCount edges { cursor node { name parent { name }
@@ -74,17 +75,19 @@ CHANGES = """{ changes(first: 30) { edges { cursor node { type recordId changes
   actor { apiKeyName member { name } } } } pageInfo { endCursor } } }"""
 
 
-async def test_segments_changes_and_introspection_are_one_statement(demo_api, database):
+async def test_segments_changes_webhooks_and_introspection_are_one_statement(demo_api, database):
     """A segments screen (sizes, history, masked rules, members, change log), a page of the
-    change log with records and actors, and type lookups beside a list: one read, as for any
-    other compiled read."""
+    change log with records and actors, webhook endpoints, and type lookups beside a list: one
+    read, as for any other compiled read."""
     trivial = await _run(demo_api(), database, "{ contacts(first: 1) { totalCount } }")
     screens = [
         (SEGMENTS, None),
         ("{ contacts(first: 5) { nodes { segments { nodes { name size } } } } }", None),
         (TYPE, {"name": "Segment", "deprecated": True, "withFields": True}),
     ]
-    requests = [("admin", CHANGES, None)]  # the other key may not read the log
+    webhooks = "{ webhookEndpoints(first: 5) { nodes { url health { failureStreak } } } }"
+    # the other key may read neither the log nor webhooks
+    requests = [("admin", CHANGES, None), ("admin", webhooks, None)]
     requests += [(caller, *screen) for caller in ("admin", "no_pii") for screen in screens]
     for caller, query, variables in requests:
         statements = await _run(demo_api(caller), database, query, variables)

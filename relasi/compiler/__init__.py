@@ -8,6 +8,9 @@ and cursors in SQL), run on the request's Session and sent as PostgreSQL's text.
 - `mixed.py`: the root fields left to the resolvers, merged with the compiled ones.
 - `nodes.py`: the plan's nodes, which write the SQL of each field for one request's arguments.
 - `values.py`: scalars, ids, cursors and masks printed exactly as the resolver path prints them.
+- per domain, what the storage mapping does not say: `timelines.py`, `journeys.py`,
+  `caller.py` (`me`), `segments.py`, `changes.py`, `webhooks.py` (with `forward.py`, the
+  forward-only pages) and `introspection.py`.
 - `run.py`: the plan cache and the schema extension that answers a query compiled.
 """
 

@@ -40,7 +40,9 @@ from relasi.auth.permissions import PUBLIC, RequireScope, can_read_type
 from relasi.auth.principal import Principal
 from relasi.compiler import values
 from relasi.compiler.caller import plan_me
+from relasi.compiler.changes import plan_changes
 from relasi.compiler.errors import Unsupported
+from relasi.compiler.introspection import Introspection
 from relasi.compiler.journeys import plan_journey
 from relasi.compiler.nodes import (
     Arguments,
@@ -57,6 +59,7 @@ from relasi.compiler.nodes import (
     Rows,
     ToOne,
 )
+from relasi.compiler.segments import Rule, plan_preview, plan_size_history
 from relasi.compiler.timelines import (
     OWNERS,
     When,
@@ -64,7 +67,8 @@ from relasi.compiler.timelines import (
     plan_stage_history,
     plan_timeline,
 )
-from relasi.resolvers.model import EXTENSIONS, Entity, Output, Relation, entity
+from relasi.compiler.webhooks import plan_webhooks
+from relasi.resolvers.model import Entity, Output, Relation, entity
 
 # the types whose every field the planner can map (others: the resolvers)
 COVERED_TYPES = frozenset(
@@ -80,6 +84,8 @@ COVERED_TYPES = frozenset(
         "Pipeline",
         "ApiKey",
         "AuditEntry",
+        "Segment",
+        "SegmentMembershipChange",
     }
 )
 ROOT_LOOKUPS = {
@@ -90,6 +96,7 @@ ROOT_LOOKUPS = {
     "task": "Task",
     "interaction": "Interaction",
     "pipeline": "Pipeline",
+    "segment": "Segment",
 }
 ROOT_LISTS = {
     "contacts": "Contact",
@@ -102,6 +109,7 @@ ROOT_LISTS = {
     "members": "Member",
     "apiKeys": "ApiKey",
     "auditLog": "AuditEntry",
+    "segments": "Segment",
 }
 MAX_KEYS = 50  # json_build_object takes at most 100 arguments
 log = logging.getLogger("relasi.compiler")
@@ -240,9 +248,14 @@ class Planner:
         return root
 
     def root_field(self, query: GraphQLObjectType, nodes: list[FieldNode]) -> Plan:
+        from relasi.schema.executor import INTROSPECTION_FIELDS  # relasi.schema imports us
+
         name = nodes[0].name.value
         if name == "__typename":
             return Const("'Query'")
+        if name in INTROSPECTION_FIELDS:
+            key = nodes[0].alias.value if nodes[0].alias else name
+            return Introspection(key, nodes, self.operation, list(self.fragments.values()))
         strawberry_field = self._check("Query", name)
         gql_field = query.fields[name]
         if name in ROOT_LOOKUPS:
@@ -253,6 +266,12 @@ class Planner:
             return self.connection("Query", entity(ROOT_LISTS[name]), None, nodes, gql_field)
         if name == "me":
             return plan_me(self, nodes, gql_field)
+        if name == "changes":
+            return plan_changes(self, nodes, gql_field, strawberry_field)
+        if name == "previewSegment":
+            return plan_preview(self, nodes, gql_field, strawberry_field)
+        if name in ("webhookEndpoint", "webhookEndpoints", "webhookDeliveries"):
+            return plan_webhooks(self, nodes, gql_field, strawberry_field)
         if name in ("node", "nodes"):
             arguments = Arguments(nodes[0], gql_field, strawberry_field)
             node_types = self.gql.get_possible_types(self.gql.get_type("Node"))
@@ -309,11 +328,12 @@ class Planner:
         if ent.name == "Task" and name == "completedBy":  # null unless DONE
             actor = actor_plan(self, self._object_type(named.name), nodes, "completed_by")
             return When("{t}.status = 'DONE'", actor)
-        relation = ent.find_relation(name)
+        if ent.name == "Segment" and name == "sizeHistory":
+            return plan_size_history(self, nodes, gql_field)
+        if ent.name == "Segment" and name == "rule":
+            return Rule()
+        relation = ent.find_relation(strawberry_field.python_name)
         if relation is not None and strawberry_field.base_resolver is not None:
-            extension = EXTENSIONS.get(ent.name)
-            if extension is not None and relation in extension.relations:
-                raise Unsupported(f"{ent.name}.{name}")  # another domain's (segments)
             if relation.cardinality == "one":
                 target = self.entity_object(entity(relation.target), nodes)
                 return ToOne(relation, target)

@@ -50,12 +50,15 @@ BEGIN
             SELECT n.workspace_id, n.id,
                    CASE WHEN n.kind = 'DEAL_STAGE_CHANGED' THEN n.deal_id
                         WHEN n.kind = 'JOURNEY_STAGE_CHANGED' THEN n.contact_id
+                        WHEN n.kind IN ('TASK_CREATED', 'TASK_COMPLETED') THEN n.task_id
                         ELSE n.case_id END AS record_id,
                    CASE n.kind
                        WHEN 'DEAL_STAGE_CHANGED' THEN '{deal.stage_changed,deal.created}'
                        WHEN 'JOURNEY_STAGE_CHANGED'
                            THEN '{contact.journey_stage_changed,contact.created}'
                        WHEN 'CASE_OPENED' THEN '{case.created}'
+                       WHEN 'TASK_CREATED' THEN '{task.created}'
+                       WHEN 'TASK_COMPLETED' THEN '{task.completed}'
                        ELSE '{case.status_changed}' END::text[] AS types
               FROM new_rows n WHERE n.kind <> 'NOTE' ORDER BY n.occurred_at, n.id
         LOOP

@@ -22,6 +22,7 @@ from relasi.currencies import for_output
 from relasi.errors import AppError
 from relasi.resolvers import global_ids, pagination
 from relasi.resolvers.model import camel
+from relasi.resolvers.predicates import Params
 from relasi.resolvers.session import Session
 
 _RECORDS = ("contact", "account", "deal", "case", "segment", "task")
@@ -45,7 +46,7 @@ CREATIONS = frozenset(t for t in EVENT_TYPES if t.endswith(".created")) | {
 }
 MAX_FILTER_VALUES = 100
 
-_FINGERPRINT = pagination.list_fingerprint("changes")
+FINGERPRINT = pagination.list_fingerprint("changes")
 _SELECT = (
     "SELECT c.sequence, e.seq, e.occurred_at, e.type, e.record_type, e.record_id,"
     " e.changes::text AS changes, e.actor_api_key_id, e.actor_member_id, e.request_id,"
@@ -55,7 +56,7 @@ _SELECT = (
 )
 
 # stored id columns -> the type their global ids name
-_ID_TARGETS = {
+ID_TARGETS = {
     "contact_id": "Contact",
     "account_id": "Account",
     "parent_id": "Account",
@@ -73,18 +74,18 @@ _ID_TARGETS = {
 # stored columns that are bookkeeping of the writer, not fields of the record
 _HIDDEN = frozenset({"idempotency_key"})
 # an amount column -> its currency column and the API field showing both as Money
-_MONEY = {"amount": ("currency", "amount"), "annual_revenue": ("annual_revenue_currency", None)}
-_UTM = "utm_"
+MONEY = {"amount": ("currency", "amount"), "annual_revenue": ("annual_revenue_currency", None)}
+UTM = "utm_"
 # JSON the client wrote: its keys and numbers stay as they are
-_CLIENT_JSON = ("custom_attributes", "properties", "rule")
+CLIENT_JSON = ("custom_attributes", "properties", "rule")
 
 
 def cursor_of(row: asyncpg.Record) -> str:
-    return pagination.cursor(_FINGERPRINT, [str(row["sequence"]), str(row["seq"])])
+    return pagination.cursor(FINGERPRINT, [str(row["sequence"]), str(row["seq"])])
 
 
 def _position(after: str) -> tuple[int, int]:
-    sequence, seq = pagination.cursor_values(after, _FINGERPRINT, 2, "after")
+    sequence, seq = pagination.cursor_values(after, FINGERPRINT, 2, "after")
     if not (sequence and seq and sequence.isdigit() and seq.isdigit()):
         raise AppError(f"{after!r} is not a valid cursor.", field="after")
     return int(sequence), int(seq)
@@ -98,27 +99,30 @@ async def page(
     record_ids: list[str] | None,
 ) -> tuple[list[asyncpg.Record], bool]:
     """Up to `first` events after the cursor, oldest first, and whether more are readable."""
-    size = pagination.DEFAULT_PAGE_SIZE if first is None else first
-    if not 0 <= size <= session.max_page_size:
-        raise AppError(f"first must be between 0 and {session.max_page_size}.", field="first")
-    conditions = ["c.workspace_id = $1", "c.sequence IS NOT NULL"]
-    args: list[Any] = [session.workspace_id]
-    if after is not None:
-        args += _position(after)
-        n = len(args)
-        conditions.append(f"c.sequence >= ${n - 1} AND (c.sequence > ${n - 1} OR e.seq > ${n})")
-    if types is not None:
-        args.append(_checked_types(types))
-        conditions.append(f"e.type = ANY(${len(args)}::text[])")
-    if record_ids is not None:
-        args.append(_record_pks(record_ids))
-        conditions.append(f"e.record_id = ANY(${len(args)}::uuid[])")
-    args.append(size + 1)
+    size = pagination.page_size(first, session.max_page_size)
+    params = Params(session.workspace_id)
+    where = conditions(params, after, types, record_ids)
     found = await session.fetch(
-        f"{_SELECT} WHERE {' AND '.join(conditions)} ORDER BY c.sequence, e.seq LIMIT ${len(args)}",
-        *args,
+        f"{_SELECT} WHERE {where} ORDER BY c.sequence, e.seq LIMIT {params(size + 1)}",
+        *params.values,
     )
     return found[:size], len(found) > size
+
+
+def conditions(
+    params: Params, after: str | None, types: list[str] | None, record_ids: list[str] | None
+) -> str:
+    """Which events a page reads (`c`: change_commits, `e`: change_events; $1 the workspace):
+    committed ones after the cursor, of these types and records."""
+    found = ["c.workspace_id = $1", "c.sequence IS NOT NULL"]
+    if after is not None:
+        sequence, seq = (params(n) for n in _position(after))
+        found.append(f"c.sequence >= {sequence} AND (c.sequence > {sequence} OR e.seq > {seq})")
+    if types is not None:
+        found.append(f"e.type = ANY({params(_checked_types(types), 'text[]')})")
+    if record_ids is not None:
+        found.append(f"e.record_id = ANY({params(_record_pks(record_ids), 'uuid[]')})")
+    return " AND ".join(found)
 
 
 def _checked_types(types: list[str]) -> list[str]:
@@ -159,13 +163,13 @@ def render(row: asyncpg.Record, principal: Principal) -> dict[str, Any]:
             continue
         if column in ("currency", "annual_revenue_currency"):
             continue  # shown within its amount
-        if column.startswith(_UTM):
+        if column.startswith(UTM):
             for side in ("before", "after"):
                 if change[side] is not None:
-                    utm[side][column.removeprefix(_UTM)] = change[side]
+                    utm[side][column.removeprefix(UTM)] = change[side]
             continue
-        if column in _MONEY:
-            currency_column, name = _MONEY[column]
+        if column in MONEY:
+            currency_column, name = MONEY[column]
             if row["record_type"] == "Deal" and not principal.has("deals:amounts"):
                 continue
             currency = stored.get(currency_column, {"before": None, "after": None})
@@ -190,7 +194,7 @@ def _money(amount: Any, currency: str | None) -> dict[str, str] | None:
 def _value(column: str, value: Any, principal: Principal) -> Any:
     if value is None:
         return None
-    target = _ID_TARGETS.get(column)
+    target = ID_TARGETS.get(column)
     if target is not None:
         return global_ids.encode(target, UUID(value))
     if column == "emails" and not principal.has(PII_READ):
@@ -204,7 +208,7 @@ def _value(column: str, value: Any, principal: Principal) -> Any:
         ]
     if isinstance(value, Decimal):  # a decimal field (sentiment): a string, as the API sends it
         return str(value)
-    if column in _CLIENT_JSON:
+    if column in CLIENT_JSON:
         return _plain(value)
     if isinstance(value, dict | list):  # identities: stored names
         return _camel_keys(value)

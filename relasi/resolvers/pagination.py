@@ -148,6 +148,15 @@ def list_fingerprint(name: str) -> str:
     return _fingerprint(name)
 
 
+def page_size(first: int | None, max_page_size: int) -> int:
+    """`first` of a list paged forwards only (the change log, webhooks): the default when
+    not given, else within 0..max_page_size."""
+    size = DEFAULT_PAGE_SIZE if first is None else first
+    if not 0 <= size <= max_page_size:
+        raise AppError(f"first must be between 0 and {max_page_size}.", field="first")
+    return size
+
+
 def cursor(fingerprint: str, values: list[Any]) -> str:
     """The cursor of a row whose sort-key values are `values` (e.g. an event pushed live)."""
     return _encode(fingerprint, values)

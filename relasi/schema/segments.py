@@ -164,7 +164,7 @@ connection_of("Segment", SegmentConnection, Segment)
 connection_of("SegmentMembershipChange", SegmentMembershipChangeConnection, SegmentMembershipChange)
 
 
-def _rule_of(data: dict[str, Any], typed: Any, raw: Any, prefix: str = "input") -> None:
+def rule_of(data: dict[str, Any], typed: Any, raw: Any, prefix: str = "input") -> None:
     """Put the rule (typed `rule` or JSON `ruleJson`) in `data` as JSON, with the input field
     it came from (its errors are reported under it)."""
     data.pop("rule", None)
@@ -275,7 +275,7 @@ class SegmentQueries:
         session = info.context.session
         data: dict[str, Any] = {}
         try:
-            _rule_of(data, rule, rule_json, prefix="")
+            rule_of(data, rule, rule_json, prefix="")
             if "rule" not in data:
                 raise UserInputError.single("rule", "Give rule or ruleJson.")
             parsed = await mutations.parse_preview(session, data["rule"], data["rule_field"])
@@ -309,7 +309,7 @@ class SegmentMutations:
     ) -> SegmentPayload:
         async def action(session):
             data = provided(input)
-            _rule_of(data, input.rule, input.rule_json)
+            rule_of(data, input.rule, input.rule_json)
             data["kind"] = input.kind.value if input.kind else None
             return await mutations.create_segment(session, data)
 
@@ -323,7 +323,7 @@ class SegmentMutations:
     ) -> SegmentPayload:
         async def action(session):
             data = provided(input)
-            _rule_of(data, input.rule, input.rule_json)
+            rule_of(data, input.rule, input.rule_json)
             pk = global_ids.decode(data.pop("id"), "Segment", field="input.id")
             return await mutations.update_segment(session, pk, data)
 

@@ -5,6 +5,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import httpx
 import pytest
 
 from relasi.auth.api_keys import create_api_key
@@ -74,14 +75,45 @@ async def _tasks(conn, workspace_id) -> None:
             await conn.execute("UPDATE tasks SET status = 'CANCELLED' WHERE id = $1", task["id"])
 
 
+# rules with personal data where masking must reach it: fields, lists, relations at depth,
+# not/or, predicates' filters, free text
+KNOWN_PEOPLE = {
+    "or": [
+        {"email": {"eq": "dewi.lestari@example.com"}},
+        {"phone": {"in": ["+6281234567890", "0812"]}},
+        {"not": {"email": {"contains": "@rahasia.co.id"}}},
+        {"deals": {"some": {"contacts": {"some": {"email": {"startsWith": "budi@"}}}}}},
+        {"account": {"contacts": {"none": {"phone": {"eq": "+62215550100"}}}}},
+        {"touchpoints": {"atLeast": 1, "matching": {"contact": {"email": {"eq": "a@b.co"}}}}},
+        {"search": "siti@example.com"},
+        {"search": "0812-3456-7890"},
+        {"search": "Retail"},
+    ],
+    "lifecycleStage": {"in": ["LEAD", "CUSTOMER"]},
+}
+SEGMENTS = """mutation($known: ContactFilter!, $include: [ID!]!) {
+  known: createSegment(input: {name: "Known people", rule: $known}) { userErrors { message } }
+  customers: createSegment(input: {name: "Customers", description: "Paying",
+    rule: {lifecycleStage: {eq: CUSTOMER}}}) { userErrors { message } }
+  picked: createSegment(input: {name: "Hand-picked", include: $include}) { userErrors { message } }
+}"""
+
+
 @pytest.fixture(scope="module")
-async def demo_workspace(database) -> Demo:
+async def demo_workspace(database, app) -> Demo:
     async with database.pool.acquire() as conn:
         workspace_id, admin = await create_workspace(conn, "Compiler demo")
         await seed_demo(conn, workspace_id)
         await _tasks(conn, workspace_id)
         _, no_pii = await create_api_key(conn, workspace_id, "no pii", READS_WITHOUT_PII)
         _, partner = await create_api_key(conn, workspace_id, "partner", PARTNER)
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://relasi.test") as client:
+        api = Api(client, workspace_id, admin)
+        contacts = await api("{ contacts(first: 5) { nodes { id } } }")
+        include = [n["id"] for n in contacts["contacts"]["nodes"]]
+        created = await api(SEGMENTS, known=KNOWN_PEOPLE, include=include)
+        assert all(not p["userErrors"] for p in created.values()), created
     return Demo(workspace_id, {"admin": admin, "no_pii": no_pii, "partner": partner}, {})
 
 

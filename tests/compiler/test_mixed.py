@@ -17,7 +17,7 @@ MIXED = """query Mixed($id: ID!) {
   __typename
   ...More
   last: contact(id: $id) { fullName }
-  changes(first: 1) { pageInfo { hasNextPage } }
+  preview: previewSegment(ruleJson: {nope: 1}) { userErrors { code } }
 }
 fragment More on Query {
   accounts(first: 2) { totalCount nodes { name } } segments(first: 1) { nodes { id } }
@@ -38,7 +38,14 @@ async def test_mixed_root_fields_keep_document_order(demo_api):
     contact = (await _some_ids(api))["contacts"][0]
     body, path = await _answer(api, MIXED, {"id": contact})
     assert path == "mixed"
-    assert list(body["data"]) == ["segments", "first", "__typename", "accounts", "last", "changes"]
+    assert list(body["data"]) == [
+        "segments",
+        "first",
+        "__typename",
+        "accounts",
+        "last",
+        "preview",
+    ]
     assert list(body["data"]["segments"]) == ["totalCount", "nodes"]
     assert len(body["data"]["first"]["nodes"]) == 3 and "errors" not in body
 
@@ -48,7 +55,7 @@ async def test_mixed_root_fields_keep_document_order(demo_api):
     [
         # a lookup that names nothing: the resolvers answer that field, the list is compiled
         (
-            "{ changes(first: 1) { pageInfo { hasNextPage } } contacts(first: 1) { totalCount }"
+            "{ preview: previewSegment(ruleJson: {nope: 1}) { userErrors { code } } contacts(first: 1) { totalCount }"
             f' x: contact(id: "{NOT_FOUND}") {{ id }} }}',
             "NOT_FOUND",
             "mixed",
@@ -61,7 +68,7 @@ async def test_mixed_root_fields_keep_document_order(demo_api):
         ),
         # bad arguments on a non-null root field: no data at all
         (
-            "{ changes(first: 1) { pageInfo { hasNextPage } } deals(first: 1) { totalCount }"
+            "{ preview: previewSegment(ruleJson: {nope: 1}) { userErrors { code } } deals(first: 1) { totalCount }"
             " x: contacts(first: 500) { totalCount } }",
             "BAD_USER_INPUT",
             "resolvers",
@@ -84,7 +91,7 @@ async def test_errors_of_one_root_field_are_the_resolvers_errors(demo_api, query
 async def test_the_compiled_part_is_one_statement(demo_api, database):
     api = demo_api()
     query = (
-        "{ changes(first: 1) { pageInfo { hasNextPage } } contacts(first: 5) { nodes { fullName deals(first: 2) { nodes { name } } } }"
+        "{ preview: previewSegment(ruleJson: {nope: 1}) { userErrors { code } } contacts(first: 5) { nodes { fullName deals(first: 2) { nodes { name } } } }"
         " accounts(first: 5) { nodes { name contacts(first: 2) { totalCount } } } }"
     )
     with database.capture_statements() as statements:

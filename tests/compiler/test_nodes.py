@@ -84,15 +84,13 @@ async def test_refused_ids_get_the_resolvers_errors(demo_api, real_ids, caller, 
         assert body["errors"][0]["extensions"]["code"] == code
 
 
-async def test_a_node_the_compiler_does_not_cover(demo_api):
-    """A segment (not compiled): that root field goes to the resolvers, the rest is compiled."""
+async def test_segment_nodes_of_nothing_are_null(demo_api):
+    """Every Node type is compiled, segments and their membership changes too."""
     api = demo_api()
-    segment = _id("Segment", uuid.uuid4())
     query = "query($id: ID!) { node(id: $id) { __typename id } contacts(first: 2) { totalCount } }"
-    reference = await _compare(api, query, {"id": segment})
-    assert reference["data"]["node"] is None
-    response = await api.post(query, {"id": segment})
-    assert response.headers["x-relasi-read-path"] == "mixed"
+    for type_name in ("Segment", "SegmentMembershipChange"):
+        reference = await _compare(api, query, {"id": _id(type_name, uuid.uuid4())}, compiled=True)
+        assert reference["data"]["node"] is None
 
 
 async def test_api_keys_and_the_audit_log(demo_api, api):

@@ -26,7 +26,7 @@ async def test_the_header_chooses_and_the_answer_says_which(api):
         == {"data": {"contacts": {"nodes": [{"fullName": "Ayu"}]}}}
     )
     # a mutation, or a query the compiler does not cover, is answered by the resolvers
-    uncovered = await api.post("{ segments(first: 1) { totalCount } }")
+    uncovered = await api.post("{ previewSegment(ruleJson: {nope: 1}) { userErrors { code } } }")
     assert uncovered.headers["x-relasi-read-path"] == "resolvers"
 
 

@@ -6,10 +6,14 @@ transaction around the read, no connection reset, no key look-up on a connection
 import re
 
 from tests.compiler.test_differential import CONTACT_LIST, CUSTOMER, _some_ids
+from tests.compiler.test_introspection import TYPE
+from tests.compiler.test_segments import SEGMENTS
 
 DATA_TABLES = re.compile(
     r"\b(FROM|JOIN)\s+(contacts|contact_identities|accounts|deals|deal_contacts|cases"
-    r"|interactions|members|pipelines|pipeline_stages|timeline_events)\b"
+    r"|interactions|members|pipelines|pipeline_stages|timeline_events|segments|segment_members"
+    r"|segment_includes|segment_excludes|segment_changes|change_commits|change_events"
+    r"|webhook_endpoints|webhook_deliveries|webhook_attempts)\b"
 )
 NESTED = """{
   accounts(first: 50) { totalCount edges { cursor node { name parent { name }
@@ -64,6 +68,32 @@ async def test_a_compiled_read_is_one_statement(demo_api, database):
     # the resolvers, for comparison, read once per relation level
     statements = await _run(api, database, CUSTOMER, {"id": contact}, path="resolvers")
     assert len([s for s in statements if DATA_TABLES.search(s)]) > 5
+
+
+CHANGES = """{ changes(first: 30) { edges { cursor node { type recordId changes
+  record { id ... on Contact { fullName } ... on Segment { name size } }
+  actor { apiKeyName member { name } } } } pageInfo { endCursor } } }"""
+
+
+async def test_segments_changes_webhooks_and_introspection_are_one_statement(demo_api, database):
+    """A segments screen (sizes, history, masked rules, members, change log), a page of the
+    change log with records and actors, webhook endpoints, and type lookups beside a list: one
+    read, as for any other compiled read."""
+    trivial = await _run(demo_api(), database, "{ contacts(first: 1) { totalCount } }")
+    screens = [
+        (SEGMENTS, None),
+        ("{ contacts(first: 5) { nodes { segments { nodes { name size } } } } }", None),
+        (TYPE, {"name": "Segment", "deprecated": True, "withFields": True}),
+    ]
+    webhooks = "{ webhookEndpoints(first: 5) { nodes { url health { failureStreak } } } }"
+    # the other key may read neither the log nor webhooks
+    requests = [("admin", CHANGES, None), ("admin", webhooks, None)]
+    requests += [(caller, *screen) for caller in ("admin", "no_pii") for screen in screens]
+    for caller, query, variables in requests:
+        statements = await _run(demo_api(caller), database, query, variables)
+        reads = [s for s in statements if DATA_TABLES.search(s)]
+        assert len(reads) == 1 and reads[0].startswith("SELECT json_build_object"), reads
+        assert len(statements) == len(trivial) == 2, statements
 
 
 async def test_a_compiled_request_is_two_round_trips(demo_api, database):

@@ -11,6 +11,7 @@ from relasi.resolvers.model import (
     Field,
     Kind,
     Link,
+    Output,
     Relation,
     extend,
     register,
@@ -75,6 +76,13 @@ SEGMENT = register(
             Relation("membership_changes", "SegmentMembershipChange", "many", remote="segment_id"),
         ),
         search=("{t}.name ILIKE {p}",),
+        outputs=(
+            Output(
+                "size",  # a member is always a live contact: an index-only count
+                sql="(SELECT count(*) FROM segment_members m"
+                " WHERE m.workspace_id = {t}.workspace_id AND m.segment_id = {t}.id)",
+            ),
+        ),
     )
 )
 

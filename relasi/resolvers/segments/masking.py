@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from functools import cache
 from typing import Any
 
 from relasi.auth.pii import mask_email, mask_phone
@@ -77,3 +78,37 @@ def _mask_search(term: str) -> str:
     if _PHONE_LIKE.match(term):
         return mask_phone(term)
     return term
+
+
+@cache
+def mask_spec() -> dict[str, Any]:
+    """What `mask_rule` reads of the storage mapping, as JSON for the compiled path's
+    `relasi_mask_rule` (dbschema/0016): per entity reachable from Contact, its personal fields
+    (camel name -> "email" | "phone"), relations by cardinality, predicates' filter params
+    (param -> entity), and whether `search` reaches personal data."""
+    spec: dict[str, Any] = {}
+    pending = ["Contact"]
+    while pending:
+        ent = entity(pending.pop())
+        if ent.name in spec:
+            continue
+        one = {camel(r.name): r.target for r in ent.relations if r.cardinality == "one"}
+        many = {camel(r.name): r.target for r in ent.relations if r.cardinality == "many"}
+        predicates = {
+            camel(p.name): {camel(q.name): q.filter for q in p.params if q.filter}
+            for p in ent.predicates
+        }
+        spec[ent.name] = {
+            "pii": {
+                camel(f.name): "email" if _MASKS.get(f.name) is mask_email else "phone"
+                for f in ent.fields
+                if f.pii
+            },
+            "one": one,
+            "many": many,
+            "predicates": predicates,
+            "search": bool(ent.pii_search),
+        }
+        pending += [*one.values(), *many.values()]
+        pending += [t for params in predicates.values() for t in params.values()]
+    return spec

@@ -17,7 +17,7 @@ from uuid import UUID
 import asyncpg
 
 from relasi.errors import ErrorCode, FieldError, UserInputError
-from relasi.resolvers import events, global_ids, rows
+from relasi.resolvers import global_ids, rows
 from relasi.resolvers.enums import TaskPriority, TaskStatus, TimelineEventKind
 from relasi.resolvers.model import camel, entity
 from relasi.resolvers.session import Session
@@ -190,13 +190,12 @@ WITH added AS (
      WHERE t.workspace_id = $1 AND t.id = $2
        AND num_nonnulls(t.contact_id, t.account_id, t.deal_id, t.case_id) > 0
     RETURNING workspace_id, id)
-SELECT pg_notify($4, json_build_object('w', workspace_id, 't', 'timeline', 'id', id)::text)
-  FROM added"""
+SELECT count(*) FROM added"""
 
 
 async def _on_timelines(db: Db, task: asyncpg.Record, kind: TimelineEventKind) -> None:
     if task["contact_id"] or task["account_id"] or task["deal_id"] or task["case_id"]:
-        await db.execute(_TIMELINE, task["workspace_id"], task["id"], kind.value, events.CHANNEL)
+        await db.execute(_TIMELINE, task["workspace_id"], task["id"], kind.value)
 
 
 async def update(session: Session, pk: UUID, data: dict[str, Any]) -> asyncpg.Record:

@@ -15,6 +15,7 @@ import asyncpg
 from relasi.errors import AppError, NotFound
 from relasi.resolvers import global_ids
 from relasi.resolvers.changes import EVENT_TYPES
+from relasi.resolvers.predicates import Params
 from relasi.resolvers.session import Session
 from relasi.resolvers.webhooks import endpoints, listing
 
@@ -33,32 +34,34 @@ async def page(
     """An endpoint's deliveries, newest event first."""
     if await endpoints.get(session, endpoint_id) is None:
         raise endpoints.not_found(endpoint_id, field="endpointId")
-    conditions = ["t.workspace_id = $1", "t.endpoint_id = $2"]
-    args: list[Any] = [session.workspace_id, endpoint_id]
-    if flt.get("status") is not None:
-        args.append(flt["status"])
-        conditions.append(f"t.status = ${len(args)}")
-    if flt.get("event_type") is not None:
-        if flt["event_type"] not in EVENT_TYPES:
-            raise AppError(
-                f"{flt['event_type'][:100]!r} is not an event type.", field="filter.eventType"
-            )
-        args.append(flt["event_type"])
-        conditions.append(f"t.event_type = ${len(args)}")
-    for key, op in (("from_", ">="), ("to", "<")):
-        if flt.get(key) is not None:
-            args.append(flt[key])
-            conditions.append(f"t.occurred_at {op} ${len(args)}")
+    params = Params(session.workspace_id)
     return await listing.keyset_page(
         session,
-        "SELECT * FROM webhook_deliveries t WHERE " + " AND ".join(conditions),
-        args,
+        "SELECT * FROM webhook_deliveries t WHERE " + conditions(params, endpoint_id, flt),
+        params,
         descending=True,
         first=first,
         after=after,
         name="webhookDeliveries",
         at="occurred_at",
     )
+
+
+def conditions(params: Params, endpoint_id: UUID, flt: dict[str, Any]) -> str:
+    """Which deliveries of the endpoint a page reads (alias t; $1 the workspace)."""
+    found = ["t.workspace_id = $1", f"t.endpoint_id = {params(endpoint_id)}"]
+    if flt.get("status") is not None:
+        found.append(f"t.status = {params(flt['status'])}")
+    if flt.get("event_type") is not None:
+        if flt["event_type"] not in EVENT_TYPES:
+            raise AppError(
+                f"{flt['event_type'][:100]!r} is not an event type.", field="filter.eventType"
+            )
+        found.append(f"t.event_type = {params(flt['event_type'])}")
+    for key, op in (("from_", ">="), ("to", "<")):
+        if flt.get(key) is not None:
+            found.append(f"t.occurred_at {op} {params(flt[key])}")
+    return " AND ".join(found)
 
 
 async def attempts(session: Session, delivery_ids: list[UUID]) -> dict[UUID, list[asyncpg.Record]]:

@@ -20,6 +20,7 @@ from relasi.auth.principal import Principal
 from relasi.errors import Conflict, NotFound
 from relasi.resolvers import global_ids
 from relasi.resolvers.changes import EVENT_TYPES
+from relasi.resolvers.predicates import Params
 from relasi.resolvers.session import Session
 from relasi.resolvers.validation import MEDIUM_TEXT, Checker
 from relasi.resolvers.webhooks import filters, listing, safety
@@ -224,7 +225,7 @@ async def page(session: Session, first: int | None, after: str | None):
     return await listing.keyset_page(
         session,
         "SELECT * FROM webhook_endpoints t WHERE t.workspace_id = $1",
-        [session.workspace_id],
+        Params(session.workspace_id),
         descending=False,
         first=first,
         after=after,

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 from uuid import UUID
 
 import asyncpg
 
 from relasi.errors import AppError
 from relasi.resolvers import pagination
+from relasi.resolvers.predicates import Params
 from relasi.resolvers.session import Session
 
 
@@ -20,7 +20,7 @@ def cursor_of(name: str, row: asyncpg.Record, at: str = "created_at") -> str:
 async def keyset_page(
     session: Session,
     select: str,
-    args: list[Any],
+    params: Params,
     *,
     descending: bool,
     first: int | None,
@@ -28,26 +28,29 @@ async def keyset_page(
     name: str,
     at: str = "created_at",
 ) -> tuple[list[asyncpg.Record], bool]:
-    """Up to `first` rows of `select` (over alias t, taking `args`) after the cursor, and
-    whether more follow."""
-    size = pagination.DEFAULT_PAGE_SIZE if first is None else first
-    if not 0 <= size <= session.max_page_size:
-        raise AppError(f"first must be between 0 and {session.max_page_size}.", field="first")
-    args = list(args)
-    where = ""
-    if after is not None:
-        when, pk = pagination.cursor_values(after, pagination.list_fingerprint(name), 2, "after")
-        try:
-            bound = (datetime.fromisoformat(when or ""), UUID(pk or ""))
-        except ValueError:
-            raise AppError(f"{after!r} is not a valid cursor.", field="after") from None
-        args += bound
-        op = "<" if descending else ">"
-        where = f" AND (t.{at}, t.id) {op} (${len(args) - 1}, ${len(args)})"
-    direction = "DESC" if descending else "ASC"
-    args.append(size + 1)
+    """Up to `first` rows of `select` (over alias t, its values in `params`) after the
+    cursor, and whether more follow."""
+    size = pagination.page_size(first, session.max_page_size)
+    where, order = keyset(params, after, descending=descending, name=name, at=at)
     found = await session.fetch(
-        f"{select}{where} ORDER BY t.{at} {direction}, t.id {direction} LIMIT ${len(args)}",
-        *args,
+        f"{select}{where} ORDER BY {order} LIMIT {params(size + 1)}", *params.values
     )
     return found[:size], len(found) > size
+
+
+def keyset(
+    params: Params, after: str | None, *, descending: bool, name: str, at: str = "created_at"
+) -> tuple[str, str]:
+    """The condition on rows after the cursor (" AND ...", over alias t; empty without one)
+    and the order of the list."""
+    direction = "DESC" if descending else "ASC"
+    order = f"t.{at} {direction}, t.id {direction}"
+    if after is None:
+        return "", order
+    when, pk = pagination.cursor_values(after, pagination.list_fingerprint(name), 2, "after")
+    try:
+        bound = (datetime.fromisoformat(when or ""), UUID(pk or ""))
+    except ValueError:
+        raise AppError(f"{after!r} is not a valid cursor.", field="after") from None
+    op = "<" if descending else ">"
+    return f" AND (t.{at}, t.id) {op} ({params(bound[0])}, {params(bound[1])})", order

@@ -26,6 +26,7 @@ import asyncpg
 
 from relasi.errors import Conflict, NotFound
 from relasi.resolvers import global_ids
+from relasi.resolvers.predicates import Params
 from relasi.resolvers.session import Session
 from relasi.resolvers.validation import MEDIUM_TEXT, NAME, Checker
 from relasi.resolvers.webhooks import listing
@@ -257,7 +258,7 @@ async def page(session: Session, first: int | None, after: str | None):
     return await listing.keyset_page(
         session,
         "SELECT * FROM workflows t WHERE t.workspace_id = $1 AND t.deleted_at IS NULL",
-        [session.workspace_id],
+        Params(session.workspace_id),
         descending=False,
         first=first,
         after=after,

@@ -12,6 +12,7 @@ import asyncpg
 
 from relasi.errors import AppError
 from relasi.resolvers import global_ids
+from relasi.resolvers.predicates import Params
 from relasi.resolvers.session import Session
 from relasi.resolvers.webhooks import listing
 
@@ -28,11 +29,10 @@ async def page(
 ) -> tuple[list[asyncpg.Record], bool]:
     """Runs, newest first: of one workflow (or all), by status, record and creation time."""
     conditions = ["t.workspace_id = $1"]
-    args: list[Any] = [session.workspace_id]
+    args = Params(session.workspace_id)
 
     def where(sql: str, value: Any) -> None:
-        args.append(value)
-        conditions.append(sql.format(f"${len(args)}"))
+        conditions.append(sql.format(args(value)))
 
     if workflow_id is not None:
         where("t.workflow_id = {}", workflow_id)

@@ -16,8 +16,6 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from uuid import UUID
 
-import httpx
-
 from relasi.auth.pii import PII_READ
 from relasi.errors import AppError
 from relasi.resolvers import (
@@ -294,7 +292,7 @@ class _Step:
         return {"stage.id": _gid("PipelineStage", stage["id"]), "stage.name": stage["name"]}
 
     async def sendWebhook(self, spec: dict[str, Any]) -> dict[str, Any]:
-        from relasi.resolvers.webhooks import background, delivery
+        from relasi.resolvers.webhooks import background, sender
 
         endpoint = await self.session.fetchrow(
             "SELECT * FROM webhook_endpoints WHERE workspace_id = $1 AND id = $2",
@@ -322,8 +320,8 @@ class _Step:
             return {"webhook.statusCode": None, "wouldSend": json.loads(body)}
         config = background.config_of(self.settings)
         claimed = {**dict(endpoint), "endpoint_id": endpoint["id"], "id": msg, "body": body}
-        async with httpx.AsyncClient(follow_redirects=False, timeout=config.timeout) as client:
-            outcome = await delivery._post(client, config, claimed)
+        async with sender.Sender(config) as send:
+            outcome = await send.post(claimed)
         code = outcome.status_code
         if code is not None and 200 <= code < 300:
             return {"webhook.statusCode": code}

@@ -66,6 +66,8 @@ SOURCE_TOPICS = {
             "deal.stage_changed",
             "contact.created",
             "contact.journey_stage_changed",
+            "task.created",
+            "task.completed",
         )
     },
 }

@@ -137,27 +137,33 @@ async def _insert_identities(session: Session, contact_id: Any, identities: list
     return int(status.split()[-1])
 
 
+class _LostRace(Exception):
+    """Another request claimed one of the identities while this one created their contact."""
+
+
 async def _create(
     session: Session,
     identities: list[Identity],
     names: tuple[str | None, str | None],
     country: str | None,
 ) -> asyncpg.Record | None:
-    """A new contact owning `identities`; None if another request claimed one of them first."""
-    contact = await session.fetchrow(
-        """INSERT INTO contacts (workspace_id, first_name, last_name, country, lifecycle_stage, journey_stage)
-           VALUES ($1, $2, $3, $4, 'SUBSCRIBER', 'AWARENESS') RETURNING *""",
-        session.workspace_id,
-        *names,
-        country,
-    )
-    if await _insert_identities(session, contact["id"], identities) < len(identities):
-        # lost a race for one of them: this contact never existed for anyone else
-        await session.execute(
-            "DELETE FROM contacts WHERE workspace_id = $1 AND id = $2",
-            session.workspace_id,
-            contact["id"],
-        )
+    """A new contact owning `identities`; None if another request claimed one of them first.
+
+    Inside a savepoint: the loser of a creation race rolls its contact back rather than
+    deleting it, so the change log (written by triggers) keeps no `contact.created` of a
+    contact that never existed for anyone else, and webhooks never announce one."""
+    try:
+        async with session.savepoint():
+            contact = await session.fetchrow(
+                """INSERT INTO contacts (workspace_id, first_name, last_name, country, lifecycle_stage, journey_stage)
+                   VALUES ($1, $2, $3, $4, 'SUBSCRIBER', 'AWARENESS') RETURNING *""",
+                session.workspace_id,
+                *names,
+                country,
+            )
+            if await _insert_identities(session, contact["id"], identities) < len(identities):
+                raise _LostRace
+    except _LostRace:
         return None
     await record_transition(session, contact, None, "AWARENESS", contact["created_at"])
     return contact

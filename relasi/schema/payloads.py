@@ -74,13 +74,15 @@ def update_mutation(
     input: Any,
     update: Callable[[Session, Any, dict[str, Any]], Awaitable[Any]],
     result: Callable[[Any], dict[str, Any]],
+    data: Callable[[Any], dict[str, Any]] = provided,
 ) -> Awaitable[P]:
-    """`updateX(input: {id, version, ...fields})`: fields left out stay as they are."""
+    """`updateX(input: {id, version, ...fields})`: fields left out stay as they are; `data`
+    reads the fields sent from the input."""
 
     async def action(session: Session) -> Any:
-        data = provided(input)
-        pk = global_ids.decode(data.pop("id"), type_name, field="input.id")
-        return await update(session, pk, data)
+        fields = data(input)
+        pk = global_ids.decode(fields.pop("id"), type_name, field="input.id")
+        return await update(session, pk, fields)
 
     return run_mutation(info, payload, action, result)
 

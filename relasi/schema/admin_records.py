@@ -1,6 +1,6 @@
 """What webhook endpoints and workflows share in the schema: workspace settings an admin
-manages, listed in keyset pages (`relay.forward_connection`) with a filter on their status,
-looked up and deleted by global id (segments delete with `delete_by_id` too)."""
+manages, listed in pages paged forwards (`relay.forward_connection`) with a filter on their
+status, looked up by global id."""
 
 from __future__ import annotations
 
@@ -8,9 +8,8 @@ from collections.abc import Awaitable, Callable
 from enum import Enum
 from typing import Any
 
-from relasi.resolvers import global_ids
 from relasi.resolvers.session import Session
-from relasi.schema.payloads import DeletePayload, provided, run_mutation
+from relasi.schema.payloads import provided
 
 
 def list_filter(filter: Any) -> dict[str, Any]:
@@ -19,20 +18,6 @@ def list_filter(filter: Any) -> dict[str, Any]:
     if isinstance(flt.get("status"), Enum):
         flt["status"] = flt["status"].value
     return flt
-
-
-def delete_by_id(
-    info: Any,
-    type_name: str,
-    global_id: str,
-    delete: Callable[[Session, Any], Awaitable[Any]],
-) -> Awaitable[DeletePayload]:
-    """`deleteX(input: {id})` for a record deleted by its resolver's `delete(session, pk)`."""
-
-    async def action(session: Session) -> Any:
-        await delete(session, global_ids.decode(global_id, type_name, field="input.id"))
-
-    return run_mutation(info, DeletePayload, action, lambda _: {"deleted_id": global_id})
 
 
 async def fetch_by_id(

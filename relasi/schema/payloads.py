@@ -87,16 +87,27 @@ def update_mutation(
     return run_mutation(info, payload, action, result)
 
 
+def delete_by_id(
+    info: strawberry.Info,
+    type_name: str,
+    global_id: str,
+    delete: Callable[[Session, Any], Awaitable[Any]],
+) -> Awaitable[DeletePayload]:
+    """`deleteX(input: {id})` for a record its resolver deletes with `delete(session, pk)`."""
+
+    async def action(session: Session) -> Any:
+        await delete(session, global_ids.decode(global_id, type_name, field="input.id"))
+
+    return run_mutation(info, DeletePayload, action, lambda _: {"deleted_id": global_id})
+
+
 def delete_mutation(
     info: strawberry.Info, entity: Entity, global_id: str
 ) -> Awaitable[DeletePayload]:
     """`deleteX(input: {id})`: a soft delete; the row leaves lists and lookups."""
-
-    async def action(session: Session) -> Any:
-        pk = global_ids.decode(global_id, entity.name, field="input.id")
-        return await rows.soft_delete(session, entity, pk)
-
-    return run_mutation(info, DeletePayload, action, lambda _: {"deleted_id": global_id})
+    return delete_by_id(
+        info, entity.name, global_id, lambda session, pk: rows.soft_delete(session, entity, pk)
+    )
 
 
 def restore_mutation(

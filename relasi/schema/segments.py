@@ -16,7 +16,6 @@ from relasi.resolvers.model import entity
 from relasi.resolvers.pagination import PageArgs
 from relasi.resolvers.segments import mutations, queries
 from relasi.resolvers.segments.masking import mask_rule
-from relasi.schema.admin_records import delete_by_id
 from relasi.schema.enums import SegmentChange, SegmentChangeReason, SegmentKind
 from relasi.schema.errors import UserError, user_errors
 from relasi.schema.filters import (
@@ -27,7 +26,7 @@ from relasi.schema.filters import (
     SegmentMembershipChangeOrder,
     SegmentOrder,
 )
-from relasi.schema.payloads import DeletePayload, provided, run_mutation
+from relasi.schema.payloads import DeletePayload, delete_by_id, provided, run_mutation
 from relasi.schema.refs import ContactConnectionRef, ContactRef
 from relasi.schema.relay import (
     Connection,
@@ -140,7 +139,6 @@ class SegmentMembershipChange(Node):
     contact = link_field(
         "Contact", "contact_id", ContactRef | None, "The contact (null once it is deleted)."
     )
-
     segment = link_field("Segment", "segment_id", Segment | None)
 
 

@@ -14,13 +14,15 @@ from strawberry.scalars import JSON
 from relasi.resolvers import global_ids
 from relasi.resolvers.webhooks import background, deliveries, endpoints, listing
 from relasi.resolvers.webhooks.delivery import Config
-from relasi.schema.admin_records import (
-    delete_by_id,
-    fetch_by_id,
-    list_filter,
-)
+from relasi.schema.admin_records import fetch_by_id, list_filter
 from relasi.schema.errors import UserError
-from relasi.schema.payloads import DeletePayload, provided, run_mutation, update_mutation
+from relasi.schema.payloads import (
+    DeletePayload,
+    delete_by_id,
+    provided,
+    run_mutation,
+    update_mutation,
+)
 from relasi.schema.relay import PageInfo, forward_connection
 from relasi.schema.webhook_inputs import (
     CreateWebhookEndpointInput,

@@ -44,9 +44,9 @@ from relasi.schema.relay import (
     Node,
     connection_of,
     from_row,
-    get_node,
     link_field,
     list_field,
+    lookup_field,
     node_type,
     relation_field,
 )
@@ -159,9 +159,7 @@ def _result(row) -> dict:
 
 @strawberry.type
 class AccountQueries:
-    @strawberry.field(description="An account by id (NOT_FOUND if none in this workspace).")
-    async def account(self, info: strawberry.Info, id: strawberry.ID) -> Account | None:
-        return await get_node(info, "Account", id)
+    account = lookup_field(Account)
 
     accounts = list_field("Account", AccountFilter, AccountOrder, AccountConnection)
 

@@ -24,9 +24,9 @@ from relasi.schema.relay import (
     Node,
     connection_of,
     from_row,
-    get_node,
     link_field,
     list_field,
+    lookup_field,
     node_type,
 )
 from relasi.schema.task_lists import tasks_field
@@ -135,9 +135,7 @@ def _result(row) -> dict:
 
 @strawberry.type
 class CaseQueries:
-    @strawberry.field(description="A case by id (NOT_FOUND if none in this workspace).")
-    async def case(self, info: strawberry.Info, id: strawberry.ID) -> Case | None:
-        return await get_node(info, "Case", id)
+    case = lookup_field(Case)
 
     cases = list_field("Case", CaseFilter, CaseOrder, CaseConnection)
 

@@ -39,9 +39,9 @@ from relasi.schema.relay import (
     Node,
     connection_of,
     from_row,
-    get_node,
     link_field,
     list_field,
+    lookup_field,
     node_type,
     relation_field,
 )
@@ -247,9 +247,7 @@ def _result(row) -> dict:
 
 @strawberry.type
 class ContactQueries:
-    @strawberry.field(description="A contact by id (NOT_FOUND if none in this workspace).")
-    async def contact(self, info: strawberry.Info, id: strawberry.ID) -> Contact | None:
-        return await get_node(info, "Contact", id)
+    contact = lookup_field(Contact)
 
     contacts = list_field(
         "Contact",

@@ -30,10 +30,10 @@ from relasi.schema.relay import (
     Node,
     connection_of,
     from_row,
-    get_node,
     link_field,
     list_field,
     load_node,
+    lookup_field,
     node_type,
     relation_field,
 )
@@ -232,9 +232,7 @@ def _result(row) -> dict:
 
 @strawberry.type
 class DealQueries:
-    @strawberry.field(description="A deal by id (NOT_FOUND if none in this workspace).")
-    async def deal(self, info: strawberry.Info, id: strawberry.ID) -> Deal | None:
-        return await get_node(info, "Deal", id)
+    deal = lookup_field(Deal)
 
     deals = list_field("Deal", DealFilter, DealOrder, DealConnection)
 

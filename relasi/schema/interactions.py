@@ -17,9 +17,9 @@ from relasi.schema.relay import (
     Node,
     connection_of,
     from_row,
-    get_node,
     link_field,
     list_field,
+    lookup_field,
     node_type,
 )
 
@@ -72,9 +72,7 @@ connection_of("Interaction", InteractionConnection, Interaction)
 
 @strawberry.type
 class InteractionQueries:
-    @strawberry.field(description="An interaction by id (NOT_FOUND if none in this workspace).")
-    async def interaction(self, info: strawberry.Info, id: strawberry.ID) -> Interaction | None:
-        return await get_node(info, "Interaction", id)
+    interaction = lookup_field(Interaction)
 
     interactions = list_field(
         "Interaction",

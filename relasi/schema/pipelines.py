@@ -16,9 +16,9 @@ from relasi.schema.relay import (
     Node,
     connection_of,
     from_row,
-    get_node,
     link_field,
     list_field,
+    lookup_field,
     node_type,
     relation_field,
 )
@@ -70,9 +70,7 @@ connection_of("Pipeline", PipelineConnection, Pipeline)
 
 @strawberry.type
 class PipelineQueries:
-    @strawberry.field(description="A pipeline by id (NOT_FOUND if none in this workspace).")
-    async def pipeline(self, info: strawberry.Info, id: strawberry.ID) -> Pipeline | None:
-        return await get_node(info, "Pipeline", id)
+    pipeline = lookup_field(Pipeline)
 
     pipelines = list_field(
         "Pipeline",

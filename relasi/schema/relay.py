@@ -268,6 +268,26 @@ async def get_node(info: strawberry.Info, type_name: str, global_id: str) -> Any
     return node
 
 
+def lookup_field(node_cls: type) -> Any:
+    """A root lookup, `x(id: ID!): X`: the node, NOT_FOUND for an id naming nothing here."""
+    type_name = node_cls.__strawberry_definition__.name
+
+    async def resolve(root: Any, info: strawberry.Info, id: strawberry.ID) -> Any:
+        return await get_node(info, type_name, id)
+
+    resolve.__annotations__ = {
+        "root": Any,
+        "info": strawberry.Info,
+        "id": strawberry.ID,
+        "return": node_cls | None,
+    }
+    article = "An" if type_name[0] in "AEIOU" else "A"
+    return strawberry.field(
+        resolver=resolve,
+        description=f"{article} {type_name.lower()} by id (NOT_FOUND if none in this workspace).",
+    )
+
+
 def _connection_resolver(
     parent: str | None,
     relation: str | None,

@@ -33,9 +33,9 @@ from relasi.schema.relay import (
     Node,
     connection_of,
     from_row,
-    get_node,
     link_field,
     list_field,
+    lookup_field,
     node_type,
     relation_field,
 )
@@ -244,9 +244,7 @@ def _segment(row: Any) -> dict[str, Any]:
 
 @strawberry.type
 class SegmentQueries:
-    @strawberry.field(description="A segment by id (NOT_FOUND if none in this workspace).")
-    async def segment(self, info: strawberry.Info, id: strawberry.ID) -> Segment | None:
-        return await get_node(info, "Segment", id)
+    segment = lookup_field(Segment)
 
     segments = list_field(
         "Segment", SegmentFilter, SegmentOrder, SegmentConnection, "The workspace's segments."

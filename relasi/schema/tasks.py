@@ -26,10 +26,10 @@ from relasi.schema.relay import (
     Node,
     connection_of,
     from_row,
-    get_node,
     link_field,
     list_field,
     load_node,
+    lookup_field,
     node_type,
 )
 
@@ -168,9 +168,7 @@ def _status_mutation(info: strawberry.Info, input: TaskStatusInput, status: Stat
 
 @strawberry.type
 class TaskQueries:
-    @strawberry.field(description="A task by id (NOT_FOUND if none in this workspace).")
-    async def task(self, info: strawberry.Info, id: strawberry.ID) -> Task | None:
-        return await get_node(info, "Task", id)
+    task = lookup_field(Task)
 
     tasks = list_field(
         "Task",

@@ -7,9 +7,9 @@ every write, whichever process made it, with no extra service and no write path 
 For the workspaces it has subscribers in, this process reads the events after the last
 sequence it saw (one statement for a whole batch of notifications, on the LISTEN connection
 itself: no pool wait between a commit and its subscribers), maps their types to topics and
-reads the rows the subscriptions filter on (`relasi/change_reader.py`), and offers each event to
-each matching subscriber's bounded queue (`relasi/subscriber.py`). Subscribers that share a compiled selection (`Payloads`) get
-their payloads from one statement per batch.
+reads the rows the subscriptions filter on (`relasi/change_reader.py`), and offers each event
+to each matching subscriber's bounded queue (`relasi/subscriber.py`). Subscribers that share
+a compiled selection (`Payloads`) get their payloads from one statement per batch.
 
 Dispatch never awaits a subscriber: one that falls a whole queue behind is ended instead of
 slowing the writer, the notifier or the other subscribers. A lost LISTEN connection loses

@@ -6,10 +6,10 @@ Each numbered commit of the log announces itself with NOTIFY (`{workspace, seque
 every write, whichever process made it, with no extra service and no write path calling us.
 For the workspaces it has subscribers in, this process reads the events after the last
 sequence it saw (one statement for a whole batch of notifications, on the LISTEN connection
-itself: no pool wait between a commit and its subscribers), maps their types to topics
-(`TOPICS`), reads the rows the subscriptions filter on, and offers each event to each matching
-subscriber's bounded queue. Subscribers that share a compiled selection (`Payloads`) get
-their payloads from one statement per batch.
+itself: no pool wait between a commit and its subscribers), maps their types to topics and
+reads the rows the subscriptions filter on (`relasi/change_reader.py`), and offers each event
+to each matching subscriber's bounded queue (`relasi/subscriber.py`). Subscribers that share
+a compiled selection (`Payloads`) get their payloads from one statement per batch.
 
 Dispatch never awaits a subscriber: one that falls a whole queue behind is ended instead of
 slowing the writer, the notifier or the other subscribers. A lost LISTEN connection loses
@@ -22,172 +22,31 @@ import asyncio
 import contextlib
 import json
 import logging
-from collections.abc import Callable, Hashable, Mapping
-from typing import Any, NamedTuple, Protocol
+from collections.abc import Hashable
+from typing import Any
 from uuid import UUID
 
 import asyncpg
 
 from relasi.auth import still_valid
+from relasi.change_reader import Row, read_batch, read_head, read_rows
 from relasi.db import Database, init_connection, system_connection, use_system
 from relasi.errors import AppError, ErrorCode, Unauthenticated
 from relasi.resolvers.events import ACCESS, CHANGES, CHANNEL
+from relasi.subscriber import Event, Match, Payloads, Subscriber
 
 log = logging.getLogger("relasi.notifier")
-
-Row = Mapping[str, Any]
-Match = Callable[[str, Row], bool]
 
 CATCH_UP = (
     "Resubscribe, then catch up with `timeline(after: <cursor of the last event you saw>)` "
     "on the contact or account."
 )
 
-# Which topics an event of the change log is news for, and the row each topic delivers: the
-# event's record, or the row of an event table it was written from (`source_id`, see 0011):
-# a segment_changes row, or the timeline entry a record's change put on its timelines.
-RECORD_TOPICS = {
-    "interaction.tracked": "interaction",
-    "note.added": "timeline",
-    **{
-        f"case.{what}": "case"
-        for what in ("created", "updated", "deleted", "restored", "status_changed")
-    },
-}
-SOURCE_TOPICS = {
-    "segment.member_entered": "segment",
-    "segment.member_exited": "segment",
-    **{
-        t: "timeline"
-        for t in (
-            "case.created",
-            "case.status_changed",
-            "deal.created",
-            "deal.stage_changed",
-            "contact.created",
-            "contact.journey_stage_changed",
-            "task.created",
-            "task.completed",
-        )
-    },
-}
-EVENT_TYPES = sorted(RECORD_TOPICS.keys() | SOURCE_TOPICS.keys())
-ONCE_PER_WRITE = frozenset({"case"})  # a case updated and changing status: one caseUpdated
-
-# The new events of some workspaces, each after its last sequence seen: every numbered commit
-# (up to $3 of each workspace) with its events of the topics' types, or one row without an
-# event when it has none (its sequence is seen all the same).
-READ_EVENTS = """
-    SELECT k.workspace_id, c.sequence, e.type, e.record_id, e.source_id
-      FROM unnest($1::uuid[], $2::bigint[]) AS k(workspace_id, after)
-     CROSS JOIN LATERAL (
-           SELECT c.sequence, c.xid FROM change_commits c
-            WHERE c.workspace_id = k.workspace_id AND c.sequence > k.after
-            ORDER BY c.sequence LIMIT $3) c
-      LEFT JOIN change_events e
-        ON e.workspace_id = k.workspace_id AND e.xid = c.xid AND e.type = ANY($4::text[])
-     ORDER BY k.workspace_id, c.sequence, e.seq"""
-READ_HEAD = "SELECT coalesce(max(last), 0) FROM change_heads WHERE workspace_id = $1"
-
-# One statement per topic reads every row of a batch of events. Timeline rows carry what the
-# subscription filters need beyond their own columns: a deal event's pipeline, and the
-# contacts on the deal (deal events without a contact are on each of their timelines).
-READ_ROWS = {
-    "interaction": """
-        SELECT t.* FROM unnest($1::uuid[], $2::uuid[]) AS k(workspace_id, id)
-        JOIN interactions t ON t.workspace_id = k.workspace_id AND t.id = k.id""",
-    "timeline": """
-        SELECT t.*, d.pipeline_id AS deal_pipeline_id,
-               ARRAY(SELECT dc.contact_id FROM deal_contacts dc
-                      WHERE dc.workspace_id = t.workspace_id AND dc.deal_id = t.deal_id)
-                   AS deal_contact_ids
-          FROM unnest($1::uuid[], $2::uuid[]) AS k(workspace_id, id)
-          JOIN timeline_events t ON t.workspace_id = k.workspace_id AND t.id = k.id
-          LEFT JOIN deals d ON d.workspace_id = t.workspace_id AND d.id = t.deal_id""",
-    # deleted cases too: their deletion is news to a support screen (Case.deletedAt says so)
-    "case": """
-        SELECT t.* FROM unnest($1::uuid[], $2::uuid[]) AS k(workspace_id, id)
-        JOIN cases t ON t.workspace_id = k.workspace_id AND t.id = k.id""",
-    "segment": """
-        SELECT t.* FROM unnest($1::uuid[], $2::uuid[]) AS k(workspace_id, id)
-        JOIN segment_changes t ON t.workspace_id = k.workspace_id AND t.id = k.id""",
-}
-
 APPLICATION = "relasi notifier"  # how the LISTEN connection shows in pg_stat_activity
-COMMITS_PER_READ = 200  # commits of one workspace read together; more: read again at once
 HEALTH_INTERVAL = 10.0  # a silent LISTEN connection is probed this often (a dead peer is silent)
 HEALTH_TIMEOUT = 5.0
 BACKOFF_MIN, BACKOFF_MAX = 0.2, 30.0
 READ_ATTEMPTS = 5  # failed reads of the log in a row before the subscribers are told
-
-
-def _topics(event: Row) -> list[tuple[str, UUID]]:
-    """The (topic, row id) pairs a change log event is news for."""
-    found = []
-    if event["type"] in RECORD_TOPICS:
-        found.append((RECORD_TOPICS[event["type"]], event["record_id"]))
-    if event["type"] in SOURCE_TOPICS and event["source_id"] is not None:
-        found.append((SOURCE_TOPICS[event["type"]], event["source_id"]))
-    return found
-
-
-class Event(NamedTuple):
-    topic: str
-    row: Row
-    payload: str | None  # the compiled selection's JSON text; None: resolve `row`
-
-
-class Payloads(Protocol):
-    """A compiled selection shared by subscribers: `key` is equal for those whose payloads
-    are the same statement; `build` writes the payloads of many events in one."""
-
-    key: Hashable
-
-    async def build(self, db: Database, rows: list[Row]) -> dict[UUID, str]: ...
-
-
-class Subscriber:
-    """One subscription's inbox: the events it matched, in commit order, or why it ended."""
-
-    def __init__(
-        self,
-        workspace_id: UUID,
-        topics: frozenset[str],
-        match: Match,
-        size: int,
-        caller: UUID | None = None,
-        payloads: Payloads | None = None,
-    ):
-        self.workspace_id = workspace_id
-        self.caller = caller  # the API key or member it runs for
-        self.topics = topics
-        self.match = match
-        self.payloads = payloads
-        self.queue: asyncio.Queue[Event | None] = asyncio.Queue(size)
-        self.error: AppError | None = None
-
-    def offer(self, event: Event) -> bool:
-        """Queue an event without waiting; False when the queue is full."""
-        try:
-            self.queue.put_nowait(event)
-        except asyncio.QueueFull:
-            return False
-        return True
-
-    def end(self, error: AppError) -> None:
-        """End the subscription with `error` at its next read, dropping what is queued."""
-        if self.error is None:
-            self.error = error
-        with contextlib.suppress(asyncio.QueueFull):
-            self.queue.put_nowait(None)  # wakes a reader waiting on an empty queue
-
-    async def next(self) -> Event:
-        while True:
-            if self.error is not None:
-                raise self.error
-            item = await self.queue.get()
-            if item is not None and self.error is None:
-                return item
 
 
 class Notifier:
@@ -232,7 +91,7 @@ class Notifier:
             return subscriber
         try:  # the first subscriber of its workspace: read on from the log's end
             async with system_connection(self.db) as conn:
-                head = await conn.fetchval(READ_HEAD, workspace_id)
+                head = await read_head(conn, workspace_id)
         except BaseException:
             self.unsubscribe(subscriber)
             raise
@@ -404,55 +263,18 @@ class Notifier:
                         self._drop(subscriber, f"Live events could not be read. {CATCH_UP}")
 
     async def _read_and_dispatch(self, after: dict[UUID, int]) -> None:
-        workspaces = list(after)
         conn = self._reader
         if conn is None:  # lost meanwhile: read again once listening (`_listen_once`)
             raise ConnectionError(f"no {CHANGES} connection")
         async with self._reading:
-            found = await conn.fetch(
-                READ_EVENTS,
-                workspaces,
-                [after[w] for w in workspaces],
-                COMMITS_PER_READ,
-                EVENT_TYPES,
-            )
-            last: dict[UUID, int] = {}
-            commits: dict[UUID, set[int]] = {}
-            notes: list[tuple[UUID, str, UUID]] = []
-            once: set[tuple[UUID, int, str, UUID]] = set()
-            for r in found:
-                workspace_id = r["workspace_id"]
-                last[workspace_id] = r["sequence"]
-                commits.setdefault(workspace_id, set()).add(r["sequence"])
-                for topic, pk in _topics(r):
-                    if topic in ONCE_PER_WRITE:
-                        key = (workspace_id, r["sequence"], topic, pk)
-                        if key in once:
-                            continue
-                        once.add(key)
-                    if (workspace_id, topic) in self._subscribers:
-                        notes.append((workspace_id, topic, pk))
-            rows = await self._read_rows(conn, notes)
-        for workspace_id, sequence in last.items():
+            batch = await read_batch(conn, after, lambda w, t: (w, t) in self._subscribers)
+            rows = await read_rows(conn, batch.notes)
+        for workspace_id, sequence in batch.last.items():
             if workspace_id in self._last and sequence > self._last[workspace_id]:
                 self._last[workspace_id] = sequence
-            if len(commits[workspace_id]) >= COMMITS_PER_READ:
-                self._mark(workspace_id)  # more to read
-        await self._dispatch([(t, rows[(t, w, pk)]) for w, t, pk in notes if (t, w, pk) in rows])
-
-    async def _read_rows(
-        self, conn: asyncpg.Connection, notes: list[tuple[UUID, str, UUID]]
-    ) -> dict[Hashable, Row]:
-        by_topic: dict[str, list[tuple[UUID, UUID]]] = {}
-        for workspace_id, topic, pk in notes:
-            by_topic.setdefault(topic, []).append((workspace_id, pk))
-        rows: dict[Hashable, Row] = {}
-        # one read for the events of every workspace: past row-level security, by exact keys
-        for topic, keys in by_topic.items():
-            found = await conn.fetch(READ_ROWS[topic], [w for w, _ in keys], [pk for _, pk in keys])
-            for row in found:
-                rows[(topic, row["workspace_id"], row["id"])] = row
-        return rows
+        for workspace_id in batch.more:
+            self._mark(workspace_id)
+        await self._dispatch([(note[1], rows[note]) for note in batch.notes if note in rows])
 
     async def _dispatch(self, events: list[tuple[str, Row]]) -> None:
         """Offer each event to its matching subscribers, in order; those with a compiled

@@ -61,32 +61,17 @@ def forward_page(
 
 def plan_parts(planner: Any, connection_type: Any, nodes: list[Any], node_plan: Any) -> list:
     """The parts of a forward-paged connection's selection; `node_plan(fields)` plans a node."""
-    parts: list[tuple[str, str, Any]] = []
-    for key, fields in planner.collect(connection_type, [n.selection_set for n in nodes]).items():
-        name = fields[0].name.value
-        if name == "__typename":
-            parts.append((key, "const", values.literal(connection_type.name)))
-            continue
-        planner._check(connection_type.name, name)
-        if name == "nodes":
-            parts.append((key, "nodes", node_plan(fields)))
-        elif name == "pageInfo":
-            parts.append((key, "pageInfo", planner.page_info(fields)))
-        else:  # edges
-            edge_type = planner._object_type(
-                get_named_type(connection_type.fields["edges"].type).name
-            )
-            edge = []
-            for edge_key, found in planner.collect(
-                edge_type, [f.selection_set for f in fields]
-            ).items():
-                edge_name = found[0].name.value
-                if edge_name == "__typename":
-                    edge.append((edge_key, edge_name, Const(values.literal(edge_type.name))))
-                    continue
-                planner._check(edge_type.name, edge_name)
-                edge.append(
-                    (edge_key, edge_name, node_plan(found) if edge_name == "node" else None)
-                )
-            parts.append((key, "edges", edge))
-    return parts
+    edge_type = planner._object_type(get_named_type(connection_type.fields["edges"].type).name)
+
+    def edge_plan(fields: list[Any]) -> list[tuple[str, str, Any]]:
+        edge = []
+        for key, found in planner.collect(edge_type, [f.selection_set for f in fields]).items():
+            name = found[0].name.value
+            if name == "__typename":
+                edge.append((key, name, Const(values.literal(edge_type.name))))
+                continue
+            planner._check(edge_type.name, name)
+            edge.append((key, name, node_plan(found) if name == "node" else None))
+        return edge
+
+    return planner.connection_parts(connection_type, nodes, node_plan, edge_plan)

@@ -15,7 +15,7 @@ so one plan serves every value of a document's variables.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -389,6 +389,26 @@ class Planner:
         if target.name not in COVERED_TYPES:
             raise Unsupported(target.name)
         connection_type = self._object_type(get_named_type(gql_field.type).name)
+        edge_type = get_named_type(connection_type.fields["edges"].type)
+        parts = self.connection_parts(
+            connection_type,
+            nodes,
+            lambda found: self.entity_object(target, found),
+            lambda found: self.edge(edge_type, target, relation, found),
+        )
+        arguments = Arguments(nodes[0], gql_field, self._check(owner, nodes[0].name.value))
+        return Connection(target, relation, arguments, parts)
+
+    def connection_parts(
+        self,
+        connection_type: GraphQLObjectType,
+        nodes: list[FieldNode],
+        node_plan: Callable[[list[FieldNode]], Any],
+        edge_plan: Callable[[list[FieldNode]], Any],
+    ) -> list[tuple[str, str, Any]]:
+        """A connection's selection as (response key, "const" | "nodes" | "totalCount" |
+        "pageInfo" | "edges", payload): `node_plan(fields)` plans a node, `edge_plan(fields)`
+        an edge."""
         parts: list[tuple[str, str, Any]] = []
         for key, fields in self.collect(connection_type, [n.selection_set for n in nodes]).items():
             name = fields[0].name.value
@@ -397,18 +417,16 @@ class Planner:
                 continue
             self._check(connection_type.name, name)
             if name == "nodes":
-                parts.append((key, "nodes", self.entity_object(target, fields)))
+                parts.append((key, "nodes", node_plan(fields)))
             elif name == "totalCount":
                 parts.append((key, "totalCount", None))
             elif name == "pageInfo":
                 parts.append((key, "pageInfo", self.page_info(fields)))
             elif name == "edges":
-                edge_type = get_named_type(connection_type.fields["edges"].type)
-                parts.append((key, "edges", self.edge(edge_type, target, relation, fields)))
+                parts.append((key, "edges", edge_plan(fields)))
             else:
                 raise Unsupported(f"{connection_type.name}.{name}")
-        arguments = Arguments(nodes[0], gql_field, self._check(owner, nodes[0].name.value))
-        return Connection(target, relation, arguments, parts)
+        return parts
 
     def page_info(self, nodes: list[FieldNode]) -> list[tuple[str, str]]:
         type_ = self._object_type("PageInfo")

@@ -28,13 +28,13 @@ from graphql import DocumentNode, FieldNode, get_named_type, print_ast
 from graphql.execution.values import VariableValues
 
 from relasi.auth.principal import Principal
+from relasi.change_reader import Row
 from relasi.compiler import values
 from relasi.compiler.errors import Unsupported
 from relasi.compiler.nodes import Bind, Column, Const, GlobalId, ObjectPlan, Plan
 from relasi.compiler.plan import Planner
 from relasi.compiler.timelines import Event, EventLink, event_object
 from relasi.db import Database
-from relasi.notifier import Row
 from relasi.resolvers import timeline
 from relasi.resolvers.model import entity
 from relasi.resolvers.predicates import Params

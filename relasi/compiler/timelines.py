@@ -123,21 +123,12 @@ def plan_timeline(
     planner: Planner, owner: str, nodes: list[FieldNode], gql_field: Any, strawberry_field: Any
 ) -> Timeline:
     connection_type = planner._object_type(get_named_type(gql_field.type).name)
-    parts: list[tuple[str, str, Any]] = []
-    for key, fields in planner.collect(connection_type, [n.selection_set for n in nodes]).items():
-        name = fields[0].name.value
-        if name == "__typename":
-            parts.append((key, "const", values.literal(connection_type.name)))
-            continue
-        planner._check(connection_type.name, name)
-        if name == "nodes":
-            parts.append((key, "nodes", _event(planner, fields)))
-        elif name == "totalCount":
-            parts.append((key, "totalCount", None))
-        elif name == "pageInfo":
-            parts.append((key, "pageInfo", planner.page_info(fields)))
-        else:  # edges
-            parts.append((key, "edges", _edge(planner, connection_type, fields)))
+    parts = planner.connection_parts(
+        connection_type,
+        nodes,
+        lambda found: _event(planner, found),
+        lambda found: _edge(planner, connection_type, found),
+    )
     arguments = Arguments(nodes[0], gql_field, strawberry_field)
     return Timeline(OWNERS[owner], arguments, parts)
 

@@ -1,7 +1,6 @@
 """Accounts: companies, their hierarchy, and everything linked to them."""
 
 from datetime import datetime
-from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 from strawberry.scalars import JSON
@@ -32,34 +31,27 @@ from relasi.schema.payloads import (
     run_mutation,
     update_mutation,
 )
+from relasi.schema.refs import (
+    AccountConnectionRef,
+    AccountRef,
+    CaseConnectionRef,
+    ContactConnectionRef,
+    DealConnectionRef,
+    InteractionConnectionRef,
+)
 from relasi.schema.relay import (
     Connection,
     Node,
     connection_of,
     from_row,
-    get_node,
+    link_field,
     list_field,
-    load_node,
+    lookup_field,
     node_type,
     relation_field,
 )
 from relasi.schema.task_lists import tasks_field
 from relasi.schema.timeline import timeline_field
-
-if TYPE_CHECKING:  # names used in lazy annotations (imported at schema build time)
-    from relasi.schema.cases import CaseConnection
-    from relasi.schema.contacts import ContactConnection
-    from relasi.schema.deals import DealConnection
-    from relasi.schema.interactions import InteractionConnection
-
-
-ContactConnectionRef = Annotated["ContactConnection", strawberry.lazy("relasi.schema.contacts")]
-DealConnectionRef = Annotated["DealConnection", strawberry.lazy("relasi.schema.deals")]
-CaseConnectionRef = Annotated["CaseConnection", strawberry.lazy("relasi.schema.cases")]
-InteractionConnectionRef = Annotated[
-    "InteractionConnection", strawberry.lazy("relasi.schema.interactions")
-]
-AccountConnectionRef = Annotated["AccountConnection", strawberry.lazy("relasi.schema.accounts")]
 
 
 @node_type
@@ -79,13 +71,8 @@ class Account(Node):
     def annual_revenue(self) -> Money | None:
         return money(self.row["annual_revenue"], self.row["annual_revenue_currency"])
 
-    @strawberry.field
-    async def owner(self, info: strawberry.Info) -> Member | None:
-        return await load_node(info, "Member", self.row["owner_id"])
-
-    @strawberry.field(description="The parent company, if any.")
-    async def parent(self, info: strawberry.Info) -> "Account | None":
-        return await load_node(info, "Account", self.row["parent_id"])
+    owner = link_field("Member", "owner_id", Member | None)
+    parent = link_field("Account", "parent_id", AccountRef | None, "The parent company, if any.")
 
     children = relation_field(
         "Account",
@@ -172,9 +159,7 @@ def _result(row) -> dict:
 
 @strawberry.type
 class AccountQueries:
-    @strawberry.field(description="An account by id (NOT_FOUND if none in this workspace).")
-    async def account(self, info: strawberry.Info, id: strawberry.ID) -> Account | None:
-        return await get_node(info, "Account", id)
+    account = lookup_field(Account)
 
     accounts = list_field("Account", AccountFilter, AccountOrder, AccountConnection)
 

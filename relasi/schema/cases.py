@@ -1,7 +1,6 @@
 """Cases: support tickets with priority-driven SLAs."""
 
 from datetime import datetime
-from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 
@@ -19,21 +18,18 @@ from relasi.schema.payloads import (
     run_mutation,
     update_mutation,
 )
+from relasi.schema.refs import AccountRef, ContactRef
 from relasi.schema.relay import (
     Connection,
     Node,
     connection_of,
     from_row,
-    get_node,
+    link_field,
     list_field,
-    load_node,
+    lookup_field,
     node_type,
 )
 from relasi.schema.task_lists import tasks_field
-
-if TYPE_CHECKING:
-    from relasi.schema.accounts import Account
-    from relasi.schema.contacts import Contact
 
 
 def _seconds(start: datetime | None, end: datetime | None) -> int | None:
@@ -78,21 +74,9 @@ class Case(Node):
         end = self.resolved_at or datetime.now(self.sla_due_at.tzinfo)
         return end > self.sla_due_at
 
-    @strawberry.field
-    async def contact(
-        self, info: strawberry.Info
-    ) -> Annotated["Contact", strawberry.lazy("relasi.schema.contacts")] | None:
-        return await load_node(info, "Contact", self.row["contact_id"])
-
-    @strawberry.field
-    async def account(
-        self, info: strawberry.Info
-    ) -> Annotated["Account", strawberry.lazy("relasi.schema.accounts")] | None:
-        return await load_node(info, "Account", self.row["account_id"])
-
-    @strawberry.field
-    async def owner(self, info: strawberry.Info) -> Member | None:
-        return await load_node(info, "Member", self.row["owner_id"])
+    contact = link_field("Contact", "contact_id", ContactRef | None)
+    account = link_field("Account", "account_id", AccountRef | None)
+    owner = link_field("Member", "owner_id", Member | None)
 
     tasks = tasks_field("Case")
 
@@ -151,9 +135,7 @@ def _result(row) -> dict:
 
 @strawberry.type
 class CaseQueries:
-    @strawberry.field(description="A case by id (NOT_FOUND if none in this workspace).")
-    async def case(self, info: strawberry.Info, id: strawberry.ID) -> Case | None:
-        return await get_node(info, "Case", id)
+    case = lookup_field(Case)
 
     cases = list_field("Case", CaseFilter, CaseOrder, CaseConnection)
 

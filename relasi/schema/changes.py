@@ -1,7 +1,7 @@
 """`changes`: the change log, read in order by pollers (scope events:read)."""
 
 from datetime import datetime
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import Any
 
 import strawberry
 from strawberry.scalars import JSON
@@ -10,14 +10,8 @@ from relasi.auth.permissions import TYPE_SCOPES, can_read_type
 from relasi.errors import Forbidden
 from relasi.resolvers import changes, global_ids
 from relasi.resolvers.timeline import load_actor_name
-from relasi.schema.relay import NODE_TYPES, Node, PageInfo, load_node
-
-if TYPE_CHECKING:
-    from relasi.schema.deals import Actor
-    from relasi.schema.workflows import Workflow
-
-ActorRef = Annotated["Actor", strawberry.lazy("relasi.schema.deals")]
-WorkflowRef = Annotated["Workflow", strawberry.lazy("relasi.schema.workflows")]
+from relasi.schema.refs import ActorRef, WorkflowRef
+from relasi.schema.relay import NODE_TYPES, Node, PageInfo, forward_connection, load_node
 
 
 @strawberry.type(
@@ -134,25 +128,19 @@ class ChangeQueries:
             filter.types if filter else None,
             filter.record_ids if filter else None,
         )
-        edges = [
-            ChangeEventEdge(
-                cursor=changes.cursor_of(row),
-                node=ChangeEvent(
-                    type=row["type"],
-                    record_type=row["record_type"],
-                    occurred_at=row["occurred_at"],
-                    request_id=row["request_id"],
-                    row=row,
-                ),
-            )
-            for row in found
-        ]
-        return ChangeEventConnection(
-            edges=edges,
-            page_info=PageInfo(
-                has_next_page=more,
-                has_previous_page=after is not None,
-                start_cursor=edges[0].cursor if edges else None,
-                end_cursor=edges[-1].cursor if edges else after,
+        return forward_connection(
+            ChangeEventConnection,
+            ChangeEventEdge,
+            found,
+            more,
+            after,
+            changes.cursor_of,
+            lambda row: ChangeEvent(
+                type=row["type"],
+                record_type=row["record_type"],
+                occurred_at=row["occurred_at"],
+                request_id=row["request_id"],
+                row=row,
             ),
+            end_at_after=True,
         )

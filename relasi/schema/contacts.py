@@ -33,14 +33,15 @@ from relasi.schema.payloads import (
     run_mutation,
     update_mutation,
 )
+from relasi.schema.refs import AccountRef
 from relasi.schema.relay import (
     Connection,
     Node,
     connection_of,
     from_row,
-    get_node,
+    link_field,
     list_field,
-    load_node,
+    lookup_field,
     node_type,
     relation_field,
 )
@@ -48,7 +49,6 @@ from relasi.schema.task_lists import tasks_field
 from relasi.schema.timeline import timeline_field
 
 if TYPE_CHECKING:  # names used in lazy annotations (imported at schema build time)
-    from relasi.schema.accounts import Account
     from relasi.schema.cases import CaseConnection
     from relasi.schema.deals import ContactDealConnection
     from relasi.schema.interactions import InteractionConnection
@@ -119,15 +119,8 @@ class Contact(Node):
     async def phone(self, info: strawberry.Info) -> str | None:
         return next((p.number for p in await self.phones(info) if p.primary), None)
 
-    @strawberry.field
-    async def account(
-        self, info: strawberry.Info
-    ) -> Annotated["Account", strawberry.lazy("relasi.schema.accounts")] | None:
-        return await load_node(info, "Account", self.row["account_id"])
-
-    @strawberry.field
-    async def owner(self, info: strawberry.Info) -> Member | None:
-        return await load_node(info, "Member", self.row["owner_id"])
+    account = link_field("Account", "account_id", AccountRef | None)
+    owner = link_field("Member", "owner_id", Member | None)
 
     deals = relation_field(
         "Contact",
@@ -254,9 +247,7 @@ def _result(row) -> dict:
 
 @strawberry.type
 class ContactQueries:
-    @strawberry.field(description="A contact by id (NOT_FOUND if none in this workspace).")
-    async def contact(self, info: strawberry.Info, id: strawberry.ID) -> Contact | None:
-        return await get_node(info, "Contact", id)
+    contact = lookup_field(Contact)
 
     contacts = list_field(
         "Contact",

@@ -2,7 +2,7 @@
 
 import asyncio
 from datetime import date, datetime
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 import strawberry
 
@@ -23,22 +23,21 @@ from relasi.schema.payloads import (
     update_mutation,
 )
 from relasi.schema.pipelines import Pipeline, PipelineStage
+from relasi.schema.refs import AccountRef
 from relasi.schema.relay import (
     Connection,
     Edge,
     Node,
     connection_of,
     from_row,
-    get_node,
+    link_field,
     list_field,
     load_node,
+    lookup_field,
     node_type,
     relation_field,
 )
 from relasi.schema.task_lists import tasks_field
-
-if TYPE_CHECKING:  # names used in lazy annotations (imported at schema build time)
-    from relasi.schema.accounts import Account
 
 
 @strawberry.type(description="Who made a change: the API key used, and the member if known.")
@@ -76,23 +75,10 @@ class Deal(Node):
     def amount(self) -> Money | None:
         return money(self.row["amount"], self.row["currency"])
 
-    @strawberry.field
-    async def account(
-        self, info: strawberry.Info
-    ) -> Annotated["Account", strawberry.lazy("relasi.schema.accounts")] | None:
-        return await load_node(info, "Account", self.row["account_id"])
-
-    @strawberry.field
-    async def pipeline(self, info: strawberry.Info) -> Pipeline:
-        return await load_node(info, "Pipeline", self.row["pipeline_id"])
-
-    @strawberry.field
-    async def stage(self, info: strawberry.Info) -> PipelineStage:
-        return await load_node(info, "PipelineStage", self.row["stage_id"])
-
-    @strawberry.field
-    async def owner(self, info: strawberry.Info) -> Member | None:
-        return await load_node(info, "Member", self.row["owner_id"])
+    account = link_field("Account", "account_id", AccountRef | None)
+    pipeline = link_field("Pipeline", "pipeline_id", Pipeline)
+    stage = link_field("PipelineStage", "stage_id", PipelineStage)
+    owner = link_field("Member", "owner_id", Member | None)
 
     contacts = relation_field(
         "Deal",
@@ -246,9 +232,7 @@ def _result(row) -> dict:
 
 @strawberry.type
 class DealQueries:
-    @strawberry.field(description="A deal by id (NOT_FOUND if none in this workspace).")
-    async def deal(self, info: strawberry.Info, id: strawberry.ID) -> Deal | None:
-        return await get_node(info, "Deal", id)
+    deal = lookup_field(Deal)
 
     deals = list_field("Deal", DealFilter, DealOrder, DealConnection)
 

@@ -2,7 +2,6 @@
 
 from datetime import datetime
 from decimal import Decimal
-from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 from strawberry.scalars import JSON
@@ -12,20 +11,17 @@ from relasi.schema.enums import Channel, InteractionKind, JourneyStage
 from relasi.schema.errors import UserError, user_errors
 from relasi.schema.filters import InteractionFilter, InteractionOrder
 from relasi.schema.payloads import provided, run_mutation
+from relasi.schema.refs import AccountRef, ContactRef
 from relasi.schema.relay import (
     Connection,
     Node,
     connection_of,
     from_row,
-    get_node,
+    link_field,
     list_field,
-    load_node,
+    lookup_field,
     node_type,
 )
-
-if TYPE_CHECKING:
-    from relasi.schema.accounts import Account
-    from relasi.schema.contacts import Contact
 
 
 @strawberry.type(description="Campaign attribution (UTM parameters).")
@@ -62,17 +58,8 @@ class Interaction(Node):
             content=r["utm_content"],
         )
 
-    @strawberry.field
-    async def contact(
-        self, info: strawberry.Info
-    ) -> Annotated["Contact", strawberry.lazy("relasi.schema.contacts")] | None:
-        return await load_node(info, "Contact", self.row["contact_id"])
-
-    @strawberry.field
-    async def account(
-        self, info: strawberry.Info
-    ) -> Annotated["Account", strawberry.lazy("relasi.schema.accounts")] | None:
-        return await load_node(info, "Account", self.row["account_id"])
+    contact = link_field("Contact", "contact_id", ContactRef | None)
+    account = link_field("Account", "account_id", AccountRef | None)
 
 
 @strawberry.type
@@ -85,9 +72,7 @@ connection_of("Interaction", InteractionConnection, Interaction)
 
 @strawberry.type
 class InteractionQueries:
-    @strawberry.field(description="An interaction by id (NOT_FOUND if none in this workspace).")
-    async def interaction(self, info: strawberry.Info, id: strawberry.ID) -> Interaction | None:
-        return await get_node(info, "Interaction", id)
+    interaction = lookup_field(Interaction)
 
     interactions = list_field(
         "Interaction",

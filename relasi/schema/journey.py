@@ -1,7 +1,7 @@
 """The journey view: `Contact.journey` (also as of a past moment) and `Account.journey`."""
 
 from datetime import datetime
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import Any
 from uuid import UUID
 
 import strawberry
@@ -9,12 +9,8 @@ import strawberry
 from relasi.resolvers import journey
 from relasi.resolvers.loaders import load_one
 from relasi.schema.enums import Channel, JourneyStage
+from relasi.schema.refs import InteractionRef
 from relasi.schema.relay import load_node
-
-if TYPE_CHECKING:
-    from relasi.schema.interactions import Interaction
-
-InteractionRef = Annotated["Interaction", strawberry.lazy("relasi.schema.interactions")]
 
 
 @strawberry.type(description="A stay in one journey stage.")

@@ -74,27 +74,40 @@ def update_mutation(
     input: Any,
     update: Callable[[Session, Any, dict[str, Any]], Awaitable[Any]],
     result: Callable[[Any], dict[str, Any]],
+    data: Callable[[Any], dict[str, Any]] = provided,
 ) -> Awaitable[P]:
-    """`updateX(input: {id, version, ...fields})`: fields left out stay as they are."""
+    """`updateX(input: {id, version, ...fields})`: fields left out stay as they are; `data`
+    reads the fields sent from the input."""
 
     async def action(session: Session) -> Any:
-        data = provided(input)
-        pk = global_ids.decode(data.pop("id"), type_name, field="input.id")
-        return await update(session, pk, data)
+        fields = data(input)
+        pk = global_ids.decode(fields.pop("id"), type_name, field="input.id")
+        return await update(session, pk, fields)
 
     return run_mutation(info, payload, action, result)
+
+
+def delete_by_id(
+    info: strawberry.Info,
+    type_name: str,
+    global_id: str,
+    delete: Callable[[Session, Any], Awaitable[Any]],
+) -> Awaitable[DeletePayload]:
+    """`deleteX(input: {id})` for a record its resolver deletes with `delete(session, pk)`."""
+
+    async def action(session: Session) -> Any:
+        await delete(session, global_ids.decode(global_id, type_name, field="input.id"))
+
+    return run_mutation(info, DeletePayload, action, lambda _: {"deleted_id": global_id})
 
 
 def delete_mutation(
     info: strawberry.Info, entity: Entity, global_id: str
 ) -> Awaitable[DeletePayload]:
     """`deleteX(input: {id})`: a soft delete; the row leaves lists and lookups."""
-
-    async def action(session: Session) -> Any:
-        pk = global_ids.decode(global_id, entity.name, field="input.id")
-        return await rows.soft_delete(session, entity, pk)
-
-    return run_mutation(info, DeletePayload, action, lambda _: {"deleted_id": global_id})
+    return delete_by_id(
+        info, entity.name, global_id, lambda session, pk: rows.soft_delete(session, entity, pk)
+    )
 
 
 def restore_mutation(

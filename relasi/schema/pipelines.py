@@ -2,7 +2,6 @@
 
 from datetime import datetime
 from decimal import Decimal
-from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 
@@ -11,22 +10,18 @@ from relasi.schema.enums import DealStatus
 from relasi.schema.errors import UserError
 from relasi.schema.filters import DealFilter, DealOrder, PipelineFilter, PipelineOrder
 from relasi.schema.payloads import provided, run_mutation
+from relasi.schema.refs import DealConnectionRef, PipelineRef
 from relasi.schema.relay import (
     Connection,
     Node,
     connection_of,
     from_row,
-    get_node,
+    link_field,
     list_field,
-    load_node,
+    lookup_field,
     node_type,
     relation_field,
 )
-
-if TYPE_CHECKING:
-    from relasi.schema.deals import DealConnection
-
-DealConnectionRef = Annotated["DealConnection", strawberry.lazy("relasi.schema.deals")]
 
 
 @node_type
@@ -37,9 +32,7 @@ class PipelineStage(Node):
     probability: Decimal = strawberry.field(description="Win probability, 0 to 1.")
     status: DealStatus
 
-    @strawberry.field
-    async def pipeline(self, info: strawberry.Info) -> "Pipeline":
-        return await load_node(info, "Pipeline", self.row["pipeline_id"])
+    pipeline = link_field("Pipeline", "pipeline_id", PipelineRef)
 
     deals = relation_field(
         "PipelineStage",
@@ -77,9 +70,7 @@ connection_of("Pipeline", PipelineConnection, Pipeline)
 
 @strawberry.type
 class PipelineQueries:
-    @strawberry.field(description="A pipeline by id (NOT_FOUND if none in this workspace).")
-    async def pipeline(self, info: strawberry.Info, id: strawberry.ID) -> Pipeline | None:
-        return await get_node(info, "Pipeline", id)
+    pipeline = lookup_field(Pipeline)
 
     pipelines = list_field(
         "Pipeline",

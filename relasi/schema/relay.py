@@ -132,6 +132,32 @@ def page_info(page: Page) -> PageInfo:
     )
 
 
+def forward_connection(
+    connection_cls: type,
+    edge_cls: type,
+    rows: list[Any],
+    more: bool,
+    after: str | None,
+    cursor: Callable[[Any], str],
+    node: Callable[[Any], Any],
+    *,
+    end_at_after: bool = False,
+) -> Any:
+    """A page of a list paged forwards only (`rows` after the cursor `after`, and whether
+    `more` follow) as its Connection. `end_at_after`: an empty page's endCursor is `after`, so
+    a poller keeps its place."""
+    edges = [edge_cls(cursor=cursor(r), node=node(r)) for r in rows]
+    return connection_cls(
+        edges=edges,
+        page_info=PageInfo(
+            has_next_page=more,
+            has_previous_page=after is not None,
+            start_cursor=edges[0].cursor if edges else None,
+            end_cursor=edges[-1].cursor if edges else (after if end_at_after else None),
+        ),
+    )
+
+
 def page_args(
     first: int | None, after: str | None, last: int | None, before: str | None
 ) -> PageArgs:
@@ -223,12 +249,43 @@ async def load_node(info: strawberry.Info, type_name: str, pk: Any) -> Any:
     return None if row is None else from_row(NODE_TYPES[type_name], row)
 
 
+def link_field(type_name: str, column: str, returns: Any, description: str | None = None) -> Any:
+    """A to-one link: the `type_name` node whose id is the row's `column` (null for a null id
+    or a row gone), batched with its siblings by the loaders."""
+
+    async def resolve(root: Any, info: strawberry.Info) -> Any:
+        return await load_node(info, type_name, root.row[column])
+
+    resolve.__annotations__ = {"root": Any, "info": strawberry.Info, "return": returns}
+    return strawberry.field(resolver=resolve, description=description)
+
+
 async def get_node(info: strawberry.Info, type_name: str, global_id: str) -> Any:
     """A typed lookup by id: NOT_FOUND for an id that names nothing in this workspace."""
     node = await load_node(info, type_name, global_ids.decode(global_id, type_name))
     if node is None:
         raise NotFound(f"No {type_name} with id {global_id!r}.", field="id")
     return node
+
+
+def lookup_field(node_cls: type) -> Any:
+    """A root lookup, `x(id: ID!): X`: the node, NOT_FOUND for an id naming nothing here."""
+    type_name = node_cls.__strawberry_definition__.name
+
+    async def resolve(root: Any, info: strawberry.Info, id: strawberry.ID) -> Any:
+        return await get_node(info, type_name, id)
+
+    resolve.__annotations__ = {
+        "root": Any,
+        "info": strawberry.Info,
+        "id": strawberry.ID,
+        "return": node_cls | None,
+    }
+    article = "An" if type_name[0] in "AEIOU" else "A"
+    return strawberry.field(
+        resolver=resolve,
+        description=f"{article} {type_name.lower()} by id (NOT_FOUND if none in this workspace).",
+    )
 
 
 def _connection_resolver(

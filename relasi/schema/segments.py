@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import Annotated, Any
 
 import strawberry
 from strawberry.scalars import JSON
@@ -26,24 +26,19 @@ from relasi.schema.filters import (
     SegmentMembershipChangeOrder,
     SegmentOrder,
 )
-from relasi.schema.payloads import DeletePayload, provided, run_mutation
+from relasi.schema.payloads import DeletePayload, delete_by_id, provided, run_mutation
+from relasi.schema.refs import ContactConnectionRef, ContactRef
 from relasi.schema.relay import (
     Connection,
     Node,
     connection_of,
     from_row,
-    get_node,
+    link_field,
     list_field,
-    load_node,
+    lookup_field,
     node_type,
     relation_field,
 )
-
-if TYPE_CHECKING:  # names used in lazy annotations (imported at schema build time)
-    from relasi.schema.contacts import Contact, ContactConnection
-
-ContactConnectionRef = Annotated["ContactConnection", strawberry.lazy("relasi.schema.contacts")]
-ContactRef = Annotated["Contact", strawberry.lazy("relasi.schema.contacts")]
 
 RULE_DESCRIPTION = (
     "The rule, in the contacts filter language (ContactFilter: fields, relations with "
@@ -141,13 +136,10 @@ class SegmentMembershipChange(Node):
     reason: SegmentChangeReason
     occurred_at: datetime.datetime
 
-    @strawberry.field(description="The contact (null once it is deleted).")
-    async def contact(self, info: strawberry.Info) -> ContactRef | None:
-        return await load_node(info, "Contact", self.row["contact_id"])
-
-    @strawberry.field
-    async def segment(self, info: strawberry.Info) -> Segment | None:
-        return await load_node(info, "Segment", self.row["segment_id"])
+    contact = link_field(
+        "Contact", "contact_id", ContactRef | None, "The contact (null once it is deleted)."
+    )
+    segment = link_field("Segment", "segment_id", Segment | None)
 
 
 @strawberry.type
@@ -252,9 +244,7 @@ def _segment(row: Any) -> dict[str, Any]:
 
 @strawberry.type
 class SegmentQueries:
-    @strawberry.field(description="A segment by id (NOT_FOUND if none in this workspace).")
-    async def segment(self, info: strawberry.Info, id: strawberry.ID) -> Segment | None:
-        return await get_node(info, "Segment", id)
+    segment = lookup_field(Segment)
 
     segments = list_field(
         "Segment", SegmentFilter, SegmentOrder, SegmentConnection, "The workspace's segments."
@@ -331,11 +321,7 @@ class SegmentMutations:
 
     @strawberry.mutation(description="Soft delete (refused while another segment reads it).")
     async def delete_segment(self, info: strawberry.Info, input: SegmentIdInput) -> DeletePayload:
-        async def action(session):
-            pk = global_ids.decode(input.id, "Segment", field="input.id")
-            return await mutations.delete_segment(session, pk)
-
-        return await run_mutation(info, DeletePayload, action, lambda _: {"deleted_id": input.id})
+        return await delete_by_id(info, "Segment", input.id, mutations.delete_segment)
 
     @strawberry.mutation(description="Bring a deleted segment back (its membership is recomputed).")
     async def restore_segment(self, info: strawberry.Info, input: SegmentIdInput) -> SegmentPayload:

@@ -19,9 +19,10 @@ import strawberry
 from starlette.websockets import WebSocket
 
 from relasi.auth.still_valid import NO_LONGER_VALID, still_valid
+from relasi.change_reader import Row
 from relasi.compiler.subscriptions import compile_selection
 from relasi.errors import AppError, NotFound, Unauthenticated
-from relasi.notifier import Match, Notifier, Row
+from relasi.notifier import Notifier
 from relasi.resolvers import global_ids, loaders
 from relasi.resolvers.enums import TimelineEventKind
 from relasi.schema.cases import Case
@@ -36,6 +37,7 @@ from relasi.schema.timeline import (
     TimelineEventEdge,
     edge_from_row,
 )
+from relasi.subscriber import Match
 
 T = TypeVar("T")
 

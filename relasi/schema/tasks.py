@@ -1,7 +1,6 @@
 """Tasks: work for someone, due at a time, linked to the records it is about."""
 
 from datetime import datetime
-from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 
@@ -21,22 +20,18 @@ from relasi.schema.payloads import (
     run_mutation,
     update_mutation,
 )
+from relasi.schema.refs import AccountRef, ActorRef, CaseRef, ContactRef, DealRef
 from relasi.schema.relay import (
     Connection,
     Node,
     connection_of,
     from_row,
-    get_node,
+    link_field,
     list_field,
     load_node,
+    lookup_field,
     node_type,
 )
-
-if TYPE_CHECKING:
-    from relasi.schema.accounts import Account
-    from relasi.schema.cases import Case
-    from relasi.schema.contacts import Contact
-    from relasi.schema.deals import Actor, Deal
 
 
 @node_type
@@ -70,9 +65,7 @@ class Task(Node):
         description="Who marked it DONE (the API key used, and the member if known); null "
         "unless DONE."
     )
-    async def completed_by(
-        self, info: strawberry.Info
-    ) -> Annotated["Actor", strawberry.lazy("relasi.schema.deals")] | None:
+    async def completed_by(self, info: strawberry.Info) -> ActorRef | None:
         from relasi.schema.deals import Actor
 
         if self.status is not Status.DONE:
@@ -84,33 +77,11 @@ class Task(Node):
             member=await load_node(info, "Member", self.row["completed_by_member_id"]),
         )
 
-    @strawberry.field(description="The member who should do it.")
-    async def assignee(self, info: strawberry.Info) -> Member | None:
-        return await load_node(info, "Member", self.row["assignee_id"])
-
-    @strawberry.field
-    async def contact(
-        self, info: strawberry.Info
-    ) -> Annotated["Contact", strawberry.lazy("relasi.schema.contacts")] | None:
-        return await load_node(info, "Contact", self.row["contact_id"])
-
-    @strawberry.field
-    async def account(
-        self, info: strawberry.Info
-    ) -> Annotated["Account", strawberry.lazy("relasi.schema.accounts")] | None:
-        return await load_node(info, "Account", self.row["account_id"])
-
-    @strawberry.field
-    async def deal(
-        self, info: strawberry.Info
-    ) -> Annotated["Deal", strawberry.lazy("relasi.schema.deals")] | None:
-        return await load_node(info, "Deal", self.row["deal_id"])
-
-    @strawberry.field
-    async def case(
-        self, info: strawberry.Info
-    ) -> Annotated["Case", strawberry.lazy("relasi.schema.cases")] | None:
-        return await load_node(info, "Case", self.row["case_id"])
+    assignee = link_field("Member", "assignee_id", Member | None, "The member who should do it.")
+    contact = link_field("Contact", "contact_id", ContactRef | None)
+    account = link_field("Account", "account_id", AccountRef | None)
+    deal = link_field("Deal", "deal_id", DealRef | None)
+    case = link_field("Case", "case_id", CaseRef | None)
 
 
 @strawberry.type
@@ -197,9 +168,7 @@ def _status_mutation(info: strawberry.Info, input: TaskStatusInput, status: Stat
 
 @strawberry.type
 class TaskQueries:
-    @strawberry.field(description="A task by id (NOT_FOUND if none in this workspace).")
-    async def task(self, info: strawberry.Info, id: strawberry.ID) -> Task | None:
-        return await get_node(info, "Task", id)
+    task = lookup_field(Task)
 
     tasks = list_field(
         "Task",

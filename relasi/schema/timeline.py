@@ -2,7 +2,7 @@
 
 from datetime import datetime
 from enum import Enum
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import Any
 
 import strawberry
 
@@ -12,29 +12,21 @@ from relasi.resolvers.pagination import Page
 from relasi.schema.enums import CaseStatus, Channel, InteractionKind, JourneyStage
 from relasi.schema.errors import UserError
 from relasi.schema.payloads import provided, run_mutation
+from relasi.schema.refs import (
+    AccountRef,
+    ActorRef,
+    CaseRef,
+    ContactRef,
+    DealRef,
+    InteractionRef,
+    StageRef,
+    TaskRef,
+)
 from relasi.schema.relay import PageInfo, load_node, page_args, page_info
-
-if TYPE_CHECKING:
-    from relasi.schema.accounts import Account
-    from relasi.schema.cases import Case
-    from relasi.schema.contacts import Contact
-    from relasi.schema.deals import Actor, Deal
-    from relasi.schema.interactions import Interaction
-    from relasi.schema.pipelines import PipelineStage
-    from relasi.schema.tasks import Task
 
 TimelineEventKind = strawberry.enum(
     e.TimelineEventKind, description="What a timeline event records."
 )
-
-ContactRef = Annotated["Contact", strawberry.lazy("relasi.schema.contacts")]
-AccountRef = Annotated["Account", strawberry.lazy("relasi.schema.accounts")]
-DealRef = Annotated["Deal", strawberry.lazy("relasi.schema.deals")]
-CaseRef = Annotated["Case", strawberry.lazy("relasi.schema.cases")]
-InteractionRef = Annotated["Interaction", strawberry.lazy("relasi.schema.interactions")]
-StageRef = Annotated["PipelineStage", strawberry.lazy("relasi.schema.pipelines")]
-TaskRef = Annotated["Task", strawberry.lazy("relasi.schema.tasks")]
-ActorRef = Annotated["Actor", strawberry.lazy("relasi.schema.deals")]
 
 
 @strawberry.interface(

@@ -14,26 +14,25 @@ from strawberry.scalars import JSON
 from relasi.resolvers import global_ids
 from relasi.resolvers.webhooks import background, deliveries, endpoints, listing
 from relasi.resolvers.webhooks.delivery import Config
+from relasi.schema.admin_records import fetch_by_id, list_filter
 from relasi.schema.errors import UserError
-from relasi.schema.filters import (
-    AccountFilter,
-    CaseFilter,
-    ContactFilter,
-    DealFilter,
-    InteractionFilter,
-    SegmentFilter,
-    TaskFilter,
+from relasi.schema.payloads import (
+    DeletePayload,
+    delete_by_id,
+    provided,
+    run_mutation,
+    update_mutation,
 )
-from relasi.schema.payloads import DeletePayload, provided, run_mutation
-from relasi.schema.relay import PageInfo
-
-
-@strawberry.enum(description="Where a delivery stands.")
-class WebhookDeliveryStatus(Enum):
-    PENDING = "PENDING"
-    SENDING = "SENDING"
-    DELIVERED = "DELIVERED"
-    FAILED = "FAILED"
+from relasi.schema.relay import PageInfo, forward_connection
+from relasi.schema.webhook_inputs import (
+    CreateWebhookEndpointInput,
+    ReplayWebhookDeliveryInput,
+    ReplayWebhookEndpointInput,
+    UpdateWebhookEndpointInput,
+    WebhookDeliveryFilter,
+    WebhookDeliveryStatus,
+    WebhookEndpointIdInput,
+)
 
 
 @strawberry.enum(description="Why an endpoint is disabled.")
@@ -191,82 +190,6 @@ class WebhookDeliveryConnection:
         return [e.node for e in self.edges]
 
 
-def _page_info(edges: list[Any], more: bool, after: str | None) -> PageInfo:
-    return PageInfo(
-        has_next_page=more,
-        has_previous_page=after is not None,
-        start_cursor=edges[0].cursor if edges else None,
-        end_cursor=edges[-1].cursor if edges else None,
-    )
-
-
-@strawberry.input(description="Per record type, the filter a changed record must pass.")
-class WebhookFilter:
-    contact: ContactFilter | None = None
-    account: AccountFilter | None = None
-    deal: DealFilter | None = None
-    case: CaseFilter | None = None
-    segment: SegmentFilter | None = None
-    interaction: InteractionFilter | None = None
-    task: TaskFilter | None = None
-
-
-@strawberry.input
-class CreateWebhookEndpointInput:
-    url: str = strawberry.field(description="https; must resolve to public addresses.")
-    description: str | None = None
-    event_types: list[str] | None = strawberry.field(
-        default=None, description="e.g. ['deal.stage_changed']; empty or left out: all."
-    )
-    filter: WebhookFilter | None = None
-    enabled: bool = True
-
-
-@strawberry.input(description="Fields left out stay as they are.")
-class UpdateWebhookEndpointInput:
-    id: strawberry.ID
-    version: int | None = strawberry.field(
-        default=None, description="The version you read; refused with CONFLICT if it moved."
-    )
-    url: str | None = strawberry.UNSET
-    description: str | None = strawberry.UNSET
-    event_types: list[str] | None = strawberry.UNSET
-    filter: WebhookFilter | None = strawberry.UNSET
-    enabled: bool | None = strawberry.field(
-        default=strawberry.UNSET,
-        description="false disables it; true enables it again, from the changes committed "
-        "from then on, with its failure streak cleared.",
-    )
-
-
-@strawberry.input
-class WebhookEndpointIdInput:
-    id: strawberry.ID
-
-
-@strawberry.input
-class ReplayWebhookDeliveryInput:
-    id: strawberry.ID
-
-
-@strawberry.input
-class ReplayWebhookEndpointInput:
-    endpoint_id: strawberry.ID
-    from_: datetime = strawberry.field(
-        name="from", description="Resend the deliveries of changes made at or after this time."
-    )
-
-
-@strawberry.input(description="Which deliveries to list.")
-class WebhookDeliveryFilter:
-    status: WebhookDeliveryStatus | None = None
-    event_type: str | None = None
-    from_: datetime | None = strawberry.field(
-        default=None, name="from", description="Changes made at or after."
-    )
-    to: datetime | None = strawberry.field(default=None, description="Changes made before.")
-
-
 @strawberry.type(description="An endpoint and its signing secret, shown this once.")
 class WebhookSecretPayload:
     webhook_endpoint: WebhookEndpoint | None = None
@@ -328,21 +251,20 @@ class WebhookQueries:
         self, info: strawberry.Info, first: int | None = None, after: str | None = None
     ) -> WebhookEndpointConnection:
         rows, more = await endpoints.page(info.context.session, first, after)
-        edges = [
-            WebhookEndpointEdge(
-                cursor=listing.cursor_of("webhookEndpoints", r), node=endpoint_of(r)
-            )
-            for r in rows
-        ]
-        return WebhookEndpointConnection(edges=edges, page_info=_page_info(edges, more, after))
+        return forward_connection(
+            WebhookEndpointConnection,
+            WebhookEndpointEdge,
+            rows,
+            more,
+            after,
+            lambda r: listing.cursor_of("webhookEndpoints", r),
+            endpoint_of,
+        )
 
     @strawberry.field(description="One endpoint; NOT_FOUND if there is none with this id.")
     async def webhook_endpoint(self, info: strawberry.Info, id: strawberry.ID) -> WebhookEndpoint:
         pk = _endpoint_pk(id, "id")
-        row = await endpoints.get(info.context.session, pk)
-        if row is None:
-            raise endpoints.not_found(pk, field="id")
-        return endpoint_of(row)
+        return endpoint_of(await fetch_by_id(info, pk, endpoints.get, endpoints.not_found))
 
     @strawberry.field(description="An endpoint's deliveries, newest change first.")
     async def webhook_deliveries(
@@ -354,21 +276,19 @@ class WebhookQueries:
         after: str | None = None,
     ) -> WebhookDeliveryConnection:
         session = info.context.session
-        flt = provided(filter) if filter is not None else {}
-        if isinstance(flt.get("status"), WebhookDeliveryStatus):
-            flt["status"] = flt["status"].value
         rows, more = await deliveries.page(
-            session, _endpoint_pk(endpoint_id, "endpointId"), flt, first, after
+            session, _endpoint_pk(endpoint_id, "endpointId"), list_filter(filter), first, after
         )
         tries = await deliveries.attempts(session, [r["id"] for r in rows])
-        edges = [
-            WebhookDeliveryEdge(
-                cursor=listing.cursor_of("webhookDeliveries", r, "occurred_at"),
-                node=delivery_of(r, tries[r["id"]]),
-            )
-            for r in rows
-        ]
-        return WebhookDeliveryConnection(edges=edges, page_info=_page_info(edges, more, after))
+        return forward_connection(
+            WebhookDeliveryConnection,
+            WebhookDeliveryEdge,
+            rows,
+            more,
+            after,
+            lambda r: listing.cursor_of("webhookDeliveries", r, "occurred_at"),
+            lambda r: delivery_of(r, tries[r["id"]]),
+        )
 
 
 @strawberry.type
@@ -392,24 +312,21 @@ class WebhookMutations:
         self, info: strawberry.Info, input: UpdateWebhookEndpointInput
     ) -> WebhookEndpointPayload:
         config = _config(info)
-
-        async def action(session):
-            data = _data(input)
-            pk = _endpoint_pk(data.pop("id"), "input.id")
-            return await endpoints.update(session, pk, data, config.allowed_hosts)
-
-        return await run_mutation(
-            info, WebhookEndpointPayload, action, lambda r: {"webhook_endpoint": endpoint_of(r)}
+        return await update_mutation(
+            info,
+            WebhookEndpointPayload,
+            endpoints.TYPE_NAME,
+            input,
+            lambda s, pk, data: endpoints.update(s, pk, data, config.allowed_hosts),
+            lambda r: {"webhook_endpoint": endpoint_of(r)},
+            data=_data,
         )
 
     @strawberry.mutation(description="Delete an endpoint with its deliveries.")
     async def delete_webhook_endpoint(
         self, info: strawberry.Info, input: WebhookEndpointIdInput
     ) -> DeletePayload:
-        async def action(session):
-            await endpoints.delete(session, _endpoint_pk(input.id, "input.id"))
-
-        return await run_mutation(info, DeletePayload, action, lambda _: {"deleted_id": input.id})
+        return await delete_by_id(info, endpoints.TYPE_NAME, input.id, endpoints.delete)
 
     @strawberry.mutation(
         description="A new signing secret, in the payload this once. The old one keeps "

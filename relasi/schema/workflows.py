@@ -13,9 +13,16 @@ from strawberry.scalars import JSON
 from relasi.resolvers import filter_form, global_ids
 from relasi.resolvers.webhooks import listing
 from relasi.resolvers.workflows import definitions, dry_run, runs
+from relasi.schema.admin_records import fetch_by_id, list_filter
 from relasi.schema.errors import UserError
-from relasi.schema.payloads import DeletePayload, provided, run_mutation
-from relasi.schema.relay import PageInfo
+from relasi.schema.payloads import (
+    DeletePayload,
+    delete_by_id,
+    provided,
+    run_mutation,
+    update_mutation,
+)
+from relasi.schema.relay import PageInfo, forward_connection
 from relasi.schema.workflow_inputs import (
     CreateWorkflowInput,
     TestWorkflowInput,
@@ -189,15 +196,6 @@ class WorkflowRunConnection:
         return [e.node for e in self.edges]
 
 
-def _page_info(edges: list[Any], more: bool, after: str | None) -> PageInfo:
-    return PageInfo(
-        has_next_page=more,
-        has_previous_page=after is not None,
-        start_cursor=edges[0].cursor if edges else None,
-        end_cursor=edges[-1].cursor if edges else None,
-    )
-
-
 @strawberry.input(description="Which runs to list.")
 class WorkflowRunFilter:
     status: WorkflowRunStatus | None = None
@@ -279,6 +277,19 @@ def _pk(global_id: str, field: str) -> Any:
     return global_ids.decode(global_id, definitions.TYPE_NAME, field=field)
 
 
+def _set_enabled(info: strawberry.Info, input: WorkflowIdInput, enabled: bool) -> Any:
+    return run_mutation(
+        info,
+        WorkflowPayload,
+        lambda s: definitions.set_enabled(s, _pk(input.id, "input.id"), enabled),
+        _result,
+    )
+
+
+def _result(row: Any) -> dict[str, Any]:
+    return {"workflow": workflow_of(row)}
+
+
 def _settings(info: strawberry.Info) -> Any:
     return info.context.request.app.state.settings
 
@@ -290,19 +301,20 @@ class WorkflowQueries:
         self, info: strawberry.Info, first: int | None = None, after: str | None = None
     ) -> WorkflowConnection:
         rows, more = await definitions.page(info.context.session, first, after)
-        edges = [
-            WorkflowEdge(cursor=listing.cursor_of("workflows", r), node=workflow_of(r))
-            for r in rows
-        ]
-        return WorkflowConnection(edges=edges, page_info=_page_info(edges, more, after))
+        return forward_connection(
+            WorkflowConnection,
+            WorkflowEdge,
+            rows,
+            more,
+            after,
+            lambda r: listing.cursor_of("workflows", r),
+            workflow_of,
+        )
 
     @strawberry.field(description="One workflow; NOT_FOUND if there is none with this id.")
     async def workflow(self, info: strawberry.Info, id: strawberry.ID) -> Workflow:
         pk = _pk(id, "id")
-        row = await definitions.get(info.context.session, pk)
-        if row is None:
-            raise definitions.not_found(pk, field="id")
-        return workflow_of(row)
+        return workflow_of(await fetch_by_id(info, pk, definitions.get, definitions.not_found))
 
     @strawberry.field(description="Runs, newest first, with each step's input, output, error.")
     async def workflow_runs(
@@ -314,20 +326,20 @@ class WorkflowQueries:
         after: str | None = None,
     ) -> WorkflowRunConnection:
         session = info.context.session
-        flt = provided(filter) if filter is not None else {}
-        if isinstance(flt.get("status"), WorkflowRunStatus):
-            flt["status"] = flt["status"].value
+        flt = list_filter(filter)
         runs.checked_range(flt)
         pk = _pk(workflow_id, "workflowId") if workflow_id is not None else None
         rows, more = await runs.page(session, pk, flt, first, after)
         found = await runs.steps(session, [r["id"] for r in rows])
-        edges = [
-            WorkflowRunEdge(
-                cursor=listing.cursor_of("workflowRuns", r), node=run_of(r, found[r["id"]])
-            )
-            for r in rows
-        ]
-        return WorkflowRunConnection(edges=edges, page_info=_page_info(edges, more, after))
+        return forward_connection(
+            WorkflowRunConnection,
+            WorkflowRunEdge,
+            rows,
+            more,
+            after,
+            lambda r: listing.cursor_of("workflowRuns", r),
+            lambda r: run_of(r, found[r["id"]]),
+        )
 
 
 @strawberry.type
@@ -342,7 +354,7 @@ class WorkflowMutations:
             info,
             WorkflowPayload,
             lambda s: definitions.create(s, _data(input)),
-            lambda r: {"workflow": workflow_of(r)},
+            _result,
         )
 
     @strawberry.mutation(
@@ -351,43 +363,31 @@ class WorkflowMutations:
     async def update_workflow(
         self, info: strawberry.Info, input: UpdateWorkflowInput
     ) -> WorkflowPayload:
-        async def action(session):
-            data = _data(input)
-            pk = _pk(data.pop("id"), "input.id")
-            return await definitions.update(session, pk, data)
-
-        return await run_mutation(
-            info, WorkflowPayload, action, lambda r: {"workflow": workflow_of(r)}
+        return await update_mutation(
+            info,
+            WorkflowPayload,
+            definitions.TYPE_NAME,
+            input,
+            definitions.update,
+            _result,
+            data=_data,
         )
 
     @strawberry.mutation(description="Turn a workflow on, for changes committed from now.")
     async def enable_workflow(
         self, info: strawberry.Info, input: WorkflowIdInput
     ) -> WorkflowPayload:
-        return await run_mutation(
-            info,
-            WorkflowPayload,
-            lambda s: definitions.set_enabled(s, _pk(input.id, "input.id"), True),
-            lambda r: {"workflow": workflow_of(r)},
-        )
+        return await _set_enabled(info, input, True)
 
     @strawberry.mutation(description="Turn a workflow off; runs under way finish.")
     async def disable_workflow(
         self, info: strawberry.Info, input: WorkflowIdInput
     ) -> WorkflowPayload:
-        return await run_mutation(
-            info,
-            WorkflowPayload,
-            lambda s: definitions.set_enabled(s, _pk(input.id, "input.id"), False),
-            lambda r: {"workflow": workflow_of(r)},
-        )
+        return await _set_enabled(info, input, False)
 
     @strawberry.mutation(description="Delete a workflow; its runs stay readable.")
     async def delete_workflow(self, info: strawberry.Info, input: WorkflowIdInput) -> DeletePayload:
-        async def action(session):
-            await definitions.delete(session, _pk(input.id, "input.id"))
-
-        return await run_mutation(info, DeletePayload, action, lambda _: {"deleted_id": input.id})
+        return await delete_by_id(info, definitions.TYPE_NAME, input.id, definitions.delete)
 
     @strawberry.mutation(
         description="Try a workflow on a record: which triggers and the condition match, and "

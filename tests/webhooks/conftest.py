@@ -1,17 +1,15 @@
 """Webhook fixtures: a receiver, an app whose settings allow it, and the worker."""
 
 import base64
-import contextlib
 import hashlib
 import uuid
 
-import httpx
 import pytest
 
-from relasi.jobs.worker import Worker
 from relasi.server import create_app
 from relasi.settings import Settings
 from tests.conftest import Api, new_api
+from tests.job_workers import app_client, job_worker
 from tests.webhooks.receiver import Receiver
 
 # fixed: worker processes the tests start must open what the app sealed
@@ -60,25 +58,13 @@ def hooks_app(database, settings):
 
 @pytest.fixture
 async def hooks_client(hooks_app):
-    transport = httpx.ASGITransport(app=hooks_app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://relasi.test") as c:
+    async with app_client(hooks_app) as c:
         yield c
 
 
 @pytest.fixture
 async def wapi(database, hooks_client) -> Api:
     return await new_api(database, hooks_client, "Hooks")
-
-
-@contextlib.asynccontextmanager
-async def job_worker(database, settings):
-    """A process's job worker (as `relasi serve` and `relasi worker` run it)."""
-    runner = Worker(database, settings)
-    await runner.start()
-    try:
-        yield runner
-    finally:
-        await runner.stop()
 
 
 @pytest.fixture

@@ -10,7 +10,8 @@ from relasi.resolvers.webhooks.delivery import JITTER, SCHEDULE
 from relasi.settings import Settings
 from tests.changes.helpers import read_all
 from tests.conftest import new_api
-from tests.webhooks.conftest import ERRORS, SETTINGS, endpoint, job_worker
+from tests.job_workers import job_worker
+from tests.webhooks.conftest import ERRORS, SETTINGS, endpoint
 from tests.webhooks.receiver import Receiver
 from tests.webhooks.waiting import deliveries, settled, until
 from tests.webhooks.writes import every_event_type, mutate

@@ -9,7 +9,8 @@ from relasi.resolvers import global_ids
 from relasi.resolvers.webhooks.delivery import START_IN_FLIGHT
 from relasi.settings import Settings
 from tests.changes.helpers import read_all
-from tests.webhooks.conftest import ERRORS, SETTINGS, endpoint, job_worker
+from tests.job_workers import job_worker
+from tests.webhooks.conftest import ERRORS, SETTINGS, endpoint
 from tests.webhooks.waiting import deliveries, settled, until
 from tests.webhooks.writes import mutate
 

@@ -2,16 +2,17 @@
 workflows, write records and wait for runs."""
 
 import asyncio
-import contextlib
 
-import httpx
 import pytest
 
-from relasi.jobs.worker import Worker
 from relasi.server import create_app
 from relasi.settings import Settings
 from tests.conftest import Api, new_api
-from tests.webhooks.conftest import SECRET_KEY
+from tests.job_workers import app_client, job_worker
+from tests.webhooks.conftest import SECRET_KEY, receiver
+from tests.webhooks.waiting import until
+
+__all__ = ["receiver", "until"]  # the webhook tests' receiver fixture, and `until` for tests
 
 SETTINGS = dict(
     rate_limit=0,
@@ -56,8 +57,7 @@ def flows_app(database, settings):
 
 @pytest.fixture
 async def flows_client(flows_app):
-    transport = httpx.ASGITransport(app=flows_app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://relasi.test") as c:
+    async with app_client(flows_app) as c:
         yield c
 
 
@@ -69,16 +69,6 @@ async def fapi(database, flows_client) -> Api:
 @pytest.fixture
 async def other_fapi(database, flows_client) -> Api:
     return await new_api(database, flows_client, "Elsewhere")
-
-
-@contextlib.asynccontextmanager
-async def job_worker(database, settings):
-    runner = Worker(database, settings)
-    await runner.start()
-    try:
-        yield runner
-    finally:
-        await runner.stop()
 
 
 @pytest.fixture
@@ -102,16 +92,6 @@ async def runs(api: Api, workflow_id: str | None = None, **flt) -> list[dict]:
     return data["workflowRuns"]["nodes"]
 
 
-async def until(check, timeout: float = 30):
-    deadline = asyncio.get_running_loop().time() + timeout
-    while True:
-        result = await check()
-        if result:
-            return result
-        assert asyncio.get_running_loop().time() < deadline, "timed out"
-        await asyncio.sleep(0.1)
-
-
 async def settled_runs(api: Api, workflow_id: str, count: int, timeout: float = 30) -> list[dict]:
     """The workflow's runs once `count` of them have finished (none still open)."""
 
@@ -127,16 +107,6 @@ async def quiet(api: Api, workflow_id: str, seconds: float = 1.5) -> list[dict]:
     """The workflow's runs after the worker had time to start any (for "no run" checks)."""
     await asyncio.sleep(seconds)
     return await runs(api, workflow_id)
-
-
-@pytest.fixture(scope="session")
-def receiver():
-    from tests.webhooks.receiver import Receiver
-
-    r = Receiver()
-    r.start()
-    yield r
-    r.stop()
 
 
 async def webhook_endpoint(api: Api, receiver, name: str) -> str:

@@ -1,33 +1,15 @@
 """`kill -9` of a `relasi worker` in the middle of a run: once a worker runs again the run
 finishes, and no step's writes happen twice (one task, one note)."""
 
-import os
 import signal
-import subprocess
-import sys
 import uuid
 
+from tests.job_workers import received, worker_process
 from tests.webhooks.conftest import SECRET_KEY
 from tests.workflows.conftest import create, runs, settled_runs, until, webhook_endpoint
 from tests.workflows.writes import deal, member, move
 
 CHANGE_TYPES = """query { changes(first: 100) { nodes { type } } }"""
-
-
-def _worker(database, tmp_path, name: str) -> subprocess.Popen:
-    env = {
-        **os.environ,
-        "DATABASE_URL": database.dsn,
-        "RELASI_DATA_DIR": str(tmp_path),
-        "RELASI_WEBHOOK_ALLOWED_HOSTS": "127.0.0.1",
-        "RELASI_WEBHOOK_SECRET_KEY": SECRET_KEY,
-        "RELASI_WEBHOOK_TIMEOUT": "60",
-        "RELASI_JOBS_HEARTBEAT_TIMEOUT": "2",
-    }
-    log = open(tmp_path / f"{name}.log", "w")  # noqa: SIM115 (the process writes it)
-    return subprocess.Popen(
-        [sys.executable, "-m", "relasi", "worker"], env=env, stdout=log, stderr=subprocess.STDOUT
-    )
 
 
 async def test_kill_9_mid_run_then_restart_finishes_without_a_second_task(
@@ -49,9 +31,9 @@ async def test_kill_9_mid_run_then_restart_finishes_without_a_second_task(
     )
     d = await deal(fapi, ownerId=owner)
     await move(fapi, d, "Negotiation")
-    first = _worker(database, tmp_path, "first")
+    first = worker_process(database, tmp_path, "first", SECRET_KEY, 60)
     try:
-        await until(lambda: _arrived(receiver, name), timeout=90)
+        await until(lambda: received(receiver, name), timeout=90)
         first.send_signal(signal.SIGKILL)  # mid-run: the task is made, the webhook in flight
         first.wait(10)
     finally:
@@ -60,7 +42,7 @@ async def test_kill_9_mid_run_then_restart_finishes_without_a_second_task(
     (run,) = await runs(fapi, wf["id"])
     assert run["status"] == "RUNNING" and [s["path"] for s in run["steps"]] == ["0"]
     receiver.route(name, stall=0)
-    second = _worker(database, tmp_path, "second")
+    second = worker_process(database, tmp_path, "second", SECRET_KEY, 60)
     try:
         (run,) = await settled_runs(fapi, wf["id"], 1, timeout=90)
     finally:
@@ -72,7 +54,3 @@ async def test_kill_9_mid_run_then_restart_finishes_without_a_second_task(
     assert types.count("task.created") == 1 and types.count("note.added") == 1
     arrivals = receiver.of(name)
     assert len(arrivals) >= 2 and len({a.headers["webhook-id"] for a in arrivals}) == 1
-
-
-async def _arrived(receiver, name: str) -> bool:
-    return bool(receiver.of(name))

@@ -1,0 +1,74 @@
+"""One live subscription's inbox: the bounded queue the notifier offers its events to."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Callable, Hashable
+from typing import NamedTuple, Protocol
+from uuid import UUID
+
+from relasi.change_reader import Row
+from relasi.db import Database
+from relasi.errors import AppError
+
+Match = Callable[[str, Row], bool]
+
+
+class Event(NamedTuple):
+    topic: str
+    row: Row
+    payload: str | None  # the compiled selection's JSON text; None: resolve `row`
+
+
+class Payloads(Protocol):
+    """A compiled selection shared by subscribers: `key` is equal for those whose payloads
+    are the same statement; `build` writes the payloads of many events in one."""
+
+    key: Hashable
+
+    async def build(self, db: Database, rows: list[Row]) -> dict[UUID, str]: ...
+
+
+class Subscriber:
+    """One subscription's inbox: the events it matched, in commit order, or why it ended."""
+
+    def __init__(
+        self,
+        workspace_id: UUID,
+        topics: frozenset[str],
+        match: Match,
+        size: int,
+        caller: UUID | None = None,
+        payloads: Payloads | None = None,
+    ):
+        self.workspace_id = workspace_id
+        self.caller = caller  # the API key or member it runs for
+        self.topics = topics
+        self.match = match
+        self.payloads = payloads
+        self.queue: asyncio.Queue[Event | None] = asyncio.Queue(size)
+        self.error: AppError | None = None
+
+    def offer(self, event: Event) -> bool:
+        """Queue an event without waiting; False when the queue is full."""
+        try:
+            self.queue.put_nowait(event)
+        except asyncio.QueueFull:
+            return False
+        return True
+
+    def end(self, error: AppError) -> None:
+        """End the subscription with `error` at its next read, dropping what is queued."""
+        if self.error is None:
+            self.error = error
+        with contextlib.suppress(asyncio.QueueFull):
+            self.queue.put_nowait(None)  # wakes a reader waiting on an empty queue
+
+    async def next(self) -> Event:
+        while True:
+            if self.error is not None:
+                raise self.error
+            item = await self.queue.get()
+            if item is not None and self.error is None:
+                return item

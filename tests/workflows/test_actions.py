@@ -25,7 +25,7 @@ async def _types(api) -> list[str]:
 
 async def _one_run(api, wf) -> dict:
     (run,) = await settled_runs(api, wf["id"], 1)
-    assert run["status"] == "SUCCEEDED", run
+    assert run["status"] == "SUCCEEDED", (run["error"], run["steps"])
     return run
 
 
@@ -266,3 +266,60 @@ async def test_writes_are_the_workflows_in_the_change_log(fapi, worker):
     assert updated["type"] == "contact.updated"
     assert updated["actor"] == {"apiKeyName": None}
     assert updated["workflow"] == {"id": wf["id"], "name": "Test workflow"}
+
+
+async def test_update_record_sets_money_and_custom_attributes(fapi, worker):
+    wf = await create(
+        fapi,
+        recordType="DEAL",
+        triggers=[{"recordEvent": {"event": "CREATED"}}],
+        actions=[
+            {"updateRecord": {"fields": {"amount": {"amount": "1250000.50", "currency": "usd"}}}},
+            {
+                "updateRecord": {
+                    "target": "account",
+                    "fields": {
+                        "annualRevenue": {"amount": "{{deal.amount}}", "currency": "EUR"},
+                        "customAttributes": {
+                            "tier": "gold",
+                            "source": "{{deal.name}}",
+                            "old": None,
+                        },
+                    },
+                }
+            },
+        ],
+    )
+    a = await account(fapi, name="Toko Maju", customAttributes={"old": 1, "kept": True})
+    d = await deal(fapi, name="Kopi", accountId=a["id"])
+    await _one_run(fapi, wf)
+    got = await fapi(
+        """query($d: ID!) { deal(id: $d) { amount { amount currency }
+             account { annualRevenue { amount currency } customAttributes } } }""",
+        d=d["id"],
+    )
+    assert got["deal"]["amount"] == {"amount": "1250000.50", "currency": "USD"}
+    assert got["deal"]["account"]["annualRevenue"] == {"amount": "1250000.50", "currency": "EUR"}
+    # the keys given are set, a null removes its key, the others stay
+    assert got["deal"]["account"]["customAttributes"] == {
+        "tier": "gold",
+        "source": "Kopi",
+        "kept": True,
+    }
+
+
+async def test_a_rendered_amount_the_mutation_refuses_fails_the_step(fapi, worker):
+    wf = await create(
+        fapi,
+        recordType="DEAL",
+        triggers=[{"recordEvent": {"event": "CREATED"}}],
+        actions=[
+            {"updateRecord": {"fields": {"amount": {"amount": "{{deal.name}}", "currency": "USD"}}}}
+        ],
+    )
+    d = await deal(fapi, name="not a number")
+    (run,) = await settled_runs(fapi, wf["id"], 1)
+    assert run["status"] == "FAILED"
+    assert "fields.amount.amount" in run["steps"][0]["error"]
+    got = await fapi("query($d: ID!) { deal(id: $d) { amount { amount } } }", d=d["id"])
+    assert got["deal"]["amount"] is None

@@ -246,3 +246,44 @@ async def test_a_workflow_is_admin_work(fapi, database):
         headers={"Authorization": f"Bearer {key}"},
     )
     assert response.json()["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+
+
+async def test_money_and_custom_attribute_values_refused_at_their_paths(fapi):
+    errors = await create_errors(
+        fapi,
+        recordType="DEAL",
+        triggers=[{"recordEvent": {"event": "CREATED"}}],
+        actions=[
+            {"updateRecord": {"fields": {"amount": {"amount": "12.345", "currency": "USD"}}}},
+            {"updateRecord": {"fields": {"amount": {"amount": "lots", "currency": "XYZ"}}}},
+            {"updateRecord": {"fields": {"amount": "50000"}}},
+            {
+                "updateRecord": {
+                    "fields": {"amount": {"amount": "{{deal.nope}}", "currency": "USD"}}
+                }
+            },
+            {"updateRecord": {"fields": {"customAttributes": {"tier": "gold"}}}},
+            {
+                "updateRecord": {
+                    "target": "account",
+                    "fields": {
+                        "annualRevenue": {"amount": "-1", "currency": "IDR"},
+                        "customAttributes": ["not", "an", "object"],
+                    },
+                }
+            },
+        ],
+    )
+    at = _at(errors)
+    assert set(at) == {
+        "input.actions.0.updateRecord.fields.amount.amount",  # USD has 2 decimals
+        "input.actions.1.updateRecord.fields.amount.amount",
+        "input.actions.1.updateRecord.fields.amount.currency",
+        "input.actions.2.updateRecord.fields.amount",
+        "input.actions.3.updateRecord.fields.amount",  # a template naming nothing
+        "input.actions.4.updateRecord.fields.customAttributes",  # deals have none
+        "input.actions.5.updateRecord.fields.annualRevenue.amount",
+        "input.actions.5.updateRecord.fields.customAttributes",
+    }, at
+    assert "XYZ" in at["input.actions.1.updateRecord.fields.amount.currency"]
+    assert {e["code"] for e in errors} == {"BAD_USER_INPUT"}

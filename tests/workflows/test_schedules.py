@@ -152,3 +152,31 @@ async def test_cron_aliases_are_accepted_and_at_reboot_is_refused(fapi: Api):
         (["input", "triggers", "0", "schedule", "cron"], "BAD_USER_INPUT")
     ]
     assert "names no time" in errors[0]["message"]
+
+
+STATS = (
+    """query($id: ID!) { workflow(id: $id) { stats { runs scheduleBacklog { at started } } } }"""
+)
+
+
+async def test_a_schedule_over_many_records_starts_them_a_batch_a_tick(database, fapi: Api):
+    from relasi.resolvers.workflows import clock
+
+    deals = [await writes.deal(fapi, name=f"Open {i}") for i in range(5)]
+    daily = await create(
+        fapi, recordType="DEAL", triggers=[{"schedule": {"cron": "@daily"}}], actions=NOTE
+    )
+    await _rewind_clock(database, [daily["id"]], hours=25)
+    seen = []
+    for _ in range(3):  # the clock's ticks, two runs each at most
+        await clock.tick(database, 0, batch=2)
+        stats = (await fapi(STATS, id=daily["id"]))["workflow"]["stats"]
+        seen.append(
+            (stats["runs"], stats["scheduleBacklog"] and stats["scheduleBacklog"]["started"])
+        )
+    assert seen == [(2, 2), (4, 4), (5, None)]
+    found = await runs(fapi, daily["id"])
+    assert sorted(r["recordId"] for r in found) == sorted(d["id"] for d in deals)
+    assert len({r["trigger"]["at"] for r in found}) == 1  # all for the one cron time
+    await clock.tick(database, 0, batch=2)  # nothing left: nothing more
+    assert len(await runs(fapi, daily["id"])) == 5

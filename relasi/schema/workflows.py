@@ -300,6 +300,15 @@ def _settings(info: strawberry.Info) -> Any:
     return info.context.request.app.state.settings
 
 
+async def _set_enabled(info: strawberry.Info, input: WorkflowIdInput, on: bool) -> WorkflowPayload:
+    return await run_mutation(
+        info,
+        WorkflowPayload,
+        lambda s: definitions.set_enabled(s, _pk(input.id, "input.id"), on),
+        lambda r: {"workflow": workflow_of(r)},
+    )
+
+
 @strawberry.type
 class WorkflowQueries:
     @strawberry.field(description="The workspace's workflows, oldest first.")
@@ -381,23 +390,13 @@ class WorkflowMutations:
     async def enable_workflow(
         self, info: strawberry.Info, input: WorkflowIdInput
     ) -> WorkflowPayload:
-        return await run_mutation(
-            info,
-            WorkflowPayload,
-            lambda s: definitions.set_enabled(s, _pk(input.id, "input.id"), True),
-            lambda r: {"workflow": workflow_of(r)},
-        )
+        return await _set_enabled(info, input, True)
 
     @strawberry.mutation(description="Turn a workflow off; runs under way finish.")
     async def disable_workflow(
         self, info: strawberry.Info, input: WorkflowIdInput
     ) -> WorkflowPayload:
-        return await run_mutation(
-            info,
-            WorkflowPayload,
-            lambda s: definitions.set_enabled(s, _pk(input.id, "input.id"), False),
-            lambda r: {"workflow": workflow_of(r)},
-        )
+        return await _set_enabled(info, input, False)
 
     @strawberry.mutation(description="Delete a workflow; its runs stay readable.")
     async def delete_workflow(self, info: strawberry.Info, input: WorkflowIdInput) -> DeletePayload:

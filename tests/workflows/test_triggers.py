@@ -1,7 +1,9 @@
 """Each trigger fires once for a matching change and not for one that does not match; value
 transitions; several triggers; a foreign workspace's records never trigger a workflow."""
 
-from tests.workflows.conftest import create, quiet, settled_runs
+import pytest
+
+from tests.workflows.conftest import create, quiet, runs, settled_runs
 from tests.workflows.writes import case, contact, deal, member, move, mutate, update_contact
 
 NOTE = [{"addNote": {"body": "seen"}}]
@@ -233,3 +235,53 @@ async def test_task_overdue_fires_once(fapi, worker):
     assert got["contact"]["cases"]["nodes"] == [{"subject": "Overdue: Call back"}]
     task = await fapi("query($t: ID!) { task(id: $t) { priority } }", t=late["task"]["id"])
     assert task["task"]["priority"] == "URGENT"
+
+
+# (record type, create mutation and its input, an update's field): accounts are above
+RECORDS = {
+    "CONTACT": ({"firstName": "Sari"}, {"title": "CEO"}),
+    "DEAL": ({"name": "Kopi"}, {"name": "Kopi 2"}),
+    "CASE": ({"subject": "Printer"}, {"subject": "Printer on fire"}),
+    "TASK": ({"title": "Call"}, {"title": "Call back"}),
+}
+
+
+@pytest.mark.parametrize("record_type", list(RECORDS))
+async def test_each_record_event_fires_once_for_its_change_only(fapi, worker, record_type):
+    name = record_type.capitalize()
+    created, changed = RECORDS[record_type]
+    noop = {  # an action that writes nothing, so no change of the workflows' own comes back
+        "branch": {
+            "condition": {record_type.lower(): {"id": {"isNull": False}}},
+            "then": [],
+        }
+    }
+    flows = {
+        event: await create(
+            fapi,
+            recordType=record_type,
+            triggers=[{"recordEvent": {"event": event}}],
+            actions=[noop],
+        )
+        for event in ("CREATED", "UPDATED", "DELETED", "RESTORED")
+    }
+
+    async def fired(event: str) -> list[str]:
+        return sorted(r["recordId"] for r in await settled_runs(fapi, flows[event]["id"], 1))
+
+    select = f"{record_type.lower()} {{ id version }}"
+    record = (await mutate(fapi, f"create{name}", created, select))[record_type.lower()]
+    assert await fired("CREATED") == [record["id"]]
+    await mutate(
+        fapi, f"update{name}", {"id": record["id"], "version": record["version"], **changed}
+    )
+    assert await fired("UPDATED") == [record["id"]]
+    await mutate(fapi, f"delete{name}", {"id": record["id"]}, "deletedId")
+    assert await fired("DELETED") == [record["id"]]
+    # matching reads the log in order: the delete was matched, so was everything before it
+    assert await runs(fapi, flows["RESTORED"]["id"]) == []
+    await mutate(fapi, f"restore{name}", {"id": record["id"]}, select)
+    assert await fired("RESTORED") == [record["id"]]
+    for event, wf in flows.items():  # the restore was matched too: one run each, no more
+        found = await runs(fapi, wf["id"])
+        assert [(r["recordId"], r["status"]) for r in found] == [(record["id"], "SUCCEEDED")], event

@@ -31,7 +31,9 @@ from relasi.resolvers.workflows import schedules
 
 # record type -> the prefix of its change events
 EVENT_PREFIX = {"Contact": "contact", "Account": "account", "Deal": "deal", "Case": "case"}
+RECORD_TYPES = ("Contact", "Account", "Deal", "Case", "Task")  # what workflows act on
 RECORD_EVENTS = ("CREATED", "UPDATED", "DELETED", "RESTORED")
+SLA_EVENTS = ("DUE_SOON", "BREACHED")
 CHANGE_KINDS = (
     "recordEvent",
     "fieldChanged",
@@ -61,8 +63,7 @@ def record_types() -> dict[str, str]:
     tasks exist)."""
     from relasi.resolvers.model import ENTITIES
 
-    names = ["Contact", "Account", "Deal", "Case", "Task"]
-    return {n.upper(): n for n in names if n in ENTITIES}
+    return {n.upper(): n for n in RECORD_TYPES if n in ENTITIES}
 
 
 def changeable(record_type: str) -> dict[str, tuple[str, Kind, Any]]:
@@ -310,8 +311,8 @@ class TriggerChecker:
     def _caseSla(self, at: str, spec: dict[str, Any]) -> None:
         event = spec.get("event")
         within = spec.get("withinMinutes")
-        if event not in ("DUE_SOON", "BREACHED"):
-            self.check.error(f"{at}.event", "DUE_SOON or BREACHED.")
+        if event not in SLA_EVENTS:
+            self.check.error(f"{at}.event", f"One of {', '.join(SLA_EVENTS)}.")
         elif event == "DUE_SOON" and not (
             isinstance(within, int) and 1 <= within <= MAX_SLA_MINUTES
         ):

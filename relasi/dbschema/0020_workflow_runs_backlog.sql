@@ -16,3 +16,8 @@ CREATE TABLE workflow_schedule_backlog (
 );
 
 SELECT relasi_isolate('workflow_schedule_backlog');
+
+-- A run whose workspace's slots were all taken waits QUEUED without a job; a run giving its
+-- slot up queues the jobs of the oldest of them (resolvers/workflows/engine.py: hand-off).
+CREATE INDEX workflow_runs_queued ON workflow_runs (workspace_id, created_at, id)
+    WHERE status = 'QUEUED';

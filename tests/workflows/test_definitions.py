@@ -235,8 +235,11 @@ async def test_hostile_input_is_refused_cleanly(fapi):
             + " } }",
             i=fields,
         )
-        payload = (body.get("data") or {}).get("createWorkflow")
         short = str(overrides)[:200]
+        if body.get("errors"):  # refused before the resolver: variables nested too deeply
+            assert [e["extensions"]["code"] for e in body["errors"]] == ["BAD_USER_INPUT"], short
+            continue
+        payload = (body.get("data") or {}).get("createWorkflow")
         assert payload is not None and payload["workflow"] is None, (short, str(body)[:500])
         assert 1 <= len(payload["userErrors"]) <= 5, short
         assert len(str(payload["userErrors"])) < 5_000, short  # no echo of the huge input

@@ -285,3 +285,38 @@ async def test_each_record_event_fires_once_for_its_change_only(fapi, worker, re
     for event, wf in flows.items():  # the restore was matched too: one run each, no more
         found = await runs(fapi, wf["id"])
         assert [(r["recordId"], r["status"]) for r in found] == [(record["id"], "SUCCEEDED")], event
+
+
+async def test_touchpoint_kind_and_segment_exit(fapi, worker):
+    c = await contact(fapi, firstName="Tia")
+    other = await contact(fapi, firstName="Uli")
+    seg = (await mutate(fapi, "createSegment", {"name": "VIP"}, "segment { id }"))["segment"]
+    calls = await create(
+        fapi,
+        recordType="CONTACT",
+        triggers=[{"touchpointTracked": {"kinds": ["CALL"], "channels": ["PHONE"]}}],
+        actions=NOTE,
+    )
+    exited = await create(
+        fapi,
+        recordType="CONTACT",
+        triggers=[{"segmentMembership": {"segmentId": seg["id"], "change": "EXITED"}}],
+        actions=NOTE,
+    )
+    members = {"segmentId": seg["id"], "contactIds": [c["id"], other["id"]]}
+    await mutate(fapi, "addToSegment", members, "segment { id }")  # entered: no
+    for kind, channel, who in (("MESSAGE", "PHONE", c), ("CALL", "PHONE", other)):
+        await mutate(
+            fapi,
+            "trackInteraction",
+            {"contactId": who["id"], "channel": channel, "kind": kind},
+            "interaction { id }",
+        )
+    assert await _records(fapi, calls, 1) == [other["id"]]  # the call, not the message
+    await mutate(
+        fapi,
+        "removeFromSegment",
+        {"segmentId": seg["id"], "contactIds": [c["id"]]},
+        "segment { id }",
+    )
+    assert await _records(fapi, exited, 1) == [c["id"]]

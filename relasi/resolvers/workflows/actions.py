@@ -212,7 +212,8 @@ class ActionChecker:
             )
             return
         for name, value in given.items():
-            where = f"{at}.fields.{name}"
+            # no field's name is long: a longer key is named by its object, not echoed
+            where = f"{at}.fields.{name}" if len(name) <= 100 else f"{at}.fields"
             if name not in allowed:
                 self.check.error(
                     where,

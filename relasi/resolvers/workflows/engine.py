@@ -31,6 +31,7 @@ what committed done and moves on, so no step's writes happen twice.
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import logging
 import time
@@ -341,6 +342,7 @@ async def _steps(db: Database, settings: Settings, workspace_id: UUID, run_id: U
                 return True
             ran += 1
             started, clock = datetime.now().astimezone(), time.monotonic()
+            record = functools.partial(run_state.record_step, session, run, path, len(done), kind)
             try:
                 async with session.savepoint():
                     rendered, result = await steps.run_step(session, settings, run, found, done)
@@ -348,26 +350,13 @@ async def _steps(db: Database, settings: Settings, workspace_id: UUID, run_id: U
                 if isinstance(e, Timeout | ServiceUnavailable):
                     raise
                 error = run_state.error_text(e)
-                await run_state.record_step(
-                    session, run, path, len(done), kind, "FAILED", spec, None, error, started
-                )
+                await record("FAILED", spec, None, error, started)
                 await run_state.finish(
                     session, run, "FAILED", f"Step {path} ({kind}) failed: {error}"
                 )
                 return await _released(session, settings, workspace_id)
             if isinstance(result, Suspend):
-                await run_state.record_step(
-                    session,
-                    run,
-                    path,
-                    len(done),
-                    kind,
-                    "WAITING",
-                    rendered,
-                    result.detail,
-                    None,
-                    started,
-                )
+                await record("WAITING", rendered, result.detail, None, started)
                 await session.execute(
                     """UPDATE workflow_runs SET status = 'WAITING', wake_at = $3,
                               wait = $4::text::jsonb, attempts = 0, lease_until = NULL
@@ -384,19 +373,7 @@ async def _steps(db: Database, settings: Settings, workspace_id: UUID, run_id: U
                     ),
                 )
                 return await _released(session, settings, workspace_id)
-            await run_state.record_step(
-                session,
-                run,
-                path,
-                len(done),
-                kind,
-                "SUCCEEDED",
-                rendered,
-                result,
-                None,
-                started,
-                time.monotonic() - clock,
-            )
+            await record("SUCCEEDED", rendered, result, None, started, time.monotonic() - clock)
             done[path] = result or {}
             if attempts:
                 attempts = 0

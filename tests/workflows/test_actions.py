@@ -4,7 +4,7 @@ worker running the workflow, the effect read back."""
 import uuid
 from collections import Counter
 
-from tests.workflows.conftest import create, settled_runs, webhook_endpoint
+from tests.workflows.conftest import create, runs, settled_runs, until, webhook_endpoint
 from tests.workflows.writes import (
     account,
     case,
@@ -323,3 +323,52 @@ async def test_a_rendered_amount_the_mutation_refuses_fails_the_step(fapi, worke
     assert "fields.amount.amount" in run["steps"][0]["error"]
     got = await fapi("query($d: ID!) { deal(id: $d) { amount { amount } } }", d=d["id"])
     assert got["deal"]["amount"] is None
+
+
+CREATED = [{"recordEvent": {"event": "CREATED"}}]
+
+
+async def test_templates_mask_personal_data_for_a_workflow_saved_without_pii_read(
+    fapi, database, worker
+):
+    from relasi.auth.api_keys import create_api_key
+    from relasi.auth.scopes import ROLE_SCOPES, Role
+    from tests.conftest import Api
+
+    scopes = (ROLE_SCOPES[Role.SALES] - {"pii:read"}) | {"workflows:read", "workflows:write"}
+    async with database.pool.acquire() as conn:
+        _, key = await create_api_key(conn, fapi.workspace_id, "no pii", scopes=sorted(scopes))
+    note = [{"addNote": {"body": "Mail {{contact.email}}"}}]
+    masked = await create(
+        Api(fapi.client, fapi.workspace_id, key),
+        name="Saved without pii:read",
+        recordType="CONTACT",
+        triggers=CREATED,
+        actions=note,
+    )
+    plain = await create(
+        fapi, name="Saved by an admin", recordType="CONTACT", triggers=CREATED, actions=note
+    )
+    await contact(fapi, firstName="Sari", emails=[{"address": "sari@example.com"}])
+    assert (await _one_run(fapi, masked))["steps"][0]["input"]["body"] == "Mail s***@example.com"
+    assert (await _one_run(fapi, plain))["steps"][0]["input"]["body"] == "Mail sari@example.com"
+
+
+async def test_deleting_a_workflow_stops_its_runs_under_way(fapi, worker):
+    wf = await create(
+        fapi,
+        recordType="CONTACT",
+        triggers=CREATED,
+        actions=[{"wait": {"minutes": 60}}, {"addNote": {"body": "an hour later"}}],
+    )
+    await contact(fapi, firstName="Ana")
+
+    async def waiting():
+        found = await runs(fapi, wf["id"])
+        return found if found and found[0]["status"] == "WAITING" else None
+
+    await until(waiting)
+    await mutate(fapi, "deleteWorkflow", {"id": wf["id"]}, "deletedId")
+    (run,) = await runs(fapi, wf["id"])  # still readable
+    assert (run["status"], run["error"]) == ("FAILED", "The workflow was deleted.")
+    assert [s["status"] for s in run["steps"]] == ["WAITING"]  # the note never came

@@ -372,3 +372,18 @@ async def test_deleting_a_workflow_stops_its_runs_under_way(fapi, worker):
     (run,) = await runs(fapi, wf["id"])  # still readable
     assert (run["status"], run["error"]) == ("FAILED", "The workflow was deleted.")
     assert [s["status"] for s in run["steps"]] == ["WAITING"]  # the note never came
+
+
+async def test_assign_a_fixed_member(fapi, worker):
+    dewi = await member(fapi, "Dewi")
+    wf = await create(
+        fapi,
+        recordType="DEAL",
+        triggers=[{"recordEvent": {"event": "CREATED"}}],
+        actions=[{"assignOwner": {"member": dewi}}],
+    )
+    d = await deal(fapi, name="Kopi")
+    run = await _one_run(fapi, wf)
+    assert run["steps"][0]["output"]["owner.id"] == dewi
+    got = await fapi("query($d: ID!) { deal(id: $d) { owner { id name } } }", d=d["id"])
+    assert got["deal"]["owner"] == {"id": dewi, "name": "Dewi"}

@@ -136,12 +136,15 @@ async def _schedule(
     zone = ZoneInfo(spec.get("timeZone") or wf["time_zone"])
     at = schedules.last_fire_time(spec["cron"], zone, max(after, wf["updated_at"]), until)
     ws = wf["workspace_id"]
+    # one left from before the workflow's last save is not its schedule any more
     backlog = await conn.fetchrow(
         "SELECT fire_at, after_id, started FROM workflow_schedule_backlog"
-        " WHERE workspace_id = $1 AND workflow_id = $2 AND trigger_index = $3",
+        " WHERE workspace_id = $1 AND workflow_id = $2 AND trigger_index = $3"
+        " AND fire_at >= $4",
         ws,
         wf["id"],
         index,
+        wf["updated_at"],
     )
     if at is None and backlog is None:
         return 0
@@ -180,7 +183,7 @@ async def _schedule(
             ids[batch - 1]["id"],
             before + batch,
         )
-    elif backlog is not None:
+    else:
         await conn.execute(
             "DELETE FROM workflow_schedule_backlog"
             " WHERE workspace_id = $1 AND workflow_id = $2 AND trigger_index = $3",

@@ -84,10 +84,12 @@ async def stats(session: Session, workflow_id: UUID) -> asyncpg.Record:
                         WHERE l.workspace_id = w.workspace_id AND l.workflow_id = w.id
                         ORDER BY l.created_at DESC, l.id DESC LIMIT 1) AS last_status,
                       (SELECT min(b.fire_at) FROM workflow_schedule_backlog b
-                        WHERE b.workspace_id = w.workspace_id AND b.workflow_id = w.id)
+                        WHERE b.workspace_id = w.workspace_id AND b.workflow_id = w.id
+                          AND w.enabled AND b.fire_at >= w.updated_at)
                         AS backlog_at,
                       (SELECT sum(b.started) FROM workflow_schedule_backlog b
-                        WHERE b.workspace_id = w.workspace_id AND b.workflow_id = w.id)
+                        WHERE b.workspace_id = w.workspace_id AND b.workflow_id = w.id
+                          AND w.enabled AND b.fire_at >= w.updated_at)
                         AS backlog_started
                  FROM workflows w LEFT JOIN workflow_runs r
                    ON r.workspace_id = w.workspace_id AND r.workflow_id = w.id

@@ -16,6 +16,7 @@ from tests.workflows.writes import (
     update_contact,
 )
 
+CREATED = [{"recordEvent": {"event": "CREATED"}}]
 CHANGE_TYPES = """query { changes(first: 100) { nodes { type recordId } } }"""
 
 
@@ -73,7 +74,7 @@ async def test_update_the_record_and_a_related_one_with_templates(fapi, worker):
     wf = await create(
         fapi,
         recordType="CONTACT",
-        triggers=[{"recordEvent": {"event": "CREATED"}}],
+        triggers=CREATED,
         actions=[
             {
                 "updateRecord": {
@@ -108,7 +109,7 @@ async def test_assign_round_robin_takes_turns_and_least_loaded_picks_the_idle(fa
     wf = await create(
         fapi,
         recordType="CONTACT",
-        triggers=[{"recordEvent": {"event": "CREATED"}}],
+        triggers=CREATED,
         actions=[{"assignOwner": {"roundRobin": "SALES"}}],
     )
     for name in ("A", "B", "C"):
@@ -122,7 +123,7 @@ async def test_assign_round_robin_takes_turns_and_least_loaded_picks_the_idle(fa
     wf2 = await create(
         fapi,
         recordType="CONTACT",
-        triggers=[{"recordEvent": {"event": "CREATED"}}],
+        triggers=CREATED,
         actions=[{"assignOwner": {"leastLoaded": "SALES"}}],
     )
     c = await contact(fapi, firstName="D")
@@ -137,7 +138,7 @@ async def test_create_case_add_note_and_move_stage(fapi, worker):
     wf = await create(
         fapi,
         recordType="DEAL",
-        triggers=[{"recordEvent": {"event": "CREATED"}}],
+        triggers=CREATED,
         actions=[
             {"createCase": {"subject": "Onboard {{deal.name}}", "priority": "HIGH"}},
             {"addNote": {"body": "Case {{steps.0.case.id}} opened for {{deal.account.name}}"}},
@@ -201,7 +202,7 @@ async def test_send_webhook_is_signed_and_carries_rendered_templates(fapi, worke
     wf = await create(
         fapi,
         recordType="CASE",
-        triggers=[{"recordEvent": {"event": "CREATED"}}],
+        triggers=CREATED,
         actions=[
             {
                 "sendWebhook": {
@@ -225,7 +226,7 @@ async def test_branch_takes_then_or_else_on_the_condition(fapi, worker):
     wf = await create(
         fapi,
         recordType="CONTACT",
-        triggers=[{"recordEvent": {"event": "CREATED"}}],
+        triggers=CREATED,
         actions=[
             {
                 "branch": {
@@ -251,7 +252,7 @@ async def test_writes_are_the_workflows_in_the_change_log(fapi, worker):
     wf = await create(
         fapi,
         recordType="CONTACT",
-        triggers=[{"recordEvent": {"event": "CREATED"}}],
+        triggers=CREATED,
         actions=[{"updateRecord": {"fields": {"city": "Bandung"}}}],
     )
     c = await contact(fapi)
@@ -272,7 +273,7 @@ async def test_update_record_sets_money_and_custom_attributes(fapi, worker):
     wf = await create(
         fapi,
         recordType="DEAL",
-        triggers=[{"recordEvent": {"event": "CREATED"}}],
+        triggers=CREATED,
         actions=[
             {"updateRecord": {"fields": {"amount": {"amount": "1250000.50", "currency": "usd"}}}},
             {
@@ -312,7 +313,7 @@ async def test_a_rendered_amount_the_mutation_refuses_fails_the_step(fapi, worke
     wf = await create(
         fapi,
         recordType="DEAL",
-        triggers=[{"recordEvent": {"event": "CREATED"}}],
+        triggers=CREATED,
         actions=[
             {"updateRecord": {"fields": {"amount": {"amount": "{{deal.name}}", "currency": "USD"}}}}
         ],
@@ -323,9 +324,6 @@ async def test_a_rendered_amount_the_mutation_refuses_fails_the_step(fapi, worke
     assert "fields.amount.amount" in run["steps"][0]["error"]
     got = await fapi("query($d: ID!) { deal(id: $d) { amount { amount } } }", d=d["id"])
     assert got["deal"]["amount"] is None
-
-
-CREATED = [{"recordEvent": {"event": "CREATED"}}]
 
 
 async def test_templates_mask_personal_data_for_a_workflow_saved_without_pii_read(
@@ -379,7 +377,7 @@ async def test_assign_a_fixed_member(fapi, worker):
     wf = await create(
         fapi,
         recordType="DEAL",
-        triggers=[{"recordEvent": {"event": "CREATED"}}],
+        triggers=CREATED,
         actions=[{"assignOwner": {"member": dewi}}],
     )
     d = await deal(fapi, name="Kopi")

@@ -9,6 +9,11 @@ from tests.workflows.writes import case, contact, deal, member, move, mutate, up
 NOTE = [{"addNote": {"body": "seen"}}]
 
 
+async def _on(api, trigger: dict, record_type: str = "CONTACT") -> dict:
+    """A workflow of `record_type` with one trigger that adds a note."""
+    return await create(api, recordType=record_type, triggers=[trigger], actions=NOTE)
+
+
 async def _records(api, wf, count: int, status: str = "SUCCEEDED") -> list[str]:
     """The record ids of the workflow's runs once `count` finished, and no more came."""
     found = await settled_runs(api, wf["id"], count)
@@ -45,12 +50,7 @@ async def test_record_events_created_updated_deleted_restored(fapi, worker):
 
 
 async def test_field_changed_from_warm_to_hot_only(fapi, worker):
-    wf = await create(
-        fapi,
-        recordType="CONTACT",
-        triggers=[{"fieldChanged": {"field": "leadRating", "from": "WARM", "to": "HOT"}}],
-        actions=NOTE,
-    )
+    wf = await _on(fapi, {"fieldChanged": {"field": "leadRating", "from": "WARM", "to": "HOT"}})
     warm = await contact(fapi, firstName="Warm", leadRating="WARM")
     cold = await contact(fapi, firstName="Cold", leadRating="COLD")
     await update_contact(fapi, cold["id"], leadRating="HOT")  # COLD -> HOT: no
@@ -106,24 +106,9 @@ async def test_deal_stage_by_name_or_id(fapi, worker):
 async def test_touchpoint_journey_and_segment_triggers(fapi, worker):
     c = await contact(fapi, firstName="Tia")
     seg = (await mutate(fapi, "createSegment", {"name": "VIP"}, "segment { id }"))["segment"]
-    whatsapp = await create(
-        fapi,
-        recordType="CONTACT",
-        triggers=[{"touchpointTracked": {"channels": ["WHATSAPP"]}}],
-        actions=NOTE,
-    )
-    journey = await create(
-        fapi,
-        recordType="CONTACT",
-        triggers=[{"journeyStageChanged": {"to": "DECISION"}}],
-        actions=NOTE,
-    )
-    entered = await create(
-        fapi,
-        recordType="CONTACT",
-        triggers=[{"segmentMembership": {"segmentId": seg["id"], "change": "ENTERED"}}],
-        actions=NOTE,
-    )
+    whatsapp = await _on(fapi, {"touchpointTracked": {"channels": ["WHATSAPP"]}})
+    journey = await _on(fapi, {"journeyStageChanged": {"to": "DECISION"}})
+    entered = await _on(fapi, {"segmentMembership": {"segmentId": seg["id"], "change": "ENTERED"}})
     track = "trackInteraction"
     await mutate(
         fapi,
@@ -291,18 +276,8 @@ async def test_touchpoint_kind_and_segment_exit(fapi, worker):
     c = await contact(fapi, firstName="Tia")
     other = await contact(fapi, firstName="Uli")
     seg = (await mutate(fapi, "createSegment", {"name": "VIP"}, "segment { id }"))["segment"]
-    calls = await create(
-        fapi,
-        recordType="CONTACT",
-        triggers=[{"touchpointTracked": {"kinds": ["CALL"], "channels": ["PHONE"]}}],
-        actions=NOTE,
-    )
-    exited = await create(
-        fapi,
-        recordType="CONTACT",
-        triggers=[{"segmentMembership": {"segmentId": seg["id"], "change": "EXITED"}}],
-        actions=NOTE,
-    )
+    calls = await _on(fapi, {"touchpointTracked": {"kinds": ["CALL"], "channels": ["PHONE"]}})
+    exited = await _on(fapi, {"segmentMembership": {"segmentId": seg["id"], "change": "EXITED"}})
     members = {"segmentId": seg["id"], "contactIds": [c["id"], other["id"]]}
     await mutate(fapi, "addToSegment", members, "segment { id }")  # entered: no
     for kind, channel, who in (("MESSAGE", "PHONE", c), ("CALL", "PHONE", other)):

@@ -174,6 +174,13 @@ class Settings(BaseSettings):
         description="Seconds between the workflow clock's ticks: schedules, relative-time and "
         "SLA triggers start, and waiting runs continue, at most this long after their time.",
     )
+    workflow_schedule_batch: int = Field(
+        default=1_000,
+        ge=1,
+        le=100_000,
+        description="Runs one schedule trigger starts per clock tick; a cron time matching "
+        "more records starts the rest on the next ticks (Workflow.stats.scheduleBacklog).",
+    )
     # webhooks (relasi/resolvers/webhooks/)
     webhook_allowed_hosts: str = Field(
         default="",

@@ -34,11 +34,31 @@ async def enqueue(
     commit. With `dedupe_key`, nothing is added while a job with that key is queued or running.
     The payload travels as JSON; values JSON lacks (UUIDs, datetimes, decimals) arrive as
     strings."""
+    await enqueue_many(conn, entrypoint, [(payload, dedupe_key)], delay=delay)
+
+
+async def enqueue_many(
+    conn: asyncpg.Connection | Session,
+    entrypoint: str,
+    jobs: list[tuple[dict[str, Any] | None, str | None]],
+    *,
+    delay: float = 0.0,
+) -> None:
+    """`enqueue` of several (payload, dedupe_key) jobs of one entrypoint, in one statement."""
     check_name(entrypoint)
     if delay < 0:
         raise ValueError("delay must not be negative")
-    body = json.dumps(payload or {}, default=str).encode()
+    if not jobs:
+        return
+    n = len(jobs)
+    bodies = [json.dumps(payload or {}, default=str).encode() for payload, _ in jobs]
     # headers: NULL, passed as None so that no JSON codec of the pool touches them
     await conn.fetch(
-        _ENQUEUE, [0], [entrypoint], [body], [timedelta(seconds=delay)], [dedupe_key], [None]
+        _ENQUEUE,
+        [0] * n,
+        [entrypoint] * n,
+        bodies,
+        [timedelta(seconds=delay)] * n,
+        [key for _, key in jobs],
+        [None] * n,
     )

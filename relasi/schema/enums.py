@@ -1,5 +1,6 @@
 """The CRM vocabularies as GraphQL enums (the same Python enums the resolvers use)."""
 
+from collections.abc import Iterable
 from enum import Enum
 
 import strawberry
@@ -8,6 +9,13 @@ from relasi.auth import scopes
 from relasi.errors import ErrorCode
 from relasi.resolvers import enums as e
 from relasi.resolvers.segments import mapping as segments
+
+
+def of_names(name: str, values: Iterable[str], description: str) -> type[Enum]:
+    """A GraphQL enum of a vocabulary the resolvers keep as a tuple of names (each value its
+    own name), so the names are declared once, where they are checked."""
+    return strawberry.enum(Enum(name, {v: v for v in values}), description=description)
+
 
 LifecycleStage = strawberry.enum(
     e.LifecycleStage, description="Where a contact is in the sales funnel."

@@ -5,11 +5,11 @@ workflows/), every problem reported at its input path."""
 from __future__ import annotations
 
 from datetime import datetime
-from enum import Enum
 
 import strawberry
 from strawberry.scalars import JSON
 
+from relasi.resolvers.workflows import triggers
 from relasi.schema.enums import (
     CasePriority,
     Channel,
@@ -18,31 +18,20 @@ from relasi.schema.enums import (
     Role,
     SegmentChange,
     TaskPriority,
+    of_names,
 )
 from relasi.schema.filters import AccountFilter, CaseFilter, ContactFilter, DealFilter, TaskFilter
+from relasi.schema.partial import update_input
 
-
-@strawberry.enum(description="The kind of record a workflow's runs act on.")
-class WorkflowRecordType(Enum):
-    CONTACT = "CONTACT"
-    ACCOUNT = "ACCOUNT"
-    DEAL = "DEAL"
-    CASE = "CASE"
-    TASK = "TASK"
-
-
-@strawberry.enum(description="What happened to a record.")
-class RecordEvent(Enum):
-    CREATED = "CREATED"
-    UPDATED = "UPDATED"
-    DELETED = "DELETED"
-    RESTORED = "RESTORED"
-
-
-@strawberry.enum(description="A case's SLA: due soon, or past due and not resolved.")
-class CaseSlaEvent(Enum):
-    DUE_SOON = "DUE_SOON"
-    BREACHED = "BREACHED"
+WorkflowRecordType = of_names(
+    "WorkflowRecordType",
+    [t.upper() for t in triggers.RECORD_TYPES],
+    "The kind of record a workflow's runs act on.",
+)
+RecordEvent = of_names("RecordEvent", triggers.RECORD_EVENTS, "What happened to a record.")
+CaseSlaEvent = of_names(
+    "CaseSlaEvent", triggers.SLA_EVENTS, "A case's SLA: due soon, or past due and not resolved."
+)
 
 
 # --- triggers ---------------------------------------------------------------------------------
@@ -260,21 +249,19 @@ class CreateWorkflowInput:
     enabled: bool = True
 
 
-@strawberry.input(
-    description="Fields left out stay as they are; a changed definition is a new version."
+UpdateWorkflowInput = update_input(
+    CreateWorkflowInput,
+    "UpdateWorkflowInput",
+    "Fields left out stay as they are; a changed definition is a new version.",
+    id=(strawberry.ID, strawberry.UNSET),
+    version=(
+        int | None,
+        strawberry.field(
+            default=None,
+            description="The version you read; refused with CONFLICT if it moved.",
+        ),
+    ),
 )
-class UpdateWorkflowInput:
-    id: strawberry.ID
-    version: int | None = strawberry.field(
-        default=None, description="The version you read; refused with CONFLICT if it moved."
-    )
-    name: str | None = strawberry.UNSET
-    description: str | None = strawberry.UNSET
-    record_type: WorkflowRecordType | None = strawberry.UNSET
-    triggers: list[WorkflowTriggerInput] | None = strawberry.UNSET
-    condition: WorkflowCondition | None = strawberry.UNSET
-    actions: list[WorkflowActionInput] | None = strawberry.UNSET
-    enabled: bool | None = strawberry.UNSET
 
 
 @strawberry.input

@@ -43,12 +43,24 @@ class WorkflowRunStatus(Enum):
     LOOP_STOPPED = "LOOP_STOPPED"
 
 
+@strawberry.type(
+    description="A schedule's cron time that matched more records than one clock tick starts "
+    "(RELASI_WORKFLOW_SCHEDULE_BATCH): the rest start on the next ticks, in record id order."
+)
+class WorkflowScheduleBacklog:
+    at: datetime = strawberry.field(description="The cron time still being started.")
+    started: int = strawberry.field(description="Runs started for it so far.")
+
+
 @strawberry.type(description="How a workflow's runs have gone.")
 class WorkflowStats:
     runs: int
     failures: int
     last_run_at: datetime | None
     last_status: WorkflowRunStatus | None
+    schedule_backlog: WorkflowScheduleBacklog | None = strawberry.field(
+        description="Null unless a schedule's runs are still being started."
+    )
 
 
 @strawberry.type(description="When this happens, and the condition holds, do that.")
@@ -75,6 +87,11 @@ class Workflow:
             failures=row["failures"] if row else 0,
             last_run_at=row["last_run_at"] if row else None,
             last_status=WorkflowRunStatus(last) if last else None,
+            schedule_backlog=WorkflowScheduleBacklog(
+                at=row["backlog_at"], started=row["backlog_started"]
+            )
+            if row and row["backlog_at"]
+            else None,
         )
 
 
@@ -292,6 +309,15 @@ def _result(row: Any) -> dict[str, Any]:
 
 def _settings(info: strawberry.Info) -> Any:
     return info.context.request.app.state.settings
+
+
+async def _set_enabled(info: strawberry.Info, input: WorkflowIdInput, on: bool) -> WorkflowPayload:
+    return await run_mutation(
+        info,
+        WorkflowPayload,
+        lambda s: definitions.set_enabled(s, _pk(input.id, "input.id"), on),
+        lambda r: {"workflow": workflow_of(r)},
+    )
 
 
 @strawberry.type

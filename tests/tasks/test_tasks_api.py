@@ -185,3 +185,44 @@ async def test_another_workspace_cannot_see_or_change_tasks(api, other_api):
     assert (await api("query($id: ID!) { task(id: $id) { title status } }", id=task["id"]))[
         "task"
     ] == {"title": "Secret", "status": "OPEN"}
+
+
+async def _key(api, database, name: str, scopes: list[str]) -> dict:
+    from relasi.auth.api_keys import create_api_key
+
+    async with database.pool.acquire() as conn:
+        _, key = await create_api_key(conn, api.workspace_id, name, scopes=scopes)
+    return {"Authorization": f"Bearer {key}"}
+
+
+async def test_tasks_read_and_write_scopes(api, database):
+    from relasi.auth.scopes import ROLE_SCOPES, Role
+
+    task = await create(api, title="Call Sari")
+    viewer = await _key(api, database, "viewer", sorted(ROLE_SCOPES[Role.VIEWER]))
+    support = await _key(api, database, "support", sorted(ROLE_SCOPES[Role.SUPPORT]))
+    blind = await _key(api, database, "contacts only", ["contacts:read"])
+
+    async def post(headers, query, **variables):
+        response = await api.client.post(
+            "/graphql", json={"query": query, "variables": variables}, headers=headers
+        )
+        return response.json()
+
+    def codes(body) -> list[str]:
+        payload = next(iter((body.get("data") or {}).values()), None) or {}
+        return [e["extensions"]["code"] for e in body.get("errors", [])] + [
+            e["code"] for e in payload.get("userErrors", [])
+        ]
+
+    read = "query($id: ID!) { task(id: $id) { title } }"
+    assert (await post(viewer, read, id=task["id"]))["data"]["task"] == {"title": "Call Sari"}
+    assert "FORBIDDEN" in codes(await post(blind, read, id=task["id"]))
+    assert "FORBIDDEN" in codes(await post(viewer, CREATE, i={"title": "Mine"}))
+    done = f"mutation($i: TaskStatusInput!) {{ completeTask(input: $i) {{ {ERRORS} }} }}"
+    assert "FORBIDDEN" in codes(await post(viewer, done, i={"id": task["id"]}))
+    assert codes(await post(support, done, i={"id": task["id"]})) == []
+    after = await api(
+        "query($id: ID!) { task(id: $id) { status } tasks { totalCount } }", id=task["id"]
+    )
+    assert after == {"task": {"status": "DONE"}, "tasks": {"totalCount": 1}}  # viewer made none

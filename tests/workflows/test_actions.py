@@ -4,7 +4,7 @@ worker running the workflow, the effect read back."""
 import uuid
 from collections import Counter
 
-from tests.workflows.conftest import create, settled_runs, webhook_endpoint
+from tests.workflows.conftest import create, runs, settled_runs, until, webhook_endpoint
 from tests.workflows.writes import (
     account,
     case,
@@ -16,6 +16,7 @@ from tests.workflows.writes import (
     update_contact,
 )
 
+CREATED = [{"recordEvent": {"event": "CREATED"}}]
 CHANGE_TYPES = """query { changes(first: 100) { nodes { type recordId } } }"""
 
 
@@ -25,7 +26,7 @@ async def _types(api) -> list[str]:
 
 async def _one_run(api, wf) -> dict:
     (run,) = await settled_runs(api, wf["id"], 1)
-    assert run["status"] == "SUCCEEDED", run
+    assert run["status"] == "SUCCEEDED", (run["error"], run["steps"])
     return run
 
 
@@ -73,7 +74,7 @@ async def test_update_the_record_and_a_related_one_with_templates(fapi, worker):
     wf = await create(
         fapi,
         recordType="CONTACT",
-        triggers=[{"recordEvent": {"event": "CREATED"}}],
+        triggers=CREATED,
         actions=[
             {
                 "updateRecord": {
@@ -108,7 +109,7 @@ async def test_assign_round_robin_takes_turns_and_least_loaded_picks_the_idle(fa
     wf = await create(
         fapi,
         recordType="CONTACT",
-        triggers=[{"recordEvent": {"event": "CREATED"}}],
+        triggers=CREATED,
         actions=[{"assignOwner": {"roundRobin": "SALES"}}],
     )
     for name in ("A", "B", "C"):
@@ -122,7 +123,7 @@ async def test_assign_round_robin_takes_turns_and_least_loaded_picks_the_idle(fa
     wf2 = await create(
         fapi,
         recordType="CONTACT",
-        triggers=[{"recordEvent": {"event": "CREATED"}}],
+        triggers=CREATED,
         actions=[{"assignOwner": {"leastLoaded": "SALES"}}],
     )
     c = await contact(fapi, firstName="D")
@@ -137,7 +138,7 @@ async def test_create_case_add_note_and_move_stage(fapi, worker):
     wf = await create(
         fapi,
         recordType="DEAL",
-        triggers=[{"recordEvent": {"event": "CREATED"}}],
+        triggers=CREATED,
         actions=[
             {"createCase": {"subject": "Onboard {{deal.name}}", "priority": "HIGH"}},
             {"addNote": {"body": "Case {{steps.0.case.id}} opened for {{deal.account.name}}"}},
@@ -201,7 +202,7 @@ async def test_send_webhook_is_signed_and_carries_rendered_templates(fapi, worke
     wf = await create(
         fapi,
         recordType="CASE",
-        triggers=[{"recordEvent": {"event": "CREATED"}}],
+        triggers=CREATED,
         actions=[
             {
                 "sendWebhook": {
@@ -225,7 +226,7 @@ async def test_branch_takes_then_or_else_on_the_condition(fapi, worker):
     wf = await create(
         fapi,
         recordType="CONTACT",
-        triggers=[{"recordEvent": {"event": "CREATED"}}],
+        triggers=CREATED,
         actions=[
             {
                 "branch": {
@@ -251,7 +252,7 @@ async def test_writes_are_the_workflows_in_the_change_log(fapi, worker):
     wf = await create(
         fapi,
         recordType="CONTACT",
-        triggers=[{"recordEvent": {"event": "CREATED"}}],
+        triggers=CREATED,
         actions=[{"updateRecord": {"fields": {"city": "Bandung"}}}],
     )
     c = await contact(fapi)
@@ -266,3 +267,121 @@ async def test_writes_are_the_workflows_in_the_change_log(fapi, worker):
     assert updated["type"] == "contact.updated"
     assert updated["actor"] == {"apiKeyName": None}
     assert updated["workflow"] == {"id": wf["id"], "name": "Test workflow"}
+
+
+async def test_update_record_sets_money_and_custom_attributes(fapi, worker):
+    wf = await create(
+        fapi,
+        recordType="DEAL",
+        triggers=CREATED,
+        actions=[
+            {"updateRecord": {"fields": {"amount": {"amount": "1250000.50", "currency": "usd"}}}},
+            {
+                "updateRecord": {
+                    "target": "account",
+                    "fields": {
+                        "annualRevenue": {"amount": "{{deal.amount}}", "currency": "EUR"},
+                        "customAttributes": {
+                            "tier": "gold",
+                            "source": "{{deal.name}}",
+                            "old": None,
+                        },
+                    },
+                }
+            },
+        ],
+    )
+    a = await account(fapi, name="Toko Maju", customAttributes={"old": 1, "kept": True})
+    d = await deal(fapi, name="Kopi", accountId=a["id"])
+    await _one_run(fapi, wf)
+    got = await fapi(
+        """query($d: ID!) { deal(id: $d) { amount { amount currency }
+             account { annualRevenue { amount currency } customAttributes } } }""",
+        d=d["id"],
+    )
+    assert got["deal"]["amount"] == {"amount": "1250000.50", "currency": "USD"}
+    assert got["deal"]["account"]["annualRevenue"] == {"amount": "1250000.50", "currency": "EUR"}
+    # the keys given are set, a null removes its key, the others stay
+    assert got["deal"]["account"]["customAttributes"] == {
+        "tier": "gold",
+        "source": "Kopi",
+        "kept": True,
+    }
+
+
+async def test_a_rendered_amount_the_mutation_refuses_fails_the_step(fapi, worker):
+    wf = await create(
+        fapi,
+        recordType="DEAL",
+        triggers=CREATED,
+        actions=[
+            {"updateRecord": {"fields": {"amount": {"amount": "{{deal.name}}", "currency": "USD"}}}}
+        ],
+    )
+    d = await deal(fapi, name="not a number")
+    (run,) = await settled_runs(fapi, wf["id"], 1)
+    assert run["status"] == "FAILED"
+    assert "fields.amount.amount" in run["steps"][0]["error"]
+    got = await fapi("query($d: ID!) { deal(id: $d) { amount { amount } } }", d=d["id"])
+    assert got["deal"]["amount"] is None
+
+
+async def test_templates_mask_personal_data_for_a_workflow_saved_without_pii_read(
+    fapi, database, worker
+):
+    from relasi.auth.api_keys import create_api_key
+    from relasi.auth.scopes import ROLE_SCOPES, Role
+    from tests.conftest import Api
+
+    scopes = (ROLE_SCOPES[Role.SALES] - {"pii:read"}) | {"workflows:read", "workflows:write"}
+    async with database.pool.acquire() as conn:
+        _, key = await create_api_key(conn, fapi.workspace_id, "no pii", scopes=sorted(scopes))
+    note = [{"addNote": {"body": "Mail {{contact.email}}"}}]
+    masked = await create(
+        Api(fapi.client, fapi.workspace_id, key),
+        name="Saved without pii:read",
+        recordType="CONTACT",
+        triggers=CREATED,
+        actions=note,
+    )
+    plain = await create(
+        fapi, name="Saved by an admin", recordType="CONTACT", triggers=CREATED, actions=note
+    )
+    await contact(fapi, firstName="Sari", emails=[{"address": "sari@example.com"}])
+    assert (await _one_run(fapi, masked))["steps"][0]["input"]["body"] == "Mail s***@example.com"
+    assert (await _one_run(fapi, plain))["steps"][0]["input"]["body"] == "Mail sari@example.com"
+
+
+async def test_deleting_a_workflow_stops_its_runs_under_way(fapi, worker):
+    wf = await create(
+        fapi,
+        recordType="CONTACT",
+        triggers=CREATED,
+        actions=[{"wait": {"minutes": 60}}, {"addNote": {"body": "an hour later"}}],
+    )
+    await contact(fapi, firstName="Ana")
+
+    async def waiting():
+        found = await runs(fapi, wf["id"])
+        return found if found and found[0]["status"] == "WAITING" else None
+
+    await until(waiting)
+    await mutate(fapi, "deleteWorkflow", {"id": wf["id"]}, "deletedId")
+    (run,) = await runs(fapi, wf["id"])  # still readable
+    assert (run["status"], run["error"]) == ("FAILED", "The workflow was deleted.")
+    assert [s["status"] for s in run["steps"]] == ["WAITING"]  # the note never came
+
+
+async def test_assign_a_fixed_member(fapi, worker):
+    dewi = await member(fapi, "Dewi")
+    wf = await create(
+        fapi,
+        recordType="DEAL",
+        triggers=CREATED,
+        actions=[{"assignOwner": {"member": dewi}}],
+    )
+    d = await deal(fapi, name="Kopi")
+    run = await _one_run(fapi, wf)
+    assert run["steps"][0]["output"]["owner.id"] == dewi
+    got = await fapi("query($d: ID!) { deal(id: $d) { owner { id name } } }", d=d["id"])
+    assert got["deal"]["owner"] == {"id": dewi, "name": "Dewi"}

@@ -199,6 +199,9 @@ async def test_hostile_input_is_refused_cleanly(fapi):
     deep: dict = {"addNote": {"body": "x"}}
     for _ in range(8):
         deep = {"branch": {"condition": {"contact": {}}, "then": [deep]}}
+    very_deep = deep
+    for _ in range(200):
+        very_deep = {"branch": {"condition": {"contact": {}}, "then": [very_deep]}}
     cases = [
         {"name": "x" * 10_000},
         {"name": "nul\x00"},
@@ -212,6 +215,11 @@ async def test_hostile_input_is_refused_cleanly(fapi):
         {"actions": [{"updateRecord": {"fields": {"firstName": ["a"] * 10}}}]},
         {"actions": [{"updateRecord": {"fields": "'; DROP TABLE contacts; --"}}]},
         {"triggers": [{"fieldChanged": {"field": "firstName", "to": {"$gt": ""}}}]},
+        {"actions": [{"addNote": {"body": "x"}}] * 5_000},  # thousands: one error, not 4,950
+        {"actions": [very_deep]},
+        {"actions": [{"updateRecord": {"fields": {"city": "x" * 1_000_000}}}]},
+        {"actions": [{"updateRecord": {"fields": {"x" * 100_000: "a"}}}]},
+        {"actions": [{"updateRecord": {"fields": {"customAttributes": {"k": "v" * 200_000}}}}]},
     ]
     for overrides in cases:
         fields = {
@@ -227,9 +235,14 @@ async def test_hostile_input_is_refused_cleanly(fapi):
             + " } }",
             i=fields,
         )
+        short = str(overrides)[:200]
+        if body.get("errors"):  # refused before the resolver: variables nested too deeply
+            assert [e["extensions"]["code"] for e in body["errors"]] == ["BAD_USER_INPUT"], short
+            continue
         payload = (body.get("data") or {}).get("createWorkflow")
-        assert payload is not None and payload["workflow"] is None, (overrides, body)
-        assert payload["userErrors"], overrides
+        assert payload is not None and payload["workflow"] is None, (short, str(body)[:500])
+        assert 1 <= len(payload["userErrors"]) <= 5, short
+        assert len(str(payload["userErrors"])) < 5_000, short  # no echo of the huge input
     assert (await fapi("{ workflows { nodes { id } } }"))["workflows"]["nodes"] == []
 
 
@@ -246,3 +259,44 @@ async def test_a_workflow_is_admin_work(fapi, database):
         headers={"Authorization": f"Bearer {key}"},
     )
     assert response.json()["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+
+
+async def test_money_and_custom_attribute_values_refused_at_their_paths(fapi):
+    errors = await create_errors(
+        fapi,
+        recordType="DEAL",
+        triggers=[{"recordEvent": {"event": "CREATED"}}],
+        actions=[
+            {"updateRecord": {"fields": {"amount": {"amount": "12.345", "currency": "USD"}}}},
+            {"updateRecord": {"fields": {"amount": {"amount": "lots", "currency": "XYZ"}}}},
+            {"updateRecord": {"fields": {"amount": "50000"}}},
+            {
+                "updateRecord": {
+                    "fields": {"amount": {"amount": "{{deal.nope}}", "currency": "USD"}}
+                }
+            },
+            {"updateRecord": {"fields": {"customAttributes": {"tier": "gold"}}}},
+            {
+                "updateRecord": {
+                    "target": "account",
+                    "fields": {
+                        "annualRevenue": {"amount": "-1", "currency": "IDR"},
+                        "customAttributes": ["not", "an", "object"],
+                    },
+                }
+            },
+        ],
+    )
+    at = _at(errors)
+    assert set(at) == {
+        "input.actions.0.updateRecord.fields.amount.amount",  # USD has 2 decimals
+        "input.actions.1.updateRecord.fields.amount.amount",
+        "input.actions.1.updateRecord.fields.amount.currency",
+        "input.actions.2.updateRecord.fields.amount",
+        "input.actions.3.updateRecord.fields.amount",  # a template naming nothing
+        "input.actions.4.updateRecord.fields.customAttributes",  # deals have none
+        "input.actions.5.updateRecord.fields.annualRevenue.amount",
+        "input.actions.5.updateRecord.fields.customAttributes",
+    }, at
+    assert "XYZ" in at["input.actions.1.updateRecord.fields.amount.currency"]
+    assert {e["code"] for e in errors} == {"BAD_USER_INPUT"}

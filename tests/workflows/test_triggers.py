@@ -1,10 +1,17 @@
 """Each trigger fires once for a matching change and not for one that does not match; value
 transitions; several triggers; a foreign workspace's records never trigger a workflow."""
 
-from tests.workflows.conftest import create, quiet, settled_runs
+import pytest
+
+from tests.workflows.conftest import create, quiet, runs, settled_runs
 from tests.workflows.writes import case, contact, deal, member, move, mutate, update_contact
 
 NOTE = [{"addNote": {"body": "seen"}}]
+
+
+async def _on(api, trigger: dict, record_type: str = "CONTACT") -> dict:
+    """A workflow of `record_type` with one trigger that adds a note."""
+    return await create(api, recordType=record_type, triggers=[trigger], actions=NOTE)
 
 
 async def _records(api, wf, count: int, status: str = "SUCCEEDED") -> list[str]:
@@ -43,12 +50,7 @@ async def test_record_events_created_updated_deleted_restored(fapi, worker):
 
 
 async def test_field_changed_from_warm_to_hot_only(fapi, worker):
-    wf = await create(
-        fapi,
-        recordType="CONTACT",
-        triggers=[{"fieldChanged": {"field": "leadRating", "from": "WARM", "to": "HOT"}}],
-        actions=NOTE,
-    )
+    wf = await _on(fapi, {"fieldChanged": {"field": "leadRating", "from": "WARM", "to": "HOT"}})
     warm = await contact(fapi, firstName="Warm", leadRating="WARM")
     cold = await contact(fapi, firstName="Cold", leadRating="COLD")
     await update_contact(fapi, cold["id"], leadRating="HOT")  # COLD -> HOT: no
@@ -104,24 +106,9 @@ async def test_deal_stage_by_name_or_id(fapi, worker):
 async def test_touchpoint_journey_and_segment_triggers(fapi, worker):
     c = await contact(fapi, firstName="Tia")
     seg = (await mutate(fapi, "createSegment", {"name": "VIP"}, "segment { id }"))["segment"]
-    whatsapp = await create(
-        fapi,
-        recordType="CONTACT",
-        triggers=[{"touchpointTracked": {"channels": ["WHATSAPP"]}}],
-        actions=NOTE,
-    )
-    journey = await create(
-        fapi,
-        recordType="CONTACT",
-        triggers=[{"journeyStageChanged": {"to": "DECISION"}}],
-        actions=NOTE,
-    )
-    entered = await create(
-        fapi,
-        recordType="CONTACT",
-        triggers=[{"segmentMembership": {"segmentId": seg["id"], "change": "ENTERED"}}],
-        actions=NOTE,
-    )
+    whatsapp = await _on(fapi, {"touchpointTracked": {"channels": ["WHATSAPP"]}})
+    journey = await _on(fapi, {"journeyStageChanged": {"to": "DECISION"}})
+    entered = await _on(fapi, {"segmentMembership": {"segmentId": seg["id"], "change": "ENTERED"}})
     track = "trackInteraction"
     await mutate(
         fapi,
@@ -233,3 +220,78 @@ async def test_task_overdue_fires_once(fapi, worker):
     assert got["contact"]["cases"]["nodes"] == [{"subject": "Overdue: Call back"}]
     task = await fapi("query($t: ID!) { task(id: $t) { priority } }", t=late["task"]["id"])
     assert task["task"]["priority"] == "URGENT"
+
+
+# (record type, create mutation and its input, an update's field): accounts are above
+RECORDS = {
+    "CONTACT": ({"firstName": "Sari"}, {"title": "CEO"}),
+    "DEAL": ({"name": "Kopi"}, {"name": "Kopi 2"}),
+    "CASE": ({"subject": "Printer"}, {"subject": "Printer on fire"}),
+    "TASK": ({"title": "Call"}, {"title": "Call back"}),
+}
+
+
+@pytest.mark.parametrize("record_type", list(RECORDS))
+async def test_each_record_event_fires_once_for_its_change_only(fapi, worker, record_type):
+    name = record_type.capitalize()
+    created, changed = RECORDS[record_type]
+    noop = {  # an action that writes nothing, so no change of the workflows' own comes back
+        "branch": {
+            "condition": {record_type.lower(): {"id": {"isNull": False}}},
+            "then": [],
+        }
+    }
+    flows = {
+        event: await create(
+            fapi,
+            recordType=record_type,
+            triggers=[{"recordEvent": {"event": event}}],
+            actions=[noop],
+        )
+        for event in ("CREATED", "UPDATED", "DELETED", "RESTORED")
+    }
+
+    async def fired(event: str) -> list[str]:
+        return sorted(r["recordId"] for r in await settled_runs(fapi, flows[event]["id"], 1))
+
+    select = f"{record_type.lower()} {{ id version }}"
+    record = (await mutate(fapi, f"create{name}", created, select))[record_type.lower()]
+    assert await fired("CREATED") == [record["id"]]
+    await mutate(
+        fapi, f"update{name}", {"id": record["id"], "version": record["version"], **changed}
+    )
+    assert await fired("UPDATED") == [record["id"]]
+    await mutate(fapi, f"delete{name}", {"id": record["id"]}, "deletedId")
+    assert await fired("DELETED") == [record["id"]]
+    # matching reads the log in order: the delete was matched, so was everything before it
+    assert await runs(fapi, flows["RESTORED"]["id"]) == []
+    await mutate(fapi, f"restore{name}", {"id": record["id"]}, select)
+    assert await fired("RESTORED") == [record["id"]]
+    for event, wf in flows.items():  # the restore was matched too: one run each, no more
+        found = await runs(fapi, wf["id"])
+        assert [(r["recordId"], r["status"]) for r in found] == [(record["id"], "SUCCEEDED")], event
+
+
+async def test_touchpoint_kind_and_segment_exit(fapi, worker):
+    c = await contact(fapi, firstName="Tia")
+    other = await contact(fapi, firstName="Uli")
+    seg = (await mutate(fapi, "createSegment", {"name": "VIP"}, "segment { id }"))["segment"]
+    calls = await _on(fapi, {"touchpointTracked": {"kinds": ["CALL"], "channels": ["PHONE"]}})
+    exited = await _on(fapi, {"segmentMembership": {"segmentId": seg["id"], "change": "EXITED"}})
+    members = {"segmentId": seg["id"], "contactIds": [c["id"], other["id"]]}
+    await mutate(fapi, "addToSegment", members, "segment { id }")  # entered: no
+    for kind, channel, who in (("MESSAGE", "PHONE", c), ("CALL", "PHONE", other)):
+        await mutate(
+            fapi,
+            "trackInteraction",
+            {"contactId": who["id"], "channel": channel, "kind": kind},
+            "interaction { id }",
+        )
+    assert await _records(fapi, calls, 1) == [other["id"]]  # the call, not the message
+    await mutate(
+        fapi,
+        "removeFromSegment",
+        {"segmentId": seg["id"], "contactIds": [c["id"]]},
+        "segment { id }",
+    )
+    assert await _records(fapi, exited, 1) == [c["id"]]

@@ -11,6 +11,11 @@ _INPUTS = {
     "deleteWorkflow": "WorkflowIdInput",
     "deleteAccount": "AccountIdInput",
     "restoreAccount": "AccountIdInput",
+    **{
+        f"{verb}{name}": f"{name}IdInput"
+        for verb in ("delete", "restore")
+        for name in ("Contact", "Deal", "Case", "Task")
+    },
     "deleteSegment": "SegmentIdInput",
 }
 

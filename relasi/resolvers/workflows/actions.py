@@ -37,8 +37,7 @@ from relasi.resolvers.enums import CasePriority
 from relasi.resolvers.model import entity
 from relasi.resolvers.predicates import Params, compile_filter
 from relasi.resolvers.validation import LONG_TEXT, NAME, SUBJECT, Checker
-from relasi.resolvers.workflows import tasks_bridge, templates
-from relasi.resolvers.workflows.fields import UPDATABLE, literal_problem
+from relasi.resolvers.workflows import fields, tasks_bridge, templates
 
 MAX_ACTIONS = 50  # in all, branches included
 MAX_NESTING = 5
@@ -193,11 +192,11 @@ class ActionChecker:
         target = spec.get("target")
         if target is not None:
             rel = templates.to_one(entity(self.record_type)).get(target)
-            if rel is None or rel.target not in UPDATABLE:
+            if rel is None or rel.target not in fields.UPDATABLE:
                 names = [
                     n
                     for n, r in templates.to_one(entity(self.record_type)).items()
-                    if r.target in UPDATABLE
+                    if r.target in fields.UPDATABLE
                 ]
                 self.check.error(
                     f"{at}.target",
@@ -205,15 +204,16 @@ class ActionChecker:
                 )
                 return
             target_type = rel.target
-        allowed = UPDATABLE.get(target_type, {})
-        fields = spec.get("fields")
-        if not isinstance(fields, dict) or not fields:
+        allowed = fields.UPDATABLE.get(target_type, {})
+        given = spec.get("fields")
+        if not isinstance(given, dict) or not given:
             self.check.error(
                 f"{at}.fields", 'Give an object of fields to set, e.g. {leadRating: "HOT"}.'
             )
             return
-        for name, value in fields.items():
-            where = f"{at}.fields.{name}"
+        for name, value in given.items():
+            # no field's name is long: a longer key is named by its object, not echoed
+            where = f"{at}.fields.{name}" if len(name) <= 100 else f"{at}.fields"
             if name not in allowed:
                 self.check.error(
                     where,
@@ -228,7 +228,16 @@ class ActionChecker:
         if isinstance(value, str) and templates.has_templates(value):
             self._templates(at, value, earlier)
             return
-        problem = literal_problem(kind, value)
+        if kind in ("money", "attributes"):
+            for text in templates.texts_in(value):
+                if templates.has_templates(text):
+                    self._templates(at, text, earlier)
+            if kind == "attributes":
+                self.check.json_object(at, value)  # as the contact and account mutations do
+            else:
+                fields.money(self.check, at, value, templated=True)
+            return
+        problem = fields.literal_problem(kind, value)
         if problem:
             self.check.error(at, problem)
 

@@ -5,7 +5,8 @@
   against its enabled workflows and starts runs (matching.py);
 - `workflows.run` {workspace_id, run_id}: executes a run's steps (engine.py);
 - `workflows.sweep`, every 5 seconds: queues the matching of workspaces behind their log and
-  the job of open runs that have none, so that no missed wake-up loses anything.
+  the job of the oldest open runs no worker holds (those whose wake-up or hand-off was
+  missed), so that nothing is lost.
 """
 
 from __future__ import annotations
@@ -50,11 +51,19 @@ async def sweep(ctx: JobContext) -> None:
                 {"workspace_id": str(workspace_id)},
                 dedupe_key=f"workflows.match:{workspace_id}",
             )
+        # not held by a live worker; the oldest few of a workspace (as many as its slots: the
+        # others' turn comes by hand-off, so a backlog is not queued only to find slots taken)
         stale = await conn.fetch(
-            """SELECT workspace_id, id FROM workflow_runs
-                WHERE status IN ('QUEUED', 'RUNNING')
-                  AND created_at < now() - make_interval(secs => $1) LIMIT 1000""",
+            """SELECT workspace_id, id FROM (
+                   SELECT workspace_id, id, row_number() OVER (
+                              PARTITION BY workspace_id ORDER BY created_at, id) AS turn
+                     FROM workflow_runs
+                    WHERE status IN ('QUEUED', 'RUNNING')
+                      AND created_at < now() - make_interval(secs => $1)
+                      AND (lease_until IS NULL OR lease_until < now())) oldest
+                WHERE turn <= $2 LIMIT 1000""",
             STALE_SECONDS,
+            ctx.settings.workflow_concurrency,
         )
         for row in stale:  # the dedupe key: nothing is added while its job is queued or running
             await engine.queue_run(conn, row["workspace_id"], row["id"])

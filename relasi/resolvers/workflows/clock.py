@@ -29,6 +29,7 @@ whole gap (at most `MAX_CATCH_UP`): nothing due meanwhile is lost.
 
 from __future__ import annotations
 
+import functools
 import logging
 from datetime import datetime, timedelta
 from typing import Any
@@ -62,16 +63,17 @@ SELECT w.workspace_id, w.id, w.record_type, w.definition, w.owner_scopes, w.upda
  ORDER BY w.workspace_id, w.id"""
 
 
-async def tick(db: Database, interval: float) -> int:
-    """Start the runs due since the last tick, if `interval` seconds have passed since it;
-    then continue the waiting runs that are due. How many runs were started or continued."""
+async def tick(db: Database, interval: float, batch: int = 1_000) -> int:
+    """Start the runs due since the last tick, if `interval` seconds have passed since it (at
+    most `batch` per schedule trigger); then continue the waiting runs that are due. How many
+    runs were started or continued."""
     async with db.pool.acquire() as conn:
         async with conn.transaction():
             await use_system(conn, local=True)  # every workspace's workflows and records
             window = await _claim(conn, interval)
             if window is None:
                 return 0
-            started = await _start_due(conn, *window)
+            started = await _start_due(conn, *window, batch)
             await conn.execute(
                 "UPDATE workflow_clock SET checked_until = $2 WHERE name = $1", MARK, window[1]
             )
@@ -99,7 +101,7 @@ async def _claim(conn: asyncpg.Connection, interval: float) -> tuple[datetime, d
     return max(after, now - MAX_CATCH_UP), now
 
 
-async def _start_due(conn: asyncpg.Connection, after: datetime, until: datetime) -> int:
+async def _start_due(conn: asyncpg.Connection, after: datetime, until: datetime, batch: int) -> int:
     started = 0
     for wf in await conn.fetch(_WORKFLOWS, list(TIME_KINDS)):
         for index, trigger in enumerate(wf["definition"].get("triggers") or ()):
@@ -108,7 +110,10 @@ async def _start_due(conn: asyncpg.Connection, after: datetime, until: datetime)
                 continue
             try:
                 async with conn.transaction():  # a savepoint: one broken trigger skips alone
-                    started += await _FIRE[kind](conn, wf, index, trigger[kind], after, until)
+                    fire = _FIRE[kind]
+                    if kind == "schedule":
+                        fire = functools.partial(fire, batch=batch)
+                    started += await fire(conn, wf, index, trigger[kind], after, until)
             except Exception as e:  # e.g. a condition that no longer compiles (AppError)
                 log.warning("workflow %s trigger %d (%s) skipped: %s", wf["id"], index, kind, e)
     return started
@@ -123,27 +128,69 @@ async def _start(
     return run is not None
 
 
-async def _schedule(conn, wf, index: int, spec: dict, after: datetime, until: datetime) -> int:
+async def _schedule(
+    conn, wf, index: int, spec: dict, after: datetime, until: datetime, *, batch: int
+) -> int:
+    """The records of the latest cron time in the window, or of the one still being started
+    (its backlog), `batch` at most, in id order; what is left waits for the next tick."""
     zone = ZoneInfo(spec.get("timeZone") or wf["time_zone"])
     at = schedules.last_fire_time(spec["cron"], zone, max(after, wf["updated_at"]), until)
-    if at is None:
+    ws = wf["workspace_id"]
+    # one left from before the workflow's last save is not its schedule any more
+    backlog = await conn.fetchrow(
+        "SELECT fire_at, after_id, started FROM workflow_schedule_backlog"
+        " WHERE workspace_id = $1 AND workflow_id = $2 AND trigger_index = $3"
+        " AND fire_at >= $4",
+        ws,
+        wf["id"],
+        index,
+        wf["updated_at"],
+    )
+    if at is None and backlog is None:
         return 0
+    # a newer cron time replaces one still being started: a schedule runs for its latest time
+    at, after_id, before = (at, None, 0) if at is not None else tuple(backlog)
     record_type = wf["record_type"]
     ent = entity(record_type)
-    params = Params(wf["workspace_id"])
+    params = Params(ws)
     condition = conditions.compiled(
         record_type, wf["definition"].get("condition"), list(wf["owner_scopes"]), params
     )
+    cursor = params(after_id, "uuid")
     ids = await conn.fetch(
         f"SELECT t.id FROM {ent.table} t WHERE t.workspace_id = $1 AND {ent.live('t')}"
-        f" AND {condition}",
+        f" AND {condition} AND ({cursor} IS NULL OR t.id > {cursor})"
+        f" ORDER BY t.id LIMIT {int(batch) + 1}",
         *params.values,
     )
     trigger = {"index": index, "kind": "schedule", "at": at.isoformat()}
     started = 0
-    for row in ids:
+    for row in ids[:batch]:
         key = f"schedule:{at.isoformat()}:{row['id']}"
         started += await _start(conn, wf, row["id"], trigger, key)
+    if len(ids) > batch:
+        await conn.execute(
+            """INSERT INTO workflow_schedule_backlog
+                   (workspace_id, workflow_id, trigger_index, fire_at, after_id, started)
+               VALUES ($1, $2, $3, $4, $5, $6)
+               ON CONFLICT (workspace_id, workflow_id, trigger_index) DO UPDATE
+                  SET fire_at = EXCLUDED.fire_at, after_id = EXCLUDED.after_id,
+                      started = EXCLUDED.started""",
+            ws,
+            wf["id"],
+            index,
+            at,
+            ids[batch - 1]["id"],
+            before + batch,
+        )
+    else:
+        await conn.execute(
+            "DELETE FROM workflow_schedule_backlog"
+            " WHERE workspace_id = $1 AND workflow_id = $2 AND trigger_index = $3",
+            ws,
+            wf["id"],
+            index,
+        )
     return started
 
 
@@ -179,4 +226,5 @@ _FIRE = {"schedule": _schedule, "relativeTime": _relative_time, "caseSla": _case
 
 @periodic("workflows.clock", every=TICK_SECONDS)
 async def clock(ctx: JobContext) -> None:
-    await tick(ctx.db, ctx.settings.workflow_clock_interval)
+    settings = ctx.settings
+    await tick(ctx.db, settings.workflow_clock_interval, settings.workflow_schedule_batch)

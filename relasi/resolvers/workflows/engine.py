@@ -6,13 +6,16 @@
     await engine.resume_run(conn, run_id, resumed_by="TIME")
 
 A run is one `workflows.run` job (relasi/jobs/). It takes one of its workspace's slots
-(RELASI_WORKFLOW_CONCURRENCY: a lease on the run row, renewed by each step, so a killed
-worker's slot frees itself and no connection is held between steps), then executes one step
-per transaction: the run row is locked, the next
-step not yet done is found (`next_step`), executed through the same resolvers as the GraphQL
-mutations with the workflow as the change log's actor, and its row in workflow_run_steps is
-written in that same transaction. A retried or re-run job finds the step done and moves on,
-so no step's writes happen twice.
+(RELASI_WORKFLOW_CONCURRENCY: a lease on the run row, renewed by each transaction, so a killed
+worker's slot frees itself and no connection is held between transactions); a job finding
+them all taken ends, and the run waits QUEUED until a run giving its slot up queues it again
+(`hand_off`; the sweep for any left behind). Then its steps execute in one transaction (the
+run row locked), each in a savepoint, found in order (`next_step`), executed through the same
+resolvers as the GraphQL mutations with the workflow as the change log's actor, its row in
+workflow_run_steps written beside its writes. The run's end (or wait), its slot's release and
+the hand-off commit with them. A step that leaves the database (`sendWebhook`) gets a
+transaction of its own, after what came before has committed. A retried or re-run job finds
+what committed done and moves on, so no step's writes happen twice.
 
 - Refused input (a record gone, a value the resolver refuses): the step fails, the run stops
   (FAILED) and both say why.
@@ -28,6 +31,7 @@ so no step's writes happen twice.
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import logging
 import time
@@ -42,6 +46,7 @@ from relasi.auth.principal import Principal
 from relasi.db import Database, system_connection
 from relasi.errors import AppError, ServiceUnavailable, Timeout, UserInputError
 from relasi.jobs import RetryRequested, enqueue
+from relasi.jobs.queue import enqueue_many
 from relasi.resolvers.session import UNAVAILABLE, Session
 from relasi.resolvers.workflows import run_state
 from relasi.settings import Settings
@@ -51,7 +56,6 @@ log = logging.getLogger("relasi.workflows")
 MAX_DEPTH = 3
 MAX_ATTEMPTS = 6  # tries of one step hit by transient errors
 FIRST_RETRY = 5.0  # seconds, doubling
-BUSY_RETRY = 0.2  # seconds before a run whose workspace's slots were all taken tries again
 LEASE_SECONDS = 120  # a run's slot, renewed by each step; a dead worker's runs out
 OPEN = ("QUEUED", "RUNNING")
 RUN_JOB = "workflows.run"
@@ -80,8 +84,12 @@ async def queue_run(conn: Any, workspace_id: UUID, run_id: UUID, leg: str = "") 
         conn,
         RUN_JOB,
         {"workspace_id": str(workspace_id), "run_id": str(run_id)},
-        dedupe_key=f"{RUN_JOB}:{run_id}{':' + leg if leg else ''}",
+        dedupe_key=_run_key(run_id, leg),
     )
+
+
+def _run_key(run_id: UUID, leg: str = "") -> str:
+    return f"{RUN_JOB}:{run_id}{':' + leg if leg else ''}"
 
 
 async def start_run(
@@ -209,29 +217,54 @@ async def _claim(db: Database, workspace_id: UUID, run_id: UUID, limit: int) -> 
     return status
 
 
-async def _release(db: Database, workspace_id: UUID, run_id: UUID) -> None:
-    async with system_connection(db) as conn:
+async def _release(db: Database, workspace_id: UUID, run_id: UUID, limit: int) -> None:
+    """Give the run's slot up when its steps could not (a transient failure, a crash)."""
+    async with system_connection(db) as conn, conn.transaction():
         await conn.execute(
             "UPDATE workflow_runs SET lease_until = NULL WHERE workspace_id = $1 AND id = $2",
             workspace_id,
             run_id,
         )
+        await hand_off(conn, workspace_id, limit)
+
+
+async def hand_off(conn: Any, workspace_id: UUID, limit: int) -> None:
+    """A slot is free: queue the jobs of the workspace's oldest `limit` runs waiting for one
+    (their jobs found the slots all taken and ended; queued again only if they have none)."""
+    waiting = await conn.fetch(
+        """SELECT id FROM workflow_runs
+            WHERE workspace_id = $1 AND status = 'QUEUED'
+              AND (lease_until IS NULL OR lease_until < now())
+            ORDER BY created_at, id LIMIT $2""",
+        workspace_id,
+        limit,
+    )
+    await enqueue_many(
+        conn,
+        RUN_JOB,
+        [
+            ({"workspace_id": str(workspace_id), "run_id": str(r["id"])}, _run_key(r["id"]))
+            for r in waiting
+        ],
+    )
 
 
 async def execute(db: Database, settings: Settings, workspace_id: UUID, run_id: UUID) -> None:
-    """Run the run's steps until it finishes, fails or waits (the `workflows.run` job)."""
-    claim = await _claim(db, workspace_id, run_id, settings.workflow_concurrency)
-    if claim == "busy":  # the workspace's slots are all taken: its turn comes
-        raise RetryRequested(
-            timedelta(seconds=BUSY_RETRY), "the workspace's workflow slots are busy"
-        )
-    if claim == "done":
+    """Run the run's steps until it finishes, fails or waits (the `workflows.run` job). A run
+    whose workspace's slots are all taken ends its job: a run giving its slot up queues it
+    again (`hand_off`), and the sweep does for any left behind, so no job spins on a slot."""
+    limit = settings.workflow_concurrency
+    claim = await _claim(db, workspace_id, run_id, limit)
+    if claim != "mine":
         return
+    released = False
     try:
-        while await _one_step(db, settings, workspace_id, run_id):
+        while (more := await _steps(db, settings, workspace_id, run_id)) is True:
             pass
+        released = more == "released"
     finally:
-        await _release(db, workspace_id, run_id)
+        if not released:
+            await _release(db, workspace_id, run_id, limit)
 
 
 def as_principal(workspace_id: UUID, wf: Any) -> Principal:
@@ -264,13 +297,17 @@ _LOAD = """SELECT r.*, w.name AS workflow_name, w.owner_scopes, v.definition
             WHERE r.workspace_id = $1 AND r.id = $2 FOR UPDATE OF r"""
 
 
-async def _one_step(db: Database, settings: Settings, workspace_id: UUID, run_id: UUID) -> bool:
-    """Execute the run's next step in one transaction; True if there may be more."""
+async def _steps(db: Database, settings: Settings, workspace_id: UUID, run_id: UUID) -> bool | str:
+    """Execute the run's next steps in one transaction, each in a savepoint with its own row,
+    until the run ends or waits ("released": its slot was given up in that transaction, its
+    successors' jobs queued) or a step leaves the database (a webhook: True; it runs in a
+    transaction of its own, after what it may name has committed and before what follows,
+    so a later step's failure never sends it twice). False: the run is not open, or a
+    transient failure was counted."""
     from relasi.resolvers.workflows import steps
 
     session = Session(db, Principal(workspace_id=workspace_id))
     session.read_only = False
-    failure: tuple[str, str, str] | None = None
     try:
         run = await session.fetchrow(_LOAD, workspace_id, run_id)
         if run is None or run["status"] not in OPEN:
@@ -279,101 +316,77 @@ async def _one_step(db: Database, settings: Settings, workspace_id: UUID, run_id
         session.principal = as_principal(workspace_id, run)
         await act_as(session, run)
         await session.execute(
-            "UPDATE workflow_runs SET lease_until = now() + make_interval(secs => $3)"
+            "UPDATE workflow_runs SET lease_until = now() + make_interval(secs => $3),"
+            " status = 'RUNNING', started_at = coalesce(started_at, now())"
             " WHERE workspace_id = $1 AND id = $2",
             workspace_id,
             run_id,
             LEASE_SECONDS,
         )
         definition = run_state.as_json(run["definition"])
-        if run["status"] == "QUEUED":
-            if not await steps.passes(session, run, definition.get("condition")):
-                await run_state.finish(
-                    session, run, "SKIPPED", "The record did not pass the condition."
-                )
-                await session.close()
-                return False
-            await session.execute(
-                "UPDATE workflow_runs SET status = 'RUNNING', started_at = now()"
-                " WHERE workspace_id = $1 AND id = $2",
-                workspace_id,
-                run_id,
-            )
-        done = await run_state.done_steps(session, run)
-        found = next_step(definition["actions"], done)
-        if found is None:
-            await run_state.finish(session, run, "SUCCEEDED", None)
-            await session.close()
-            return False
-        path, kind, spec = found
-        started, clock = datetime.now().astimezone(), time.monotonic()
-        try:
-            async with session.savepoint():
-                rendered, result = await steps.run_step(session, settings, run, found, done)
-        except (UserInputError, AppError) as e:
-            if isinstance(e, Timeout | ServiceUnavailable):
-                raise
-            failure = (path, kind, run_state.error_text(e))
-            rendered, result = spec, None
-        if failure is not None:
-            await run_state.record_step(
-                session, run, path, len(done), kind, "FAILED", rendered, None, failure[2], started
-            )
+        if run["status"] == "QUEUED" and not await steps.passes(
+            session, run, definition.get("condition")
+        ):
             await run_state.finish(
-                session, run, "FAILED", f"Step {path} ({kind}) failed: {failure[2]}"
+                session, run, "SKIPPED", "The record did not pass the condition."
             )
-            await session.close()
-            return False
-        if isinstance(result, Suspend):
-            await run_state.record_step(
-                session,
-                run,
-                path,
-                len(done),
-                kind,
-                "WAITING",
-                rendered,
-                result.detail,
-                None,
-                started,
-            )
-            await session.execute(
-                """UPDATE workflow_runs SET status = 'WAITING', wake_at = $3, wait = $4::text::jsonb,
-                          attempts = 0 WHERE workspace_id = $1 AND id = $2""",
-                workspace_id,
-                run_id,
-                result.until,
-                json.dumps(
-                    {"path": path, "until": result.until.isoformat(), "condition": result.condition}
-                ),
-            )
-            await session.close()
-            return False
-        await run_state.record_step(
-            session,
-            run,
-            path,
-            len(done),
-            kind,
-            "SUCCEEDED",
-            rendered,
-            result,
-            None,
-            started,
-            time.monotonic() - clock,
-        )
-        if run["attempts"]:
-            await session.execute(
-                "UPDATE workflow_runs SET attempts = 0 WHERE workspace_id = $1 AND id = $2",
-                workspace_id,
-                run_id,
-            )
-        if next_step(definition["actions"], {**done, path: result or {}}) is None:
-            await run_state.finish(session, run, "SUCCEEDED", None)  # the last step ends the run
-            await session.close()
-            return False
-        await session.close()
-        return True
+            return await _released(session, settings, workspace_id)
+        # a QUEUED run has done nothing yet (its first steps commit with its RUNNING)
+        done = await run_state.done_steps(session, run) if run["status"] != "QUEUED" else {}
+        attempts = run["attempts"]
+        ran = 0
+        while (found := next_step(definition["actions"], done)) is not None:
+            path, kind, spec = found
+            if kind == "sendWebhook" and ran:  # what it may name is committed before it leaves
+                await session.close()
+                return True
+            ran += 1
+            started, clock = datetime.now().astimezone(), time.monotonic()
+            record = functools.partial(run_state.record_step, session, run, path, len(done), kind)
+            try:
+                async with session.savepoint():
+                    rendered, result = await steps.run_step(session, settings, run, found, done)
+            except (UserInputError, AppError) as e:
+                if isinstance(e, Timeout | ServiceUnavailable):
+                    raise
+                error = run_state.error_text(e)
+                await record("FAILED", spec, None, error, started)
+                await run_state.finish(
+                    session, run, "FAILED", f"Step {path} ({kind}) failed: {error}"
+                )
+                return await _released(session, settings, workspace_id)
+            if isinstance(result, Suspend):
+                await record("WAITING", rendered, result.detail, None, started)
+                await session.execute(
+                    """UPDATE workflow_runs SET status = 'WAITING', wake_at = $3,
+                              wait = $4::text::jsonb, attempts = 0, lease_until = NULL
+                        WHERE workspace_id = $1 AND id = $2""",
+                    workspace_id,
+                    run_id,
+                    result.until,
+                    json.dumps(
+                        {
+                            "path": path,
+                            "until": result.until.isoformat(),
+                            "condition": result.condition,
+                        }
+                    ),
+                )
+                return await _released(session, settings, workspace_id)
+            await record("SUCCEEDED", rendered, result, None, started, time.monotonic() - clock)
+            done[path] = result or {}
+            if attempts:
+                attempts = 0
+                await session.execute(
+                    "UPDATE workflow_runs SET attempts = 0 WHERE workspace_id = $1 AND id = $2",
+                    workspace_id,
+                    run_id,
+                )
+            if kind == "sendWebhook" and next_step(definition["actions"], done) is not None:
+                await session.close()  # sent: never again because a later step failed
+                return True
+        await run_state.finish(session, run, "SUCCEEDED", None)
+        return await _released(session, settings, workspace_id)
     except (Transient, Timeout, ServiceUnavailable, *UNAVAILABLE) as e:
         with contextlib.suppress(Exception):
             await session.close(commit=False)
@@ -389,6 +402,14 @@ async def _one_step(db: Database, settings: Settings, workspace_id: UUID, run_id
         with contextlib.suppress(Exception):
             await session.close(commit=False)
         raise
+
+
+async def _released(session: Session, settings: Settings, workspace_id: UUID) -> str:
+    """The run ended or waits (its lease cleared by run_state.finish or the wait): hand its
+    slot on and commit."""
+    await hand_off(session, workspace_id, settings.workflow_concurrency)
+    await session.close()
+    return "released"
 
 
 async def _transient(

@@ -1,9 +1,16 @@
 """The fields `updateRecord` may set, per record type, and how their values are checked:
-GraphQL field -> (the key the record's update resolver takes, the value's kind)."""
+GraphQL field -> (the key the record's update resolver takes, the value's kind).
+
+Kinds: text, enum:<Enum>, int, date, id:<Type>; `money` ({amount, currency}, as the deal and
+account mutations take it, checked by the same Checker.money); `attributes` (custom
+attributes: the keys given are set, a null removes its key, the others stay; the whole object
+is checked by the record's own mutation)."""
 
 from __future__ import annotations
 
+import contextlib
 from datetime import datetime
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from relasi.errors import AppError
@@ -18,7 +25,7 @@ from relasi.resolvers.enums import (
     TaskPriority,
     TaskStatus,
 )
-from relasi.resolvers.validation import MEDIUM_TEXT
+from relasi.resolvers.validation import MEDIUM_TEXT, Checker
 
 _ENUMS = {
     "LifecycleStage": LifecycleStage,
@@ -42,6 +49,7 @@ UPDATABLE: dict[str, dict[str, tuple[str, str]]] = {
         "journeyStage": ("journey_stage", "enum:JourneyStage"),
         "ownerId": ("owner_id", "id:Member"),
         "accountId": ("account_id", "id:Account"),
+        "customAttributes": ("custom_attributes", "attributes"),
     },
     "Account": {
         "name": ("name", "text"),
@@ -51,11 +59,14 @@ UPDATABLE: dict[str, dict[str, tuple[str, str]]] = {
         "employeeCount": ("employee_count", "int"),
         "ownerId": ("owner_id", "id:Member"),
         "parentId": ("parent_id", "id:Account"),
+        "annualRevenue": ("annual_revenue", "money"),
+        "customAttributes": ("custom_attributes", "attributes"),
     },
     "Deal": {
         "name": ("name", "text"),
         "lostReason": ("lost_reason", "text"),
         "expectedCloseDate": ("expected_close_date", "date"),
+        "amount": ("amount", "money"),
         "ownerId": ("owner_id", "id:Member"),
         "accountId": ("account_id", "id:Account"),
     },
@@ -115,3 +126,29 @@ def literal_problem(kind: str, value: Any) -> str | None:
     except AppError:
         return f"Expected a {target} id."
     return None
+
+
+def money(check: Checker, at: str, value: Any, *, templated: bool = False) -> dict | None:
+    """A JSON {amount, currency} as the mutations' MoneyInput ({amount: Decimal, currency}),
+    every problem reported at `at.amount` / `at.currency`; None if it is not one. `templated`
+    (when saved): a part holding a template is checked once rendered, when the step runs."""
+    if not isinstance(value, dict) or set(value) != {"amount", "currency"}:
+        check.error(at, 'Give an amount and its currency: {amount: "50000", currency: "USD"}.')
+        return None
+    raw, currency = value["amount"], value["currency"]
+    if templated and any(isinstance(v, str) and "{{" in v for v in (raw, currency)):
+        return None
+    amount = None
+    if isinstance(raw, str | int | float) and not isinstance(raw, bool):
+        with contextlib.suppress(InvalidOperation):
+            amount = Decimal(str(raw).strip())
+    if amount is None:
+        check.error(f"{at}.amount", 'Expected a decimal amount, e.g. "50000.00".')
+    if not isinstance(currency, str):
+        check.error(f"{at}.currency", "Expected an ISO 4217 currency code, e.g. USD.")
+        return None
+    if amount is None:
+        check.currency(f"{at}.currency", currency)
+        return None
+    amount, currency = check.money(at, {"amount": amount, "currency": currency})
+    return {"amount": amount, "currency": currency}

@@ -66,7 +66,7 @@ async def finish(session: Session, run: Any, status: str, error: str | None) -> 
 
     await session.execute(
         """UPDATE workflow_runs SET status = $3, error = $4, finished_at = now(),
-                  started_at = coalesce(started_at, now())
+                  started_at = coalesce(started_at, now()), lease_until = NULL
             WHERE workspace_id = $1 AND id = $2""",
         run["workspace_id"],
         run["id"],

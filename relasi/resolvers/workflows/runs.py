@@ -72,7 +72,8 @@ async def steps(session: Session, run_ids: list[UUID]) -> dict[UUID, list[asyncp
 
 
 async def stats(session: Session, workflow_id: UUID) -> asyncpg.Record:
-    """runs, failures, last_run_at, last_status of a workflow (batched per request)."""
+    """runs, failures, last_run_at, last_status, and the schedule time still being started
+    (backlog_at, backlog_started) of a workflow (batched per request)."""
 
     async def batch(ids: list[UUID]) -> list[asyncpg.Record | None]:
         found = await session.fetch(
@@ -81,7 +82,15 @@ async def stats(session: Session, workflow_id: UUID) -> asyncpg.Record:
                       max(r.created_at) AS last_run_at,
                       (SELECT l.status FROM workflow_runs l
                         WHERE l.workspace_id = w.workspace_id AND l.workflow_id = w.id
-                        ORDER BY l.created_at DESC, l.id DESC LIMIT 1) AS last_status
+                        ORDER BY l.created_at DESC, l.id DESC LIMIT 1) AS last_status,
+                      (SELECT min(b.fire_at) FROM workflow_schedule_backlog b
+                        WHERE b.workspace_id = w.workspace_id AND b.workflow_id = w.id
+                          AND w.enabled AND b.fire_at >= w.updated_at)
+                        AS backlog_at,
+                      (SELECT sum(b.started) FROM workflow_schedule_backlog b
+                        WHERE b.workspace_id = w.workspace_id AND b.workflow_id = w.id
+                          AND w.enabled AND b.fire_at >= w.updated_at)
+                        AS backlog_started
                  FROM workflows w LEFT JOIN workflow_runs r
                    ON r.workspace_id = w.workspace_id AND r.workflow_id = w.id
                 WHERE w.workspace_id = $1 AND w.id = ANY($2::uuid[])

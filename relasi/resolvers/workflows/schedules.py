@@ -34,6 +34,8 @@ def cron_problem(expression: str) -> str | None:
     if len(expression) > MAX_EXPRESSION:
         return f"Must be at most {MAX_EXPRESSION} characters (got {len(expression)})."
     text = expression.strip()
+    if text.startswith("@") and text.lower() not in _ALIASES:  # @reboot: no time to run at
+        return f"{text[:20]!r} names no time; the aliases are {', '.join(_ALIASES)}."
     if text.lower() not in _ALIASES and len(text.split()) != 5:
         return (
             "A cron expression has five fields: minute hour day-of-month month day-of-week "

@@ -32,6 +32,7 @@ from relasi.resolvers.predicates import Params, compile_filter
 from relasi.resolvers.segments import mutations as segment_mutations
 from relasi.resolvers.session import Session
 from relasi.resolvers.tasks import writes as task_writes
+from relasi.resolvers.validation import Checker
 from relasi.resolvers.workflows import engine, fields, tasks_bridge, templates
 from relasi.settings import Settings
 
@@ -149,9 +150,24 @@ class _Step:
         data: dict[str, Any] = {}
         for name, value in spec["fields"].items():
             key, kind = allowed[name]
-            data[key] = _typed(name, kind, value)
+            if kind == "attributes":
+                data[key] = await self._attributes(type_name, pk, value)
+            else:
+                data[key] = _typed(name, kind, value)
         await _UPDATE[type_name](self.session, pk, data)
         return {"record.id": _gid(type_name, pk)}
+
+    async def _attributes(self, type_name: str, pk: UUID, given: dict | None) -> dict:
+        """The record's custom attributes with the given keys set (a null removes its key):
+        locked, so two runs setting different keys of one record keep both."""
+        current = await self.session.fetchval(
+            f"SELECT custom_attributes FROM {entity(type_name).table}"
+            " WHERE workspace_id = $1 AND id = $2 FOR UPDATE",
+            self.session.workspace_id,
+            pk,
+        )
+        merged = {**_json(current or {}), **(given or {})}
+        return {k: v for k, v in merged.items() if v is not None}
 
     async def assignOwner(self, spec: dict[str, Any]) -> dict[str, Any]:
         ws = self.session.workspace_id
@@ -352,6 +368,11 @@ def _typed(name: str, kind: str, value: Any) -> Any:
     """A rendered field value as the update resolver takes it; AppError if it cannot be."""
     if value is None or value == "":
         return None
+    if kind == "money":
+        check = Checker("fields")
+        money = fields.money(check, name, value)
+        check.raise_if_any()
+        return money
     problem = fields.literal_problem(kind, _coerced(kind, value))
     if problem:
         raise AppError(f"{name}: {problem}")

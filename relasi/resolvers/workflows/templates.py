@@ -198,8 +198,8 @@ def _text(value, kind, target, mask, principal, path, record_type) -> str:
         return global_ids.encode(target, value) if target else str(value)
     if mask and not principal.has(PII_READ):
         return mask_email(value) if mask == "email" else mask_phone(value)
-    if isinstance(value, Decimal):
-        return format(value, "f")
+    if isinstance(value, Decimal):  # stored with 4 decimals: 12.5, not 12.5000
+        return format(value.normalize(), "f")
     if hasattr(value, "isoformat"):
         return value.isoformat()
     return str(value)

@@ -3,6 +3,9 @@
 import base64
 import contextlib
 import hashlib
+import os
+import subprocess
+import sys
 import uuid
 
 import httpx
@@ -85,6 +88,24 @@ async def job_worker(database, settings):
 async def run_worker(database, settings):
     async with job_worker(database, settings) as runner:
         yield runner
+
+
+def worker_process(database, tmp_path, name: str, **env: str) -> subprocess.Popen:
+    """A `relasi worker` process on the tests' database (its output in tmp_path/name.log)."""
+    env = {
+        **os.environ,
+        "DATABASE_URL": database.dsn,
+        "RELASI_DATA_DIR": str(tmp_path),
+        "RELASI_WEBHOOK_ALLOWED_HOSTS": "127.0.0.1",
+        "RELASI_WEBHOOK_SECRET_KEY": SECRET_KEY,
+        "RELASI_WEBHOOK_TIMEOUT": "3",
+        "RELASI_JOBS_HEARTBEAT_TIMEOUT": "2",
+        **env,
+    }
+    log = open(tmp_path / f"{name}.log", "w")  # noqa: SIM115 (the process writes it)
+    return subprocess.Popen(
+        [sys.executable, "-m", "relasi", "worker"], env=env, stdout=log, stderr=subprocess.STDOUT
+    )
 
 
 async def endpoint(api: Api, receiver: Receiver, name: str | None = None, **fields) -> dict:

@@ -3,30 +3,11 @@ again, the interrupted delivery is sent again (same webhook-id) and so is what w
 while none ran."""
 
 import asyncio
-import os
 import signal
-import subprocess
-import sys
 
-from tests.webhooks.conftest import SECRET_KEY, endpoint
+from tests.webhooks.conftest import endpoint, worker_process
 from tests.webhooks.waiting import deliveries, until
 from tests.webhooks.writes import mutate
-
-
-def _worker(database, tmp_path, name: str) -> subprocess.Popen:
-    env = {
-        **os.environ,
-        "DATABASE_URL": database.dsn,
-        "RELASI_DATA_DIR": str(tmp_path),
-        "RELASI_WEBHOOK_ALLOWED_HOSTS": "127.0.0.1",
-        "RELASI_WEBHOOK_SECRET_KEY": SECRET_KEY,
-        "RELASI_WEBHOOK_TIMEOUT": "3",
-        "RELASI_JOBS_HEARTBEAT_TIMEOUT": "2",
-    }
-    log = open(tmp_path / f"{name}.log", "w")  # noqa: SIM115 (the process writes it)
-    return subprocess.Popen(
-        [sys.executable, "-m", "relasi", "worker"], env=env, stdout=log, stderr=subprocess.STDOUT
-    )
 
 
 async def test_kill_9_mid_delivery_then_restart_delivers_everything(
@@ -34,7 +15,7 @@ async def test_kill_9_mid_delivery_then_restart_delivers_everything(
 ):
     ep = await endpoint(wapi, receiver, eventTypes=["contact.created"])
     receiver.route(ep["name"], stall=30)  # the first send hangs in the receiver
-    first = _worker(database, tmp_path, "first")
+    first = worker_process(database, tmp_path, "first")
     try:
         cid = (await mutate(wapi, "createContact", {"firstName": "Mid"}, "contact { id }"))[
             "contact"
@@ -53,7 +34,7 @@ async def test_kill_9_mid_delivery_then_restart_delivers_everything(
         ]["id"]
         for i in range(3)
     ]
-    second = _worker(database, tmp_path, "second")
+    second = worker_process(database, tmp_path, "second")
     try:
         arrived = await receiver.wait_for(ep["name"], 4, timeout=90)
     finally:

@@ -189,9 +189,18 @@ async def step(
         )
 
 
-async def drain(db: Database, config: Config, workspace_id: UUID, endpoint_id: UUID) -> int:
+async def drain(
+    db: Database,
+    config: Config,
+    workspace_id: UUID,
+    endpoint_id: UUID,
+    stopping: asyncio.Event | None = None,
+) -> int:
     """Send the endpoint's deliveries that may be sent, paced by its window, until none is
-    left that may be sent now (retries due later are swept up when due); how many."""
+    left that may be sent now (retries due later are swept up when due); how many. Once
+    `stopping` is set, nothing more is claimed: the sends in flight finish and are settled,
+    and it returns (what is left waits in the table for the next worker's sweep)."""
+    stopping = stopping or asyncio.Event()
     window = Window(config)
     finished: list[tuple[asyncpg.Record, Outcome]] = []
     in_flight: dict[asyncio.Task[Outcome], asyncpg.Record] = {}
@@ -206,7 +215,7 @@ async def drain(db: Database, config: Config, workspace_id: UUID, endpoint_id: U
                         workspace_id,
                         endpoint_id,
                         finished,
-                        window.limit - len(in_flight),
+                        0 if stopping.is_set() else window.limit - len(in_flight),
                     )
                 except asyncpg.ForeignKeyViolationError:
                     return sent  # the endpoint was deleted meanwhile (with its deliveries)
@@ -215,13 +224,13 @@ async def drain(db: Database, config: Config, workspace_id: UUID, endpoint_id: U
                 for row in claimed:
                     in_flight[asyncio.create_task(sender.post(row))] = row
                 if not in_flight:
-                    if idle == len(LINGER):
+                    if idle == len(LINGER) or stopping.is_set():
                         return sent
                     await asyncio.sleep(LINGER[idle])
                     idle += 1
                     continue
                 idle = 0
-                free = window.limit > len(in_flight)
+                free = window.limit > len(in_flight) and not stopping.is_set()
                 done, _ = await asyncio.wait(
                     in_flight,
                     timeout=RECLAIM_SECONDS if free else None,

@@ -17,10 +17,10 @@ from tests.webhooks.writes import mutate
 # deliveries inserted with the cursor moved, the delivery job queued, COMMIT
 FAN_OUT_BATCH = 11
 LOOK = 3  # a look for more (linger): the pool's reset, the system role, the look
-# a delivery round, each statement committing on its own: the system role, the bookkeeping
-# connection's commit mode, the settle of the sends that finished (attempts, statuses and the
+# a delivery round, each statement committing on its own: the system role (with commits that
+# do not wait for the disk), the settle of the sends that finished (attempts, statuses and the
 # endpoint's health in one), the claim of the free slots, the pool's reset
-ROUND = 5
+ROUND = 4
 
 
 @pytest.mark.parametrize("changes", [1, 12])

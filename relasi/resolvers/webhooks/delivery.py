@@ -161,8 +161,7 @@ async def _bookkeeping(db: Database) -> AsyncIterator[asyncpg.Connection]:
     to a crash only means the delivery is sent again (at least once), and sparing the flush
     makes a delivery several times cheaper. Its statements commit one by one (no BEGIN and
     COMMIT round trips); the setting lasts until the pool's reset (RESET ALL) on release."""
-    async with system_connection(db) as conn:
-        await conn.execute("SET synchronous_commit TO off")
+    async with system_connection(db, durable=False) as conn:
         yield conn
 
 

@@ -1,13 +1,11 @@
 """`kill -9` of a `relasi worker` in the middle of a run: once a worker runs again the run
 finishes, and no step's writes happen twice (one task, one note)."""
 
-import os
 import signal
 import subprocess
-import sys
 import uuid
 
-from tests.webhooks.conftest import SECRET_KEY
+from tests.webhooks.conftest import worker_process
 from tests.workflows.conftest import create, runs, settled_runs, until, webhook_endpoint
 from tests.workflows.writes import deal, member, move
 
@@ -15,19 +13,8 @@ CHANGE_TYPES = """query { changes(first: 100) { nodes { type } } }"""
 
 
 def _worker(database, tmp_path, name: str) -> subprocess.Popen:
-    env = {
-        **os.environ,
-        "DATABASE_URL": database.dsn,
-        "RELASI_DATA_DIR": str(tmp_path),
-        "RELASI_WEBHOOK_ALLOWED_HOSTS": "127.0.0.1",
-        "RELASI_WEBHOOK_SECRET_KEY": SECRET_KEY,
-        "RELASI_WEBHOOK_TIMEOUT": "60",
-        "RELASI_JOBS_HEARTBEAT_TIMEOUT": "2",
-    }
-    log = open(tmp_path / f"{name}.log", "w")  # noqa: SIM115 (the process writes it)
-    return subprocess.Popen(
-        [sys.executable, "-m", "relasi", "worker"], env=env, stdout=log, stderr=subprocess.STDOUT
-    )
+    # a send may hang for as long as the receiver stalls the run's step
+    return worker_process(database, tmp_path, name, RELASI_WEBHOOK_TIMEOUT="60")
 
 
 async def test_kill_9_mid_run_then_restart_finishes_without_a_second_task(

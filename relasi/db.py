@@ -286,28 +286,32 @@ async def use_workspace(conn: asyncpg.Connection, workspace_id, *, local: bool =
     await conn.execute("SELECT set_config('relasi.workspace_id', $1, $2)", str(workspace_id), local)
 
 
-async def use_system(conn: asyncpg.Connection, on: bool = True, *, local: bool = False) -> None:
+_USE_SYSTEM = """SELECT set_config('relasi.system', $1, $2),
+                  set_config('role', CASE WHEN $1 = 'on' AND EXISTS (
+                      SELECT 1 FROM pg_roles r WHERE r.rolname = $3 AND r.rolbypassrls
+                         AND pg_has_role(session_user, r.oid, 'MEMBER')) THEN $3 ELSE 'none' END,
+                      $2)"""
+
+
+async def use_system(
+    conn: asyncpg.Connection, on: bool = True, *, local: bool = False, durable: bool = True
+) -> None:
     """Admit every workspace's rows (or stop, with `on=False`, back to the login): for the
     transaction (`local`), or until the connection goes back to the pool.
 
     As relasi_system, which bypasses row security. Where the migration could not make that
     role, 0006's policies are in place, which admit everything when `relasi.system` is on:
-    it is set too, so both work without knowing which one this database has."""
-    await conn.execute(
-        """SELECT set_config('relasi.system', $1, $2),
-                  set_config('role', CASE WHEN $1 = 'on' AND EXISTS (
-                      SELECT 1 FROM pg_roles r WHERE r.rolname = $3 AND r.rolbypassrls
-                         AND pg_has_role(session_user, r.oid, 'MEMBER')) THEN $3 ELSE 'none' END,
-                      $2)""",
-        "on" if on else "",
-        local,
-        SYSTEM_ROLE,
-    )
+    it is set too, so both work without knowing which one this database has.
+    `durable=False`: commits do not wait for the disk either (synchronous_commit off, in the
+    same round trip), for bookkeeping that a crash may lose without harm."""
+    sql = _USE_SYSTEM if durable else _USE_SYSTEM + ", set_config('synchronous_commit', 'off', $2)"
+    await conn.execute(sql, "on" if on else "", local, SYSTEM_ROLE)
 
 
 @contextlib.asynccontextmanager
-async def system_connection(db: Database):
-    """A pooled connection for trusted code that reads or writes across workspaces."""
+async def system_connection(db: Database, *, durable: bool = True):
+    """A pooled connection for trusted code that reads or writes across workspaces (see
+    use_system for `durable`)."""
     async with db.pool.acquire() as conn:
-        await use_system(conn)
+        await use_system(conn, durable=durable)
         yield conn

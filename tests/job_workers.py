@@ -2,7 +2,9 @@
 process, or a `relasi worker` process to kill; and a test client for an app with its own
 settings."""
 
+import base64
 import contextlib
+import hashlib
 import os
 import subprocess
 import sys
@@ -12,6 +14,9 @@ import httpx
 
 from relasi.jobs.worker import Worker
 from tests.webhooks.receiver import Receiver
+
+# fixed: worker processes the tests start must open what the app sealed
+SECRET_KEY = base64.b64encode(hashlib.sha256(b"relasi webhook tests").digest()).decode()
 
 
 @contextlib.asynccontextmanager
@@ -32,19 +37,18 @@ async def app_client(app):
         yield c
 
 
-def worker_process(
-    database, tmp_path: Path, name: str, secret_key: str, webhook_timeout: int
-) -> subprocess.Popen:
+def worker_process(database, tmp_path: Path, name: str, **env: str) -> subprocess.Popen:
     """`relasi worker` in a process of its own (its output in `<name>.log`), quick to notice
-    a killed peer's jobs (heartbeat timeout 2 s)."""
+    a killed peer's jobs (heartbeat timeout 2 s); `env` overrides its settings."""
     env = {
         **os.environ,
         "DATABASE_URL": database.dsn,
         "RELASI_DATA_DIR": str(tmp_path),
         "RELASI_WEBHOOK_ALLOWED_HOSTS": "127.0.0.1",
-        "RELASI_WEBHOOK_SECRET_KEY": secret_key,
-        "RELASI_WEBHOOK_TIMEOUT": str(webhook_timeout),
+        "RELASI_WEBHOOK_SECRET_KEY": SECRET_KEY,
+        "RELASI_WEBHOOK_TIMEOUT": "3",
         "RELASI_JOBS_HEARTBEAT_TIMEOUT": "2",
+        **env,
     }
     log = open(tmp_path / f"{name}.log", "w")  # noqa: SIM115 (the process writes it)
     return subprocess.Popen(

@@ -4,9 +4,10 @@ so a worker knows them all."""
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -29,6 +30,10 @@ class JobContext:
     entrypoint: str
     job_id: int | None = None  # None for periodic work
     attempts: int = 0  # retries before this run (0: the first run)
+    # set when the worker stops: a handler that would go on while there is work (a drain
+    # under constant load) finishes what it has in hand and returns, instead of being
+    # cancelled at the end of the grace period
+    stopping: asyncio.Event = field(default_factory=asyncio.Event)
 
 
 Handler = Callable[[JobContext, dict[str, Any]], Awaitable[None]]

@@ -128,14 +128,16 @@ class Worker:
 
     async def _run_job(self, spec, job: Job) -> None:
         payload = json.loads(job.payload) if job.payload else {}
-        ctx = JobContext(self.db, self.settings, spec.name, int(job.id), job.attempts)
+        ctx = JobContext(
+            self.db, self.settings, spec.name, int(job.id), job.attempts, self._stopped
+        )
         if await self._guarded(spec.handler(ctx, payload)):
             # stopped past the grace period: back on the queue, due now (another worker or
             # this one after its restart runs it again)
             raise RetryRequested(reason="the worker stopped before the job finished")
 
     async def _run_periodic(self, spec, schedule: Schedule) -> None:
-        ctx = JobContext(self.db, self.settings, spec.name)
+        ctx = JobContext(self.db, self.settings, spec.name, stopping=self._stopped)
         try:
             if await self._guarded(spec.handler(ctx)):
                 log.info("%s stopped with its worker; the next tick runs as planned", spec.name)

@@ -1,7 +1,5 @@
 """Webhook fixtures: a receiver, an app whose settings allow it, and the worker."""
 
-import base64
-import hashlib
 import uuid
 
 import pytest
@@ -9,11 +7,9 @@ import pytest
 from relasi.server import create_app
 from relasi.settings import Settings
 from tests.conftest import Api, new_api
-from tests.job_workers import app_client, job_worker
+from tests.job_workers import SECRET_KEY, app_client, job_worker
 from tests.webhooks.receiver import Receiver
 
-# fixed: worker processes the tests start must open what the app sealed
-SECRET_KEY = base64.b64encode(hashlib.sha256(b"relasi webhook tests").digest()).decode()
 # delays 1/100 of the real ones (5 s -> 50 ms, 5 min -> 3 s), a short send limit; a
 # rotated-out secret signs for an hour (the rotation test ends the overlap in the table rather
 # than waiting for a clock)

@@ -194,14 +194,23 @@ async def test_retries_running_out_fail_the_delivery_and_disable_the_endpoint(
     receiver.route(ep["name"], status=500)
     await _contact(wapi)
     await until(lambda: _first_attempt(wapi, ep["id"]))
-    # as if the schedule's ~3 days had passed: the last retry is due now
-    async with database.pool.acquire() as conn:
-        await conn.execute(
-            "UPDATE webhook_deliveries SET attempts = $1, next_attempt_at = now()"
-            " WHERE endpoint_id = $2 AND status = 'PENDING'",
-            len(SCHEDULE),
-            global_ids.decode(ep["id"], "WebhookEndpoint"),
-        )
+
+    async def last_retry_due():
+        # as if the schedule's ~3 days had passed: the last retry is due now. Only while the
+        # delivery waits between tries (its next one comes in 50 ms): a try in flight would
+        # settle over it and push it on down the schedule (minutes at this scale)
+        async with database.pool.acquire() as conn:
+            return (
+                await conn.execute(
+                    "UPDATE webhook_deliveries SET attempts = $1, next_attempt_at = now()"
+                    " WHERE endpoint_id = $2 AND status = 'PENDING'",
+                    len(SCHEDULE),
+                    global_ids.decode(ep["id"], "WebhookEndpoint"),
+                )
+                == "UPDATE 1"
+            )
+
+    await until(last_retry_due)
 
     async def disabled():
         found = (await wapi(ENDPOINT, id=ep["id"]))["webhookEndpoint"]

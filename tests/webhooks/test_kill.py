@@ -5,7 +5,7 @@ while none ran."""
 import signal
 
 from tests.job_workers import received, worker_process
-from tests.webhooks.conftest import SECRET_KEY, endpoint
+from tests.webhooks.conftest import endpoint
 from tests.webhooks.waiting import deliveries, until
 from tests.webhooks.writes import mutate
 
@@ -15,7 +15,7 @@ async def test_kill_9_mid_delivery_then_restart_delivers_everything(
 ):
     ep = await endpoint(wapi, receiver, eventTypes=["contact.created"])
     receiver.route(ep["name"], stall=30)  # the first send hangs in the receiver
-    first = worker_process(database, tmp_path, "first", SECRET_KEY, 3)
+    first = worker_process(database, tmp_path, "first")
     try:
         cid = (await mutate(wapi, "createContact", {"firstName": "Mid"}, "contact { id }"))[
             "contact"
@@ -34,7 +34,7 @@ async def test_kill_9_mid_delivery_then_restart_delivers_everything(
         ]["id"]
         for i in range(3)
     ]
-    second = worker_process(database, tmp_path, "second", SECRET_KEY, 3)
+    second = worker_process(database, tmp_path, "second")
     try:
         arrived = await receiver.wait_for(ep["name"], 4, timeout=90)
     finally:

@@ -5,7 +5,6 @@ import signal
 import uuid
 
 from tests.job_workers import received, worker_process
-from tests.webhooks.conftest import SECRET_KEY
 from tests.workflows.conftest import create, runs, settled_runs, until, webhook_endpoint
 from tests.workflows.writes import deal, member, move
 
@@ -31,7 +30,7 @@ async def test_kill_9_mid_run_then_restart_finishes_without_a_second_task(
     )
     d = await deal(fapi, ownerId=owner)
     await move(fapi, d, "Negotiation")
-    first = worker_process(database, tmp_path, "first", SECRET_KEY, 60)
+    first = worker_process(database, tmp_path, "first", RELASI_WEBHOOK_TIMEOUT="60")
     try:
         await until(lambda: received(receiver, name), timeout=90)
         first.send_signal(signal.SIGKILL)  # mid-run: the task is made, the webhook in flight
@@ -42,7 +41,7 @@ async def test_kill_9_mid_run_then_restart_finishes_without_a_second_task(
     (run,) = await runs(fapi, wf["id"])
     assert run["status"] == "RUNNING" and [s["path"] for s in run["steps"]] == ["0"]
     receiver.route(name, stall=0)
-    second = worker_process(database, tmp_path, "second", SECRET_KEY, 60)
+    second = worker_process(database, tmp_path, "second", RELASI_WEBHOOK_TIMEOUT="60")
     try:
         (run,) = await settled_runs(fapi, wf["id"], 1, timeout=90)
     finally:

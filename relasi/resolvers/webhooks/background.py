@@ -57,7 +57,7 @@ def config_of(settings: Settings) -> delivery.Config:
 
 @entrypoint("webhooks.fanout")
 async def fan_out(ctx: JobContext, payload: dict[str, Any]) -> None:
-    await fanout.fan_out(ctx.db, UUID(payload["workspace_id"]))
+    await fanout.fan_out(ctx.db, UUID(payload["workspace_id"]), stopping=ctx.stopping)
 
 
 @entrypoint("webhooks.deliver")
@@ -67,6 +67,7 @@ async def deliver(ctx: JobContext, payload: dict[str, Any]) -> None:
         config_of(ctx.settings),
         UUID(payload["workspace_id"]),
         UUID(payload["endpoint_id"]),
+        ctx.stopping,
     )
 
 

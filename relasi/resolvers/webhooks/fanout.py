@@ -72,18 +72,27 @@ async def behind(db: Database) -> list[UUID]:
     return [r["workspace_id"] for r in rows]
 
 
-async def fan_out(db: Database, workspace_id: UUID, batch: int = BATCH_COMMITS) -> int:
+async def fan_out(
+    db: Database,
+    workspace_id: UUID,
+    batch: int = BATCH_COMMITS,
+    stopping: asyncio.Event | None = None,
+) -> int:
     """Fan out everything committed in the workspace until nothing more comes for a moment
-    (LINGER); how many deliveries it made. Each endpoint that got some has a
-    `webhooks.deliver` job queued with them."""
+    (LINGER), or until `stopping` is set (after the batch in hand: each commits on its own,
+    the rest waits for the next worker's sweep); how many deliveries it made. Each endpoint
+    that got some has a `webhooks.deliver` job queued with them."""
+    stopping = stopping or asyncio.Event()
     made = 0
     while True:
         async with _running:
             while True:
                 count, more = await _batch(db, workspace_id, batch)
                 made += count
-                if not more:
+                if not more or stopping.is_set():
                     break
+        if stopping.is_set():
+            return made
         for pause in LINGER:
             await asyncio.sleep(pause)
             async with system_connection(db) as conn:

@@ -28,7 +28,7 @@ from uuid import UUID
 
 import asyncpg
 
-from relasi.auth import still_valid
+from relasi.auth import key_cache, still_valid
 from relasi.db import Database, init_connection, system_connection, use_system
 from relasi.errors import AppError, ErrorCode, Unauthenticated
 from relasi.resolvers.events import ACCESS, CHANGES, CHANNEL
@@ -191,6 +191,8 @@ class Subscriber:
 
 
 class Notifier:
+    keys: key_cache.KeyCache | None = None  # the app's cached keys: trusted while listening
+
     def __init__(self, db: Database, dsn: str, *, queue_size: int = 1000) -> None:
         self.db = db
         self.dsn = dsn
@@ -245,6 +247,7 @@ class Notifier:
         """A key was revoked or a member removed (in any process): end its subscriptions now,
         rather than at their next event's validity check."""
         still_valid.forget(caller)
+        key_cache.forget(caller)
         ended = {
             s
             for (w, _), group in self._subscribers.items()
@@ -328,6 +331,8 @@ class Notifier:
             await conn.add_listener(CHANNEL, self._on_access)
             self._reader = conn
             self._listening.set()
+            if self.keys is not None:
+                self.keys.listening(True)
             # what committed while nobody listened: read on from each last sequence
             for workspace_id in self._last:
                 self._mark(workspace_id)
@@ -340,6 +345,8 @@ class Notifier:
             log.warning("lost the %s connection", CHANGES)
         finally:
             self._reader = None
+            if self.keys is not None:
+                self.keys.listening(False)
             try:
                 await asyncio.wait_for(conn.close(), HEALTH_TIMEOUT)
             except Exception:

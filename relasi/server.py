@@ -37,6 +37,7 @@ from relasi import dbschema
 from relasi.auth.api_keys import bearer_token
 from relasi.auth.authenticate import authenticate
 from relasi.auth.jwt import JwtVerifier
+from relasi.auth.key_cache import KeyCache
 from relasi.compiler import READ_PATHS, encode_response
 from relasi.compiler.shortcut import KnownDocuments, answer_known
 from relasi.db import Database
@@ -99,6 +100,7 @@ class RelasiGraphQL(GraphQL):
         self.limits = limits
         self.known = KnownDocuments()  # documents answered compiled: see compiler/shortcut.py
         self.jwt = JwtVerifier(settings)  # per app, not per request: it caches the JWKS
+        self.keys = KeyCache(settings.key_cache_seconds)  # trusted while the notifier listens
         self.rate_limiter = RateLimiter(settings.rate_limit, settings.rate_limit_burst)
         self.subscription_caps = SubscriptionCaps(
             settings.subscriptions_per_socket, settings.subscriptions_per_key
@@ -143,10 +145,14 @@ class RelasiGraphQL(GraphQL):
     async def _respond_as_caller(
         self, request: Request, session: Session, token: str, address: str | None
     ) -> Response | None:
-        try:
-            principal = await session.authenticate(self._look_up(token))
-        except ServiceUnavailable as e:
-            return unavailable_response(e)
+        # a key looked up moments ago: its connection is pointed at it on first use, with no
+        # round trip when that connection already carries its settings (`Session._connection`)
+        principal = session.principal = self.keys.principal(token)
+        if principal is None:
+            try:
+                principal = await session.authenticate(self._look_up(token))
+            except ServiceUnavailable as e:
+                return unavailable_response(e)
         if principal is None:
             return self._refused(request, address)
         read_path = request.headers.get(READ_PATH_HEADER, self.settings.read_path)
@@ -224,7 +230,7 @@ class RelasiGraphQL(GraphQL):
         return await super().execute_single(request_data=request_data, **kwargs)
 
     def _look_up(self, token: str) -> LookUp:
-        return lambda conn, settings: authenticate(conn, token, self.jwt, settings)
+        return lambda conn, settings: authenticate(conn, token, self.jwt, settings, self.keys)
 
     def _new_session(self, db: Database) -> Session:
         timeout, bulk_timeout = self._statement_timeouts
@@ -409,6 +415,7 @@ def create_app(
             if applied:
                 log.info("applied migrations: %s", ", ".join(applied))
             notifier = Notifier(db, db.dsn, queue_size=settings.subscription_queue_size)
+            notifier.keys = graphql.keys  # revocations it hears end cached keys
             await notifier.start()
             app.state.notifier = notifier
             # background jobs: segment refresh, change log retention, ... (relasi/jobs/)

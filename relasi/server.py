@@ -39,7 +39,6 @@ from relasi.auth.authenticate import authenticate
 from relasi.auth.jwt import JwtVerifier
 from relasi.auth.key_cache import KeyCache
 from relasi.compiler import READ_PATHS, encode_response
-from relasi.compiler.shortcut import KnownDocuments, answer_known
 from relasi.db import Database
 from relasi.errors import AppError, ErrorCode, ServiceUnavailable
 from relasi.guards import (
@@ -56,6 +55,13 @@ from relasi.guards import (
 )
 from relasi.jobs.worker import Worker
 from relasi.notifier import Notifier
+from relasi.read_paths import (
+    GRAPHQL_RESPONSE_JSON,
+    READ_PATH_HEADER,
+    Shortcut,
+    asked_read_path,
+    bad_read_path,
+)
 from relasi.resolvers.session import LookUp, Session
 from relasi.schema import build_schema
 from relasi.schema.context import Context
@@ -65,9 +71,6 @@ from relasi.subscription_caps import SubscriptionCaps
 from relasi.ws_protocols import LegacyWSHandler, TransportWSHandler, operation_type
 
 log = logging.getLogger("relasi")
-
-GRAPHQL_RESPONSE_JSON = "application/graphql-response+json"
-READ_PATH_HEADER = "x-relasi-read-path"  # "compiled" or "resolvers": overrides the setting
 
 
 class RelasiGraphQL(GraphQL):
@@ -98,7 +101,7 @@ class RelasiGraphQL(GraphQL):
         )
         self.settings = settings
         self.limits = limits
-        self.known = KnownDocuments()  # documents answered compiled: see compiler/shortcut.py
+        self.shortcut = Shortcut(self.schema, limits)  # documents answered compiled, again
         self.jwt = JwtVerifier(settings)  # per app, not per request: it caches the JWKS
         self.keys = KeyCache(settings.key_cache_seconds)  # trusted while the notifier listens
         self.rate_limiter = RateLimiter(settings.rate_limit, settings.rate_limit_burst)
@@ -139,8 +142,9 @@ class RelasiGraphQL(GraphQL):
         session = self._new_session(request.app.state.db)
         try:
             return await self._respond_as_caller(request, session, token, address)
-        finally:  # a no-op once the request's answer committed or rolled it back
-            await asyncio.shield(session.close(commit=False))
+        finally:  # unless the request's answer committed or rolled it back
+            if not session.closed:  # (a shield is a task: not one per request for nothing)
+                await asyncio.shield(session.close(commit=False))
 
     async def _respond_as_caller(
         self, request: Request, session: Session, token: str, address: str | None
@@ -155,13 +159,9 @@ class RelasiGraphQL(GraphQL):
                 return unavailable_response(e)
         if principal is None:
             return self._refused(request, address)
-        read_path = request.headers.get(READ_PATH_HEADER, self.settings.read_path)
+        read_path = asked_read_path(request, self.settings.read_path)
         if read_path not in READ_PATHS:
-            return error_response(
-                400,
-                ErrorCode.BAD_USER_INPUT,
-                f"{READ_PATH_HEADER} is one of: {', '.join(READ_PATHS)}.",
-            )
+            return error_response(400, ErrorCode.BAD_USER_INPUT, bad_read_path().message)
         caller = caller_key(principal)
         wait = self.rate_limiter.take(caller)
         if wait:
@@ -188,11 +188,10 @@ class RelasiGraphQL(GraphQL):
         fails turns the answer into an error, so no client believes it was written."""
         session = context.request_session
         try:
-            response = await answer_known(request, context, self.schema, self.known, self.limits)
+            response = await self.shortcut.answer(request, context)
             if response is None:
                 response = await self.run(request, context=context)
-                if context.compiled is not None:
-                    self.known.remember(*context.compiled)
+                self.shortcut.learn(context)
             # which path answered: for clients and tests comparing the two
             response.headers[READ_PATH_HEADER] = context.answered_path
         except HTTPException as e:  # malformed requests: no JSON, GET mutations, batches
@@ -265,21 +264,14 @@ class RelasiGraphQL(GraphQL):
             db=request.app.state.db,
             max_page_size=self.settings.max_page_size,
             statement_timeouts=self._statement_timeouts,
-            read_path=request.headers.get(READ_PATH_HEADER, self.settings.read_path),
+            read_path=asked_read_path(request, self.settings.read_path),
         )
 
     async def on_ws_connect(self, context: Context) -> UnsetType:
         """The key comes in the connection_init payload ({"Authorization": "Bearer <key>"}),
         or else in the upgrade request's Authorization header."""
         if context.read_path not in READ_PATHS:
-            raise ConnectionRejectionError(
-                _error(
-                    AppError(
-                        f"{READ_PATH_HEADER} is one of: {', '.join(READ_PATHS)}.",
-                        code=ErrorCode.BAD_USER_INPUT,
-                    )
-                )
-            )
+            raise ConnectionRejectionError(_error(bad_read_path()))
         params = context.connection_params or {}
         header = next((v for k, v in params.items() if k.lower() == "authorization"), None)
         if header is None:

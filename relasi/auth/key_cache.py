@@ -25,7 +25,7 @@ import time
 import weakref
 from collections import OrderedDict
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from uuid import UUID
 
 from relasi.auth.principal import Principal
@@ -38,8 +38,8 @@ _caches: weakref.WeakSet[KeyCache] = weakref.WeakSet()
 @dataclass(frozen=True, slots=True)
 class _Entry:
     principal: Principal
-    write_due: datetime  # when the key's "last used" is to be written again
     until: float  # monotonic time after which the key is looked up again
+    due: float  # wall-clock time (epoch) of its expiry or its next "last used" write, if sooner
 
 
 class KeyCache:
@@ -59,13 +59,7 @@ class KeyCache:
         entry = self._entries.get(digest)
         if entry is None:
             return None
-        now = datetime.now(UTC)
-        expires_at = entry.principal.expires_at
-        if (
-            time.monotonic() > entry.until
-            or (expires_at is not None and expires_at <= now)
-            or now >= entry.write_due
-        ):
+        if time.monotonic() > entry.until or time.time() >= entry.due:
             del self._entries[digest]
             return None
         self._entries.move_to_end(digest)
@@ -80,8 +74,9 @@ class KeyCache:
     def remember(self, ticket: int, token: str, principal: Principal, write_due: datetime) -> None:
         if not self._listening or self.seconds <= 0 or ticket != self._generation:
             return
+        due = write_due if principal.expires_at is None else min(write_due, principal.expires_at)
         digest = _digest(token)
-        self._entries[digest] = _Entry(principal, write_due, time.monotonic() + self.seconds)
+        self._entries[digest] = _Entry(principal, time.monotonic() + self.seconds, due.timestamp())
         self._entries.move_to_end(digest)
         if len(self._entries) > self.size:
             self._entries.popitem(last=False)

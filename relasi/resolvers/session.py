@@ -22,6 +22,7 @@ import asyncio
 import contextlib
 import copy
 import logging
+import os
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Hashable
 from typing import Any
@@ -83,7 +84,7 @@ class Session:
         self.db = db
         self.principal = principal
         self.max_page_size = max_page_size
-        self.request_id = request_id or uuid.uuid4().hex[:16]
+        self.request_id = request_id or os.urandom(8).hex()  # 16 hex digits, as uuid4's
         self.read_only = True
         self.bulk = False  # a bulk mutation: the longer time limit (schema/operations.py)
         self.statement_timeout = statement_timeout  # seconds; 0: none
@@ -99,6 +100,10 @@ class Session:
         self._lock = asyncio.Lock()
         self._loaders: dict[Hashable, DataLoader] = {}
         self._after_commit: list[Callable[[], None]] = []
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
 
     @property
     def workspace_id(self) -> uuid.UUID:

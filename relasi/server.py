@@ -3,9 +3,10 @@ a WebSocket at the same path, /healthz, /readyz.
 
 Each HTTP request reads its body, then gets a Session (one pooled connection, fresh
 DataLoaders) whose first round trip authenticates its bearer token (an API key or a staff JWT)
-and points the connection at the caller; a mutation commits before the response is sent. A
-client that disconnects first has its request cancelled (asyncpg then cancels the running
-statement in PostgreSQL). A WebSocket authenticates once, in its connection_init; its
+and points the connection at the caller (an API key looked up moments ago is remembered,
+`auth/key_cache.py`: no look-up, and no round trip at all on a connection already set up for
+that caller); a mutation commits before the response is sent. A client that disconnects
+first has its request cancelled (asyncpg then cancels the running statement in PostgreSQL). A WebSocket authenticates once, in its connection_init; its
 subscriptions take a Session per event.
 """
 
@@ -14,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable
 from typing import Any
 
 from cross_web import HTTPException  # what strawberry's views raise
@@ -321,25 +322,37 @@ class RelasiGraphQL(GraphQL):
         return response
 
 
-async def _unless_disconnected(request: Request, work: Any) -> Any:
-    """`work`'s result; or, when the client disconnects first, cancel it and return None (a
-    statement it is running is cancelled in PostgreSQL, its transaction rolled back)."""
-    task = asyncio.ensure_future(work)
-    disconnect = asyncio.ensure_future(_disconnected(request.receive))
+async def _unless_disconnected(request: Request, work: Awaitable[Any]) -> Any:
+    """`work`'s result; or, when the client disconnects first, None: `work` is cancelled (a
+    statement it is running is cancelled in PostgreSQL, its transaction rolled back). It runs
+    in this task: only the watch for the disconnect is a task of its own (one per request,
+    not two and a wait)."""
+    this = asyncio.current_task()
+    assert this is not None
+    running, gone = True, False
+
+    def on_disconnect(watch: asyncio.Future[None]) -> None:
+        nonlocal gone
+        if watch.cancelled():
+            return
+        watch.exception()  # retrieved: a receive that failed also ends the request
+        if running:  # else `work` ended first, and its response goes out
+            gone = True
+            this.cancel()
+
+    watch = asyncio.ensure_future(_disconnected(request.receive))
+    watch.add_done_callback(on_disconnect)
     try:
-        await asyncio.wait({task, disconnect}, return_when=asyncio.FIRST_COMPLETED)
-    except asyncio.CancelledError:  # the server is stopping: the work must not outlive us
-        task.cancel()
-        raise
-    finally:
-        disconnect.cancel()
-    if not task.done():
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+        return await work
+    except asyncio.CancelledError:
+        if not gone:  # the server is stopping
+            raise
+        this.uncancel()
         log.debug("client disconnected; its request was cancelled")
         return None
-    return task.result()
+    finally:
+        running = False
+        watch.cancel()
 
 
 async def _disconnected(receive: Receive) -> None:

@@ -2,8 +2,9 @@
 
 An HTTP request takes its connection to authenticate: the look-up of its API key also points
 the connection at the caller's workspace (row security) and sets the time limit of each
-statement, in one round trip; a WebSocket event's Session takes one on first use
-(introspection never touches the pool). It is released when the request ends, with these
+statement, in one round trip (a key the server remembers, `auth/key_cache.py`, is given as
+the principal: its connection is taken and set up on first use, unless already set up); a
+WebSocket event's Session takes one on first use (introspection never touches the pool). It is released when the request ends, with these
 settings on it: the next request sets its own (`db.PooledConnection`), so no reset runs.
 
 A compiled read is one statement, which needs no transaction around it. Everything else runs

@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Awaitable
+from collections.abc import AsyncIterator
 from typing import Any
 
 from cross_web import HTTPException  # what strawberry's views raise
@@ -41,6 +41,7 @@ from relasi.auth.jwt import JwtVerifier
 from relasi.auth.key_cache import KeyCache
 from relasi.compiler import READ_PATHS, encode_response
 from relasi.db import Database
+from relasi.disconnects import unless_disconnected
 from relasi.errors import AppError, ErrorCode, ServiceUnavailable
 from relasi.guards import (
     RETRY_AFTER_SECONDS,
@@ -173,7 +174,7 @@ class RelasiGraphQL(GraphQL):
         context.read_path = read_path
         try:
             async with self.in_flight.slot(caller):
-                return await _unless_disconnected(request, self._execute(request, context))
+                return await unless_disconnected(request, self._execute(request, context))
         except Busy:
             return rate_limited(
                 1, f"More than {self.in_flight.limit} requests of this caller in flight"
@@ -320,44 +321,6 @@ class RelasiGraphQL(GraphQL):
             response.status_code = 503  # the database, not the request: retry later
             response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
         return response
-
-
-async def _unless_disconnected(request: Request, work: Awaitable[Any]) -> Any:
-    """`work`'s result; or, when the client disconnects first, None: `work` is cancelled (a
-    statement it is running is cancelled in PostgreSQL, its transaction rolled back). It runs
-    in this task: only the watch for the disconnect is a task of its own (one per request,
-    not two and a wait)."""
-    this = asyncio.current_task()
-    assert this is not None
-    running, gone = True, False
-
-    def on_disconnect(watch: asyncio.Future[None]) -> None:
-        nonlocal gone
-        if watch.cancelled():
-            return
-        watch.exception()  # retrieved: a receive that failed also ends the request
-        if running:  # else `work` ended first, and its response goes out
-            gone = True
-            this.cancel()
-
-    watch = asyncio.ensure_future(_disconnected(request.receive))
-    watch.add_done_callback(on_disconnect)
-    try:
-        return await work
-    except asyncio.CancelledError:
-        if not gone:  # the server is stopping
-            raise
-        this.uncancel()
-        log.debug("client disconnected; its request was cancelled")
-        return None
-    finally:
-        running = False
-        watch.cancel()
-
-
-async def _disconnected(receive: Receive) -> None:
-    while (await receive())["type"] != "http.disconnect":
-        pass
 
 
 def _error(error: AppError) -> dict[str, Any]:

@@ -82,8 +82,14 @@ class RequestGuard:
         if scope["type"] != "http" or scope["path"] != self.path or scope["method"] != "POST":
             await self.app(scope, receive, send)
             return
-        headers = {k.decode().lower(): v.decode() for k, v in scope["headers"]}
-        content_type = headers.get("content-type", "").split(";")[0].strip().lower()
+        # the two headers read here, not a dict of all of them: this runs on every request
+        content_type, declared = "", None
+        for name, value in scope["headers"]:
+            name = name.lower()
+            if name == b"content-type":
+                content_type = value.decode("latin-1").split(";")[0].strip().lower()
+            elif name == b"content-length":
+                declared = value.decode("latin-1")
         if content_type != "application/json":
             refusal = (
                 "Cross-site form posts cannot run GraphQL"
@@ -96,7 +102,6 @@ class RequestGuard:
                 f"{refusal}: POST /graphql takes Content-Type: application/json.",
             )(scope, receive, send)
             return
-        declared = headers.get("content-length")
         if declared is not None and declared.isdigit() and int(declared) > self.max_body_bytes:
             await self._too_large(scope, receive, send)
             return

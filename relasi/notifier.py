@@ -28,7 +28,7 @@ from uuid import UUID
 
 import asyncpg
 
-from relasi.auth import still_valid
+from relasi.auth import key_cache, still_valid
 from relasi.change_reader import Row, read_batch, read_head, read_rows
 from relasi.db import Database, init_connection, system_connection, use_system
 from relasi.errors import AppError, ErrorCode, Unauthenticated
@@ -50,6 +50,8 @@ READ_ATTEMPTS = 5  # failed reads of the log in a row before the subscribers are
 
 
 class Notifier:
+    keys: key_cache.KeyCache | None = None  # the app's cached keys: trusted while listening
+
     def __init__(self, db: Database, dsn: str, *, queue_size: int = 1000) -> None:
         self.db = db
         self.dsn = dsn
@@ -104,6 +106,7 @@ class Notifier:
         """A key was revoked or a member removed (in any process): end its subscriptions now,
         rather than at their next event's validity check."""
         still_valid.forget(caller)
+        key_cache.forget(caller)
         ended = {
             s
             for (w, _), group in self._subscribers.items()
@@ -187,6 +190,8 @@ class Notifier:
             await conn.add_listener(CHANNEL, self._on_access)
             self._reader = conn
             self._listening.set()
+            if self.keys is not None:
+                self.keys.listening(True)
             # what committed while nobody listened: read on from each last sequence
             for workspace_id in self._last:
                 self._mark(workspace_id)
@@ -199,6 +204,8 @@ class Notifier:
             log.warning("lost the %s connection", CHANGES)
         finally:
             self._reader = None
+            if self.keys is not None:
+                self.keys.listening(False)
             try:
                 await asyncio.wait_for(conn.close(), HEALTH_TIMEOUT)
             except Exception:

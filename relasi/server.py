@@ -3,9 +3,10 @@ a WebSocket at the same path, /healthz, /readyz.
 
 Each HTTP request reads its body, then gets a Session (one pooled connection, fresh
 DataLoaders) whose first round trip authenticates its bearer token (an API key or a staff JWT)
-and points the connection at the caller; a mutation commits before the response is sent. A
-client that disconnects first has its request cancelled (asyncpg then cancels the running
-statement in PostgreSQL). A WebSocket authenticates once, in its connection_init; its
+and points the connection at the caller (an API key looked up moments ago is remembered,
+`auth/key_cache.py`: no look-up, and no round trip at all on a connection already set up for
+that caller); a mutation commits before the response is sent. A client that disconnects
+first has its request cancelled (asyncpg then cancels the running statement in PostgreSQL). A WebSocket authenticates once, in its connection_init; its
 subscriptions take a Session per event.
 """
 
@@ -37,9 +38,10 @@ from relasi import dbschema
 from relasi.auth.api_keys import bearer_token
 from relasi.auth.authenticate import authenticate
 from relasi.auth.jwt import JwtVerifier
+from relasi.auth.key_cache import KeyCache
 from relasi.compiler import READ_PATHS, encode_response
-from relasi.compiler.shortcut import KnownDocuments, answer_known
 from relasi.db import Database
+from relasi.disconnects import unless_disconnected
 from relasi.errors import AppError, ErrorCode, ServiceUnavailable
 from relasi.guards import (
     RETRY_AFTER_SECONDS,
@@ -55,6 +57,13 @@ from relasi.guards import (
 )
 from relasi.jobs.worker import Worker
 from relasi.notifier import Notifier
+from relasi.read_paths import (
+    GRAPHQL_RESPONSE_JSON,
+    READ_PATH_HEADER,
+    Shortcut,
+    asked_read_path,
+    bad_read_path,
+)
 from relasi.resolvers.session import LookUp, Session
 from relasi.schema import build_schema
 from relasi.schema.context import Context
@@ -64,9 +73,6 @@ from relasi.subscription_caps import SubscriptionCaps
 from relasi.ws_protocols import LegacyWSHandler, TransportWSHandler, operation_type
 
 log = logging.getLogger("relasi")
-
-GRAPHQL_RESPONSE_JSON = "application/graphql-response+json"
-READ_PATH_HEADER = "x-relasi-read-path"  # "compiled" or "resolvers": overrides the setting
 
 
 class RelasiGraphQL(GraphQL):
@@ -97,8 +103,9 @@ class RelasiGraphQL(GraphQL):
         )
         self.settings = settings
         self.limits = limits
-        self.known = KnownDocuments()  # documents answered compiled: see compiler/shortcut.py
+        self.shortcut = Shortcut(self.schema, limits)  # documents answered compiled, again
         self.jwt = JwtVerifier(settings)  # per app, not per request: it caches the JWKS
+        self.keys = KeyCache(settings.key_cache_seconds)  # trusted while the notifier listens
         self.rate_limiter = RateLimiter(settings.rate_limit, settings.rate_limit_burst)
         self.subscription_caps = SubscriptionCaps(
             settings.subscriptions_per_socket, settings.subscriptions_per_key
@@ -137,25 +144,26 @@ class RelasiGraphQL(GraphQL):
         session = self._new_session(request.app.state.db)
         try:
             return await self._respond_as_caller(request, session, token, address)
-        finally:  # a no-op once the request's answer committed or rolled it back
-            await asyncio.shield(session.close(commit=False))
+        finally:  # unless the request's answer committed or rolled it back
+            if not session.closed:  # (a shield is a task: not one per request for nothing)
+                await asyncio.shield(session.close(commit=False))
 
     async def _respond_as_caller(
         self, request: Request, session: Session, token: str, address: str | None
     ) -> Response | None:
-        try:
-            principal = await session.authenticate(self._look_up(token))
-        except ServiceUnavailable as e:
-            return unavailable_response(e)
+        # a key looked up moments ago: its connection is pointed at it on first use, with no
+        # round trip when that connection already carries its settings (`Session._connection`)
+        principal = session.principal = self.keys.principal(token)
+        if principal is None:
+            try:
+                principal = await session.authenticate(self._look_up(token))
+            except ServiceUnavailable as e:
+                return unavailable_response(e)
         if principal is None:
             return self._refused(request, address)
-        read_path = request.headers.get(READ_PATH_HEADER, self.settings.read_path)
+        read_path = asked_read_path(request, self.settings.read_path)
         if read_path not in READ_PATHS:
-            return error_response(
-                400,
-                ErrorCode.BAD_USER_INPUT,
-                f"{READ_PATH_HEADER} is one of: {', '.join(READ_PATHS)}.",
-            )
+            return error_response(400, ErrorCode.BAD_USER_INPUT, bad_read_path().message)
         caller = caller_key(principal)
         wait = self.rate_limiter.take(caller)
         if wait:
@@ -166,7 +174,7 @@ class RelasiGraphQL(GraphQL):
         context.read_path = read_path
         try:
             async with self.in_flight.slot(caller):
-                return await _unless_disconnected(request, self._execute(request, context))
+                return await unless_disconnected(request, self._execute(request, context))
         except Busy:
             return rate_limited(
                 1, f"More than {self.in_flight.limit} requests of this caller in flight"
@@ -182,11 +190,10 @@ class RelasiGraphQL(GraphQL):
         fails turns the answer into an error, so no client believes it was written."""
         session = context.request_session
         try:
-            response = await answer_known(request, context, self.schema, self.known, self.limits)
+            response = await self.shortcut.answer(request, context)
             if response is None:
                 response = await self.run(request, context=context)
-                if context.compiled is not None:
-                    self.known.remember(*context.compiled)
+                self.shortcut.learn(context)
             # which path answered: for clients and tests comparing the two
             response.headers[READ_PATH_HEADER] = context.answered_path
         except HTTPException as e:  # malformed requests: no JSON, GET mutations, batches
@@ -224,7 +231,7 @@ class RelasiGraphQL(GraphQL):
         return await super().execute_single(request_data=request_data, **kwargs)
 
     def _look_up(self, token: str) -> LookUp:
-        return lambda conn, settings: authenticate(conn, token, self.jwt, settings)
+        return lambda conn, settings: authenticate(conn, token, self.jwt, settings, self.keys)
 
     def _new_session(self, db: Database) -> Session:
         timeout, bulk_timeout = self._statement_timeouts
@@ -259,21 +266,14 @@ class RelasiGraphQL(GraphQL):
             db=request.app.state.db,
             max_page_size=self.settings.max_page_size,
             statement_timeouts=self._statement_timeouts,
-            read_path=request.headers.get(READ_PATH_HEADER, self.settings.read_path),
+            read_path=asked_read_path(request, self.settings.read_path),
         )
 
     async def on_ws_connect(self, context: Context) -> UnsetType:
         """The key comes in the connection_init payload ({"Authorization": "Bearer <key>"}),
         or else in the upgrade request's Authorization header."""
         if context.read_path not in READ_PATHS:
-            raise ConnectionRejectionError(
-                _error(
-                    AppError(
-                        f"{READ_PATH_HEADER} is one of: {', '.join(READ_PATHS)}.",
-                        code=ErrorCode.BAD_USER_INPUT,
-                    )
-                )
-            )
+            raise ConnectionRejectionError(_error(bad_read_path()))
         params = context.connection_params or {}
         header = next((v for k, v in params.items() if k.lower() == "authorization"), None)
         if header is None:
@@ -321,32 +321,6 @@ class RelasiGraphQL(GraphQL):
             response.status_code = 503  # the database, not the request: retry later
             response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
         return response
-
-
-async def _unless_disconnected(request: Request, work: Any) -> Any:
-    """`work`'s result; or, when the client disconnects first, cancel it and return None (a
-    statement it is running is cancelled in PostgreSQL, its transaction rolled back)."""
-    task = asyncio.ensure_future(work)
-    disconnect = asyncio.ensure_future(_disconnected(request.receive))
-    try:
-        await asyncio.wait({task, disconnect}, return_when=asyncio.FIRST_COMPLETED)
-    except asyncio.CancelledError:  # the server is stopping: the work must not outlive us
-        task.cancel()
-        raise
-    finally:
-        disconnect.cancel()
-    if not task.done():
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
-        log.debug("client disconnected; its request was cancelled")
-        return None
-    return task.result()
-
-
-async def _disconnected(receive: Receive) -> None:
-    while (await receive())["type"] != "http.disconnect":
-        pass
 
 
 def _error(error: AppError) -> dict[str, Any]:
@@ -409,6 +383,7 @@ def create_app(
             if applied:
                 log.info("applied migrations: %s", ", ".join(applied))
             notifier = Notifier(db, db.dsn, queue_size=settings.subscription_queue_size)
+            notifier.keys = graphql.keys  # revocations it hears end cached keys
             await notifier.start()
             app.state.notifier = notifier
             # background jobs: segment refresh, change log retention, ... (relasi/jobs/)

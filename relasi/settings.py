@@ -102,6 +102,13 @@ class Settings(BaseSettings):
         description="The same for the bulk mutations (trackInteractions, segment builds and "
         "membership changes).",
     )
+    key_cache_seconds: float = Field(
+        default=5,
+        ge=0,
+        le=60,
+        description="Seconds a process remembers a good API key, so a repeat caller's request "
+        "skips its look-up; a revocation ends that at once (NOTIFY). 0: look up every request.",
+    )
     auth_failure_limit: float = Field(
         default=1,
         ge=0,

@@ -84,6 +84,17 @@ def app(database):
     )
 
 
+@pytest.fixture(scope="session")
+async def live_app(database):
+    """An app whose lifespan ran: its notifier listens (subscriptions, remembered keys)."""
+    # no job worker: this app lives for the whole session, and its worker (with these
+    # settings, not the webhook tests') would take other tests' background jobs
+    settings = Settings(max_page_size=100, ws_keep_alive_interval=0.5, jobs_in_server=False)
+    app = create_app(settings, database=database)
+    async with app.router.lifespan_context(app):
+        yield app
+
+
 @pytest.fixture
 async def client(app):
     transport = httpx.ASGITransport(app=app)

@@ -14,6 +14,7 @@ from uuid import UUID
 
 import asyncpg
 
+from relasi.auth.key_cache import KeyCache
 from relasi.auth.principal import Principal
 from relasi.auth.scopes import ADMIN
 from relasi.db import RequestSettings
@@ -88,20 +89,26 @@ async def list_api_keys(conn: asyncpg.Connection, workspace_id: UUID) -> list[as
 
 
 async def authenticate(
-    conn: asyncpg.Connection, token: str, settings: RequestSettings | None = None
+    conn: asyncpg.Connection,
+    token: str,
+    settings: RequestSettings | None = None,
+    keys: KeyCache | None = None,
 ) -> Principal | None:
     """The principal of a live (not revoked, not expired) key; None for anything else.
 
     With `settings`, the same round trip points the connection at the key's workspace (only
-    when the key is good). The digests are compared in SQL: what a timing difference could
-    tell is a prefix of the digest, which does not help to find a secret of 256 random bits."""
+    when the key is good); with `keys`, a good key is remembered there for the next requests.
+    The digests are compared in SQL: what a timing difference could tell is a prefix of the
+    digest, which does not help to find a secret of 256 random bits."""
     parsed = parse_key(token)
     if parsed is None:
         return None
     prefix, secret = parsed
+    ticket = keys.ticket() if keys is not None else 0
     configure = f", {settings.select_list('workspace_id::text', 3)}" if settings else ""
     row = await conn.fetchrow(
-        f"""SELECT id, workspace_id, name, scopes, last_used_at{configure} FROM api_keys
+        f"""SELECT id, workspace_id, name, scopes, expires_at, last_used_at{configure}
+            FROM api_keys
             WHERE prefix = $1 AND secret_hash = $2 AND revoked_at IS NULL
               AND (expires_at IS NULL OR expires_at > now())""",
         prefix,
@@ -111,7 +118,8 @@ async def authenticate(
     if row is None:
         return None
     last_used = row["last_used_at"]
-    if last_used is None or datetime.now(UTC) - last_used > LAST_USED_PRECISION:
+    now = datetime.now(UTC)
+    if last_used is None or now - last_used > LAST_USED_PRECISION:
         # at most one write per key a minute: "last used" must not cost every request a write
         await conn.execute(
             """UPDATE api_keys SET last_used_at = now() WHERE id = $1
@@ -119,12 +127,17 @@ async def authenticate(
             row["id"],
             LAST_USED_PRECISION,
         )
-    return Principal(
+        last_used = now
+    principal = Principal(
         workspace_id=row["workspace_id"],
         scopes=frozenset(row["scopes"]),
         api_key_id=row["id"],
         api_key_name=row["name"],
+        expires_at=row["expires_at"],
     )
+    if keys is not None:
+        keys.remember(ticket, token, principal, last_used + LAST_USED_PRECISION)
+    return principal
 
 
 def bearer_token(authorization: str | None) -> str | None:

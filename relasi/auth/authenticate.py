@@ -7,6 +7,7 @@ import asyncpg
 
 from relasi.auth import api_keys
 from relasi.auth.jwt import JwtVerifier
+from relasi.auth.key_cache import KeyCache
 from relasi.auth.principal import Principal
 from relasi.auth.sign_in import member_principal
 from relasi.db import RequestSettings
@@ -17,12 +18,14 @@ async def authenticate(
     token: str,
     verifier: JwtVerifier | None = None,
     settings: RequestSettings | None = None,
+    keys: KeyCache | None = None,
 ) -> Principal | None:
     """The caller a token names, or None (bad, expired or revoked token; no membership).
     With `settings`, a connection that got a principal is set up for its requests (an API
-    key's in the same round trip as its look-up)."""
+    key's in the same round trip as its look-up); with `keys`, a good API key is remembered
+    there (`auth/key_cache.py`)."""
     if token.startswith(f"{api_keys.KEY_PREFIX}_"):
-        return await api_keys.authenticate(conn, token, settings)
+        return await api_keys.authenticate(conn, token, settings, keys)
     if verifier is None:
         return None
     claims = await verifier.verify(conn, token)

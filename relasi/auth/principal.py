@@ -20,7 +20,7 @@ class Principal:
     api_key_name: str | None = None
     member_id: UUID | None = None
     role: str | None = None  # a member's role (JWT principals)
-    expires_at: datetime | None = None  # a JWT's `exp`; API keys are checked in the database
+    expires_at: datetime | None = None  # a JWT's `exp` or an API key's expiry
 
     def has(self, scope: str) -> bool:
         return ADMIN in self.scopes or scope in self.scopes

@@ -40,8 +40,9 @@ _CACHE_SIZE = 512
 _UNCOVERED = object()
 _VARIABLES_CACHED = 2048  # characters of JSON: requests with more variables are written anew
 _plans: OrderedDict[tuple, Any] = OrderedDict()
-# (plan key, variables as JSON, page size) -> (statement, its values after the workspace's)
-_statements: OrderedDict[tuple, tuple[str, tuple]] = OrderedDict()
+# (text, operation, caller, variables as JSON, page size) -> (plan, (statement, its values
+# after the workspace's, the root fields it answers, those left to the resolvers))
+_statements: OrderedDict[tuple, tuple[Root, tuple]] = OrderedDict()
 
 
 class CompiledData(str):
@@ -89,32 +90,24 @@ async def run(
     """The compiled answer, or None for the resolvers; `whole`: None also where the resolvers
     would answer some of the root fields (`compiler/shortcut.py` has no strawberry
     execution context to run them with)."""
-    document = ec.graphql_document
-    operation = get_operation_ast(document, ec.operation_name)
-    if operation is None or "\\u0000" in (ec.query or ""):
-        return None
-    variables = get_variable_values(
-        ec.schema._schema, operation.variable_definitions or (), ec.variables or {}
-    )
-    if isinstance(variables, list) or _has_nul(variables.coerced):
-        return None  # the resolver path reports bad variables; NUL text is refused there
     principal = session.principal
-    switches = tuple(sorted((k, v) for k, v in variables.coerced.items() if isinstance(v, bool)))
-    key = (ec.query, ec.operation_name, principal.scopes, switches)
-    plan = _cached(_plans, key)
-    if plan is None:
-        try:
-            plan = Planner(ec.schema, document, operation, principal, variables.coerced).root()
-        except Unsupported as e:
-            log.debug("resolvers answer %s: %s", ec.operation_name or "query", e)
-            plan = _UNCOVERED
-        _remember(_plans, key, plan)
-    if plan is _UNCOVERED:
-        return None
-    written = _written(ec, plan, key, variables, principal, session.max_page_size)
-    if written is None:  # this request's arguments: the resolvers give their errors
-        return None
-    sql, bound, keys, rest = written
+    # looked up by the request as sent, before its variables are coerced: the same text,
+    # operation, caller and variables make the same statement (and passed every check)
+    given = json.dumps(ec.variables or {}, sort_keys=True, separators=(",", ":"), default=str)
+    caller = (principal.scopes, principal.member_id, principal.api_key_id)
+    statement_key = (
+        (ec.query, ec.operation_name, caller, given, session.max_page_size)
+        if len(given) <= _VARIABLES_CACHED
+        else None
+    )
+    known = _cached(_statements, statement_key) if statement_key else None
+    if known is None:
+        known = _planned(ec, principal, session.max_page_size)
+        if known is None:
+            return None
+        if statement_key:
+            _remember(_statements, statement_key, known)
+    plan, (sql, bound, keys, rest) = known
     if whole and rest:
         return None
     rest = list(rest)
@@ -131,25 +124,48 @@ async def run(
         return ExecutionResult(data=CompiledData(row["data"]), errors=None)
     if whole or len(rest) == len(plan.keys):
         return None
+    operation = get_operation_ast(ec.graphql_document, ec.operation_name)
     return await with_resolvers(ec, operation, plan, json.loads(row["data"]), set(rest))
 
 
+def _planned(ec: Any, principal: Any, max_page_size: int) -> tuple[Root, tuple] | None:
+    """The plan of the request's operation (cached per text, operation, scopes and Boolean
+    variables) and its statement for the request's variables; None for the resolvers."""
+    document = ec.graphql_document
+    operation = get_operation_ast(document, ec.operation_name)
+    if operation is None or "\\u0000" in (ec.query or ""):
+        return None
+    variables = get_variable_values(
+        ec.schema._schema, operation.variable_definitions or (), ec.variables or {}
+    )
+    if isinstance(variables, list) or _has_nul(variables.coerced):
+        return None  # the resolver path reports bad variables; NUL text is refused there
+    switches = tuple(sorted((k, v) for k, v in variables.coerced.items() if isinstance(v, bool)))
+    key = (ec.query, ec.operation_name, principal.scopes, switches)
+    plan = _cached(_plans, key)
+    if plan is None:
+        try:
+            plan = Planner(ec.schema, document, operation, principal, variables.coerced).root()
+        except Unsupported as e:
+            log.debug("resolvers answer %s: %s", ec.operation_name or "query", e)
+            plan = _UNCOVERED
+        _remember(_plans, key, plan)
+    if plan is _UNCOVERED:
+        return None
+    written = _written(ec.schema, plan, variables, principal, max_page_size)
+    return None if written is None else (plan, written)
+
+
 def _written(
-    ec: Any, plan: Root, key: tuple, variables: Any, principal: Any, max_page_size: int
+    schema: Any, plan: Root, variables: Any, principal: Any, max_page_size: int
 ) -> tuple[str, tuple, list[str], list[str]] | None:
     """The statement of `plan` for this request's variables, the values it binds after the
     workspace's (`$1`), the root fields it answers and those left to the resolvers; None when
     the arguments let it answer none (the resolvers report them). A statement depends on
-    nothing else: plan, caller, variables, page size (and the scopes, in the plan's key)."""
-    given = json.dumps(ec.variables or {}, sort_keys=True, separators=(",", ":"), default=str)
-    # the caller's own ids are bound by `me` (compiler/caller.py): a statement is the caller's
-    caller = (principal.member_id, principal.api_key_id)
-    statement_key = (key, caller, given, max_page_size) if len(given) <= _VARIABLES_CACHED else None
-    written = _cached(_statements, statement_key) if statement_key else None
-    if written is not None:
-        return written
+    nothing else: plan, caller, variables, page size (and the scopes, in the plan's key); the
+    caller's own ids are bound by `me` (compiler/caller.py), so a statement is the caller's."""
     bind = Bind(
-        schema=ec.schema,
+        schema=schema,
         principal=principal,
         variables=variables,
         max_page_size=max_page_size,
@@ -158,10 +174,7 @@ def _written(
     sql, keys, rest = _statement(bind, plan)
     if sql is None:
         return None
-    written = (sql, tuple(bind.params.values[1:]), keys, rest)
-    if statement_key:
-        _remember(_statements, statement_key, written)
-    return written
+    return sql, tuple(bind.params.values[1:]), keys, rest
 
 
 def _cached(cache: OrderedDict[tuple, Any], key: tuple) -> Any:

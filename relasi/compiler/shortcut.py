@@ -4,32 +4,27 @@ The first request with a document's text goes the whole way: parsed (token limit
 (the schema's rules, introspection rules included), executed with every extension, answered
 by one statement. The server then remembers the parsed document for that text and operation
 (`KnownDocuments`, one per schema: another schema's rules are not this one's). The next POST
-of the same text measures the document's limits again (they read the variables) and runs the
-same compiled statement directly; parsing, validating and the extension hooks, a third of
-such a request's Python time, are skipped. Anything else (an error, a root field left to the
+of the same text (`relasi/read_paths.py` takes it from the request) measures the document's
+limits again (they read the variables) and runs the same compiled statement directly;
+parsing, validating and the extension hooks, a third of such a request's Python time, are
+skipped. Anything else (an error, a root field left to the
 resolvers, another media type) goes the whole way instead: the answer is always the one the
 pipeline gives.
 """
 
 from __future__ import annotations
 
-import json
 from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
 
 from graphql import DocumentNode
-from starlette.requests import Request
-from starlette.responses import Response
 from strawberry.types.execution import ExecutionResult
 
-from relasi.compiler.run import CompiledData, encode_response, run
+from relasi.compiler.run import CompiledData, run
 from relasi.schema.limits import Limits, measure_cached, too_complex
 
 _KNOWN_SIZE = 256
-_GRAPHQL_RESPONSE_JSON = "application/graphql-response+json"
-# what a client may accept to get JSON (strawberry answers any other, e.g. multipart, itself)
-_JSON_ACCEPTS = frozenset({"", "*/*", "application/json", _GRAPHQL_RESPONSE_JSON})
 
 
 class KnownDocuments:
@@ -62,35 +57,16 @@ class _Execution:
 
 
 async def answer_known(
-    request: Request, context: Any, schema: Any, known: KnownDocuments, limits: Limits
-) -> Response | None:
-    """The response to a POSTed document `known` holds, from its compiled statement; None
-    when the request must go the whole way (strawberry's view)."""
-    headers = request.headers
-    if (
-        context.read_path != "compiled"
-        or request.method != "POST"
-        or "application/json" not in headers.get("content-type", "")
-    ):
-        return None
-    accept = headers.get("accept", "")
-    if any(media.split(";")[0].strip() not in _JSON_ACCEPTS for media in accept.split(",")):
-        return None
-    try:
-        data = json.loads(await request.body())
-    except ValueError:
-        return None
-    if not isinstance(data, dict):
-        return None
-    query, operation, variables = (
-        data.get("query"),
-        data.get("operationName"),
-        data.get("variables"),
-    )
-    if not isinstance(query, str) or not isinstance(operation, str | None):
-        return None
-    if not isinstance(variables, dict | None):
-        return None
+    schema: Any,
+    known: KnownDocuments,
+    limits: Limits,
+    session: Any,
+    request: tuple[str, str | None, dict[str, Any] | None],
+) -> CompiledData | None:
+    """The `data` of a request (document text, operation name, variables) whose document
+    `known` holds, from its compiled statement; None when the request must go the whole way
+    (strawberry's view). The HTTP side is `relasi/read_paths.py`."""
+    query, operation, variables = request
     document = known.get(query, operation)
     if document is None:
         return None
@@ -100,12 +76,7 @@ async def answer_known(
     if too_complex(found, limits) is not None:
         return None
     execution = _Execution(schema, document, query, operation, variables)
-    result = await run(execution, context.request_session, whole=True)
+    result = await run(execution, session, whole=True)
     if not isinstance(result, ExecutionResult) or result.errors is not None:
         return None
-    if not isinstance(result.data, CompiledData):
-        return None
-    context.answered_path = "compiled"
-    # as the view answers (server.py): GraphQL over HTTP's media type when the client asks
-    media = _GRAPHQL_RESPONSE_JSON if _GRAPHQL_RESPONSE_JSON in accept else "application/json"
-    return Response(encode_response({"data": result.data}), media_type=media)
+    return result.data if isinstance(result.data, CompiledData) else None

@@ -44,6 +44,7 @@ _COLUMNS: dict[str, dict[str, str]] = {
         "lastFailureAt": "{t}.last_failure_at",
         "failureStreak": "{t}.failure_streak",
         "disabledReason": "CASE WHEN {t}.enabled THEN NULL ELSE {t}.disabled_reason END",
+        "disabledCode": "CASE WHEN {t}.enabled THEN NULL ELSE {t}.disabled_code END",
     },
     "WebhookDelivery": {
         "webhookId": "'msg_' || replace(({t}.id)::text, '-', '')",

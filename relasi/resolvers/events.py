@@ -14,6 +14,7 @@ from uuid import UUID
 
 import asyncpg
 
+from relasi.auth import key_cache
 from relasi.resolvers.session import Session
 
 CHANGES = "relasi_changes"  # {"w": workspace id, "s": commit sequence}, sent by the log
@@ -24,7 +25,11 @@ ACCESS = "access"
 async def announce_revoked(
     db: Session | asyncpg.Connection, workspace_id: UUID, caller: UUID
 ) -> None:
-    """In the revoking transaction: every process ends that caller's subscriptions once it
-    commits (`notifier.py`), instead of at its next cached validity check."""
+    """In the revoking transaction: every process ends that caller's subscriptions and forgets
+    its cached key once it commits (`notifier.py`), instead of at its next cached validity
+    check; this process forgets the key as soon as it commits, before the notification is
+    heard, so the request after the revoking one is refused."""
     note = json.dumps({"w": str(workspace_id), "t": ACCESS, "id": str(caller)})
     await db.execute("SELECT pg_notify($1, $2)", CHANNEL, note)
+    if isinstance(db, Session):
+        db.after_commit(lambda: key_cache.forget(caller))

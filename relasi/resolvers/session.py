@@ -2,8 +2,9 @@
 
 An HTTP request takes its connection to authenticate: the look-up of its API key also points
 the connection at the caller's workspace (row security) and sets the time limit of each
-statement, in one round trip; a WebSocket event's Session takes one on first use
-(introspection never touches the pool). It is released when the request ends, with these
+statement, in one round trip (a key the server remembers, `auth/key_cache.py`, is given as
+the principal: its connection is taken and set up on first use, unless already set up); a
+WebSocket event's Session takes one on first use (introspection never touches the pool). It is released when the request ends, with these
 settings on it: the next request sets its own (`db.PooledConnection`), so no reset runs.
 
 A compiled read is one statement, which needs no transaction around it. Everything else runs
@@ -22,6 +23,7 @@ import asyncio
 import contextlib
 import copy
 import logging
+import os
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Hashable
 from typing import Any
@@ -83,7 +85,7 @@ class Session:
         self.db = db
         self.principal = principal
         self.max_page_size = max_page_size
-        self.request_id = request_id or uuid.uuid4().hex[:16]
+        self.request_id = request_id or os.urandom(8).hex()  # 16 hex digits, as uuid4's
         self.read_only = True
         self.bulk = False  # a bulk mutation: the longer time limit (schema/operations.py)
         self.statement_timeout = statement_timeout  # seconds; 0: none
@@ -99,6 +101,10 @@ class Session:
         self._lock = asyncio.Lock()
         self._loaders: dict[Hashable, DataLoader] = {}
         self._after_commit: list[Callable[[], None]] = []
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
 
     @property
     def workspace_id(self) -> uuid.UUID:

@@ -278,7 +278,7 @@ def limited_validation(limits: Limits, *, hide_suggestions: bool = False) -> typ
             )
             message = too_complex(found, limits)
             if message is None:
-                context.pre_execution_errors = self._validated()
+                context.pre_execution_errors = self._validated() or _unchosen(context)
                 yield
                 return
             error = AppError(message, code=ErrorCode.QUERY_TOO_COMPLEX)
@@ -287,3 +287,18 @@ def limited_validation(limits: Limits, *, hide_suggestions: bool = False) -> typ
             yield
 
     return LimitedValidation
+
+
+def _unchosen(context: Any) -> list[GraphQLError]:
+    """The GraphQL spec's error for a document of several operations and no operation name
+    (strawberry would run the first one, on either read path)."""
+    if getattr(context, "_provided_operation_name", None) is not None:
+        return []
+    operations = [
+        d for d in context.graphql_document.definitions if d.kind == "operation_definition"
+    ]
+    if len(operations) < 2:
+        return []
+    message = "Must provide operation name if query contains multiple operations."
+    error = AppError(message, code=ErrorCode.BAD_USER_INPUT)
+    return [GraphQLError(message, original_error=error)]

@@ -1,13 +1,19 @@
 """A compiled read is one statement: whatever its depth and list lengths, the request runs one
 statement that reads the workspace's data, and one before it that looks up the API key and
 points the connection at the caller (row-security settings, time limit). Two round trips: no
-transaction around the read, no connection reset, no key look-up on a connection of its own."""
+transaction around the read, no connection reset, no key look-up on a connection of its own.
+A key looked up moments ago by a process whose notifier listens is remembered
+(`auth/key_cache.py`): its next compiled read is one round trip."""
 
 import re
 
+import httpx
+
+from relasi.auth.api_keys import create_api_key
 from tests.compiler.test_differential import CONTACT_LIST, CUSTOMER, _some_ids
 from tests.compiler.test_introspection import TYPE
 from tests.compiler.test_segments import SEGMENTS
+from tests.conftest import Api
 
 DATA_TABLES = re.compile(
     r"\b(FROM|JOIN)\s+(contacts|contact_identities|accounts|deals|deal_contacts|cases"
@@ -135,3 +141,26 @@ async def test_resolver_reads_and_mutations_add_only_their_transaction(demo_api,
     transaction = [s for s in _overhead(statements) if s.startswith(("BEGIN", "COMMIT"))]
     assert transaction == ["BEGIN ISOLATION LEVEL READ COMMITTED;", "COMMIT;"], statements
     assert not [s for s in statements if "RESET" in s or s.count("FROM api_keys") > 1]
+
+
+async def test_a_repeat_callers_compiled_read_is_one_statement(demo_workspace, live_app, database):
+    """The first request of a key authenticates in the round trip that sets its connection
+    up, then reads; the requests after it (the key remembered, their pooled connection
+    already set up for this caller) run only the read."""
+    async with database.pool.acquire() as conn:
+        _, key = await create_api_key(conn, demo_workspace.workspace_id, "repeat caller")
+    transport = httpx.ASGITransport(app=live_app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://relasi.test") as client:
+        api = Api(client, demo_workspace.workspace_id, key)
+        contact = (await _some_ids(api))["contacts"][0]  # the look-up, remembered
+        for query, variables in [(CUSTOMER, {"id": contact}), (CONTACT_LIST, None)]:
+            for _ in range(3):
+                (read,) = await _run(api, database, query, variables)
+                assert read.startswith("SELECT json_build_object"), read
+    async with httpx.AsyncClient(transport=transport, base_url="http://relasi.test") as client:
+        async with database.pool.acquire() as conn:
+            _, fresh = await create_api_key(conn, demo_workspace.workspace_id, "first request")
+        first = Api(client, demo_workspace.workspace_id, fresh)
+        authentication, read = await _run(first, database, CUSTOMER, {"id": contact})
+        assert _is_authentication(authentication), authentication
+        assert read.startswith("SELECT json_build_object"), read

@@ -5,7 +5,7 @@ import datetime
 import pytest
 
 from tests.segments import helpers as h
-from tests.subscriptions.conftest import live, live_app  # noqa: F401 (the WebSocket fixtures)
+from tests.subscriptions.conftest import live  # noqa: F401 (the WebSocket fixtures)
 
 
 def days_ago(days: float) -> str:

@@ -1,4 +1,4 @@
-"""Fixtures for live subscriptions: an app whose lifespan ran (so its notifier listens).
+"""Fixtures for live subscriptions, on the suite's `live_app` (whose notifier listens).
 
 Writes go through the suite's usual `api` fixtures (another app instance on the same database):
 events reach subscribers through PostgreSQL, whichever app instance wrote them.
@@ -9,22 +9,10 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from relasi.server import create_app
-from relasi.settings import Settings
 from tests.conftest import Api
 from tests.subscriptions.wsclient import Socket, asgi_client, connect, wait_until
 
 URL = "http://relasi.test/graphql"
-
-
-@pytest.fixture(scope="session")
-async def live_app(database):
-    # no job worker: this app lives for the whole session, and its worker (with these
-    # settings, not the webhook tests') would take other tests' background jobs
-    settings = Settings(max_page_size=100, ws_keep_alive_interval=0.5, jobs_in_server=False)
-    app = create_app(settings, database=database)
-    async with app.router.lifespan_context(app):
-        yield app
 
 
 class Live:

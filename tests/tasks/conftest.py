@@ -1,7 +1,7 @@
 """The webhook tests' receiver, app and job worker, for task events' deliveries, and the
 subscription tests' live app, for task events on live timelines."""
 
-from tests.subscriptions.conftest import live, live_app
+from tests.subscriptions.conftest import live
 from tests.webhooks.conftest import (
     hooks_app,
     hooks_client,
@@ -15,7 +15,6 @@ __all__ = [
     "hooks_app",
     "hooks_client",
     "live",
-    "live_app",
     "receiver",
     "run_worker",
     "settings",

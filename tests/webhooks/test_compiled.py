@@ -1,5 +1,5 @@
 """Webhooks compiled (beside the webhook fixtures; the differential helpers are the compiler
-tests'): endpoints (health, a rotated secret's expiry, a disabled one's reason),
+tests'): endpoints (health, a rotated secret's expiry, a disabled one's reason and code),
 one endpoint by id, and an endpoint's deliveries (filters, pages, attempts, the body as sent) —
 the same JSON on both paths, and the resolvers' errors."""
 
@@ -14,7 +14,8 @@ from tests.webhooks.conftest import endpoint
 from tests.webhooks.writes import every_event_type
 
 ENDPOINT = """__typename id url description eventTypes filter enabled previousSecretExpiresAt
-  createdAt updatedAt version health { __typename lastSuccessAt lastFailureAt failureStreak disabledReason }"""
+  createdAt updatedAt version health { __typename lastSuccessAt lastFailureAt failureStreak disabledReason
+  disabledCode }"""
 ENDPOINTS = f"""query($first: Int, $after: String) {{
   webhookEndpoints(first: $first, after: $after) {{ __typename
     edges {{ __typename cursor node {{ {ENDPOINT} }} }} nodes {{ id }}
@@ -77,6 +78,7 @@ async def test_endpoints_and_deliveries_answer_the_same_on_both_paths(
     nodes = [e["node"] for e in body["data"]["webhookEndpoints"]["edges"]]
     assert [n["enabled"] for n in nodes] == [True, True, False]
     assert nodes[1]["previousSecretExpiresAt"] and nodes[2]["health"]["disabledReason"]
+    assert [n["health"]["disabledCode"] for n in nodes] == [None, None, "BY_USER"]
     body = await _compare(wapi, DELIVERIES, {"e": first["id"], "first": 100})
     delivery = body["data"]["webhookDeliveries"]["edges"][0]["node"]
     assert delivery["attempts"][0]["statusCode"] == 200 and delivery["payload"]["data"]

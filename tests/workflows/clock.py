@@ -13,7 +13,9 @@ from relasi.settings import Settings
 from tests.workflows.conftest import SETTINGS
 
 ROOT = Path(__file__).resolve().parents[2]
-CLOCK = dict(SETTINGS, workflow_clock_interval=1)
+# a worker stopped mid-tick leaves the clock's job picked until its heartbeat is this old (as
+# the `relasi worker` processes below): 3 s, not 30, so a restart's first tick is prompt
+CLOCK = dict(SETTINGS, workflow_clock_interval=1, jobs_heartbeat_timeout=3)
 
 
 @contextlib.asynccontextmanager

@@ -66,7 +66,7 @@ async def test_a_schedule_runs_once_per_matching_record_in_the_workspace_zone(
             return found if len(found) >= 2 else None
 
         # a worker stopped during a tick leaves the clock's schedule row picked: pgqueuer gives
-        # it to another worker once its heartbeat is 30 s old
+        # it to another worker once its heartbeat is 3 s old (CLOCK)
         await until(two, timeout=60)
         await asyncio.sleep(3)  # more ticks, by both workers: nothing more
         found = await runs(fapi, workflow["id"])

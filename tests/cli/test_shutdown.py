@@ -107,6 +107,51 @@ async def test_sigterm_finishes_requests_closes_sockets_and_stops_postgres(data_
         clean_up(data_dir, server)
 
 
+async def test_a_request_past_the_grace_period_gets_a_503_and_writes_nothing(data_dir):
+    port = free_port()
+    url = f"http://127.0.0.1:{port}/graphql"
+    server = serve(data_dir, port, RELASI_SHUTDOWN_TIMEOUT="1", RELASI_STATEMENT_TIMEOUT="120")
+    try:
+        await asyncio.to_thread(wait_ready, server, port)
+        key = await asyncio.to_thread(create_workspace, data_dir)
+        blocker = await asyncpg.connect(embedded_dsn(data_dir))
+        watcher = await asyncpg.connect(embedded_dsn(data_dir))
+        try:
+            async with httpx.AsyncClient(timeout=120) as client:
+                # a request in flight: its INSERT waits for our lock on the table
+                await blocker.execute("BEGIN; LOCK TABLE accounts IN SHARE ROW EXCLUSIVE MODE")
+                auth = {"Authorization": f"Bearer {key}"}
+                slow = asyncio.create_task(client.post(url, json={"query": CREATE}, headers=auth))
+                for _ in range(600):
+                    if await watcher.fetchval(LOCK_WAITS):
+                        break
+                    await asyncio.sleep(0.1)
+                assert await watcher.fetchval(LOCK_WAITS) == 1
+                server.send_signal(signal.SIGTERM)
+                # a second later uvicorn cancels the request: it answers what a client can act
+                # on (not uvicorn's bare 500), once its statement is cancelled and rolled back
+                response = await asyncio.wait_for(slow, 60)
+            assert await watcher.fetchval(LOCK_WAITS) == 0
+            late = await watcher.fetchval("SELECT count(*) FROM accounts WHERE name = 'Late'")
+        finally:
+            await blocker.close()
+            await watcher.close()
+        assert response.status_code == 503, response.text
+        assert response.headers["retry-after"] == "5"
+        error = response.json()["errors"][0]
+        assert error["extensions"]["code"] == "SERVICE_UNAVAILABLE", error
+        assert error["extensions"]["requestId"] in error["message"]
+        assert late == 0
+        # the answer does not hold the shutdown up
+        assert await asyncio.to_thread(server.wait, 60) == 0
+        out = server.stdout.read()
+        assert "Exception in ASGI application" not in out, out
+        assert "stopped unfinished by the server's shutdown" in out, out
+        assert postgres_stops(data_dir)
+    finally:
+        clean_up(data_dir, server)
+
+
 def test_a_killed_server_does_not_keep_postgres_running_after_the_last_exit(data_dir):
     port = free_port()
     doomed = survivor = None

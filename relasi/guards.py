@@ -12,9 +12,9 @@ requests in flight.
 - Each caller may have `limit` requests running at once, so one key cannot hold every pooled
   connection while other workspaces wait. One more waits up to `wait` seconds for a slot,
   then gets a 429 (the client retries; the pool stays free for others).
-- Failed authentications are counted per client address in a token bucket too: past the burst
-  that address is answered 429 without looking at its token, so guessing keys costs no
-  database work.
+- Failed authentications (HTTP requests and WebSocket connection_inits) are counted per client
+  address in a token bucket too: past the burst that address is answered 429 (a socket: closed
+  with 4429) without looking at its token, so guessing keys costs no database work.
 """
 
 from __future__ import annotations
@@ -216,13 +216,19 @@ class InFlightLimiter:
                 del self._users[caller], self._slots[caller]
 
 
-def rate_limited(wait: float, reason: str = "Too many requests") -> JSONResponse:
+AUTH_FAILURES = "Too many failed authentications from your address"
+
+
+def rate_limited_message(wait: float, reason: str = "Too many requests") -> tuple[str, int]:
+    """The message of a refusal for `wait` seconds, and those seconds (whole, at least 1)."""
     seconds = max(1, math.ceil(wait))
+    return f"{reason}; retry in {seconds} s.", seconds
+
+
+def rate_limited(wait: float, reason: str = "Too many requests") -> JSONResponse:
+    message, seconds = rate_limited_message(wait, reason)
     return error_response(
-        429,
-        ErrorCode.RATE_LIMITED,
-        f"{reason}; retry in {seconds} s.",
-        headers={"Retry-After": str(seconds)},
+        429, ErrorCode.RATE_LIMITED, message, headers={"Retry-After": str(seconds)}
     )
 
 

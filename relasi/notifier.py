@@ -22,17 +22,18 @@ import asyncio
 import contextlib
 import json
 import logging
-from collections.abc import Hashable
+from collections.abc import Callable, Hashable
 from typing import Any
 from uuid import UUID
 
 import asyncpg
 
 from relasi.auth import key_cache, still_valid
+from relasi.auth.principal import Principal
 from relasi.change_reader import Row, read_batch, read_head, read_rows
 from relasi.db import Database, init_connection, system_connection, use_system
 from relasi.errors import AppError, ErrorCode, Unauthenticated
-from relasi.resolvers.events import ACCESS, CHANGES, CHANNEL
+from relasi.resolvers.events import ACCESS, CHANGES, CHANNEL, JWT_SECRET
 from relasi.subscriber import Event, Match, Payloads, Subscriber
 
 log = logging.getLogger("relasi.notifier")
@@ -76,16 +77,16 @@ class Notifier:
         topics: frozenset[str],
         match: Match,
         *,
-        caller: UUID | None = None,
+        principal: Principal | None = None,
         payloads: Payloads | None = None,
     ) -> Subscriber:
-        """A subscriber for the events committed from now on."""
+        """A subscriber for the events committed from now on, on behalf of `principal`."""
         if not self.listening:  # events now would reach it late, after a catch-up
             raise AppError(
                 "Live events are unavailable right now; subscribe again in a few seconds.",
                 code=ErrorCode.INTERNAL_SERVER_ERROR,
             )
-        subscriber = Subscriber(workspace_id, topics, match, self.queue_size, caller, payloads)
+        subscriber = Subscriber(workspace_id, topics, match, self.queue_size, principal, payloads)
         for topic in topics:
             self._subscribers.setdefault((workspace_id, topic), set()).add(subscriber)
         self._watched[workspace_id] = self._watched.get(workspace_id, 0) + 1
@@ -107,14 +108,16 @@ class Notifier:
         rather than at their next event's validity check."""
         still_valid.forget(caller)
         key_cache.forget(caller)
-        ended = {
-            s
-            for (w, _), group in self._subscribers.items()
-            if w == workspace_id
-            for s in group
-            if s.caller == caller
-        }
-        for subscriber in ended:
+        self._end_callers(workspace_id, lambda s: s.caller == caller)
+
+    def _jwt_secret_replaced(self, workspace_id: UUID) -> None:
+        """The workspace's HS256 secret was replaced (in any process): end the subscriptions
+        of its HS256 staff sockets, whose tokens no longer verify."""
+        still_valid.forget(workspace_id)
+        self._end_callers(workspace_id, lambda s: s.hs256)
+
+    def _end_callers(self, workspace_id: UUID, whose: Callable[[Subscriber], bool]) -> None:
+        for subscriber in {s for s in self._of_workspace(workspace_id) if whose(s)}:
             self.unsubscribe(subscriber)
             subscriber.end(Unauthenticated(still_valid.NO_LONGER_VALID))
 
@@ -226,14 +229,18 @@ class Notifier:
             self._mark(workspace_id)
 
     def _on_access(self, _conn: Any, _pid: int, _channel: str, payload: str) -> None:
+        # record changes come from the log (`_on_change`)
         try:
             data = json.loads(payload)
-            note = (UUID(data["w"]), data["t"], UUID(data["id"]))
+            workspace_id, kind = UUID(data["w"]), data["t"]
+            caller = UUID(data["id"]) if kind == ACCESS else None
         except (ValueError, KeyError, TypeError):
             log.warning("ignoring malformed notification %r", payload)
             return
-        if note[1] == ACCESS:  # record changes come from the log (`_on_change`)
-            self._revoked(note[0], note[2])
+        if caller is not None:
+            self._revoked(workspace_id, caller)
+        elif kind == JWT_SECRET:
+            self._jwt_secret_replaced(workspace_id)
 
     def _mark(self, workspace_id: UUID) -> None:
         self._dirty.add(workspace_id)

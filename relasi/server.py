@@ -44,6 +44,7 @@ from relasi.db import Database
 from relasi.disconnects import unless_disconnected
 from relasi.errors import AppError, ErrorCode, ServiceUnavailable
 from relasi.guards import (
+    AUTH_FAILURES,
     RETRY_AFTER_SECONDS,
     Busy,
     InFlightLimiter,
@@ -53,6 +54,7 @@ from relasi.guards import (
     error_response,
     is_unavailable,
     rate_limited,
+    rate_limited_message,
     unavailable_response,
 )
 from relasi.jobs.worker import Worker
@@ -70,7 +72,12 @@ from relasi.schema.context import Context
 from relasi.schema.limits import Limits
 from relasi.settings import Settings
 from relasi.subscription_caps import SubscriptionCaps
-from relasi.ws_protocols import LegacyWSHandler, TransportWSHandler, operation_type
+from relasi.ws_protocols import (
+    AuthThrottled,
+    LegacyWSHandler,
+    TransportWSHandler,
+    operation_type,
+)
 
 log = logging.getLogger("relasi")
 
@@ -131,19 +138,22 @@ class RelasiGraphQL(GraphQL):
 
     async def _respond(self, request: Request) -> Response | None:
         """The response to an HTTP request; None when the client went away first."""
-        address = request.client.host if request.client else None
+        address = _address(request)
         blocked = self.auth_failures.wait(address)
         if blocked:
-            return rate_limited(blocked, "Too many failed authentications from your address")
+            return rate_limited(blocked, AUTH_FAILURES)
         token = bearer_token(request.headers.get("authorization"))
         if token is None:
             return self._refused(request, address)
-        # the whole body before a connection is taken: a slow upload holds none (and then
-        # `receive` only says disconnect)
-        await request.body()
         session = self._new_session(request.app.state.db)
         try:
+            # the whole body before a connection is taken: a slow upload holds none (and then
+            # `receive` only says disconnect)
+            await request.body()
             return await self._respond_as_caller(request, session, token, address)
+        except asyncio.CancelledError:
+            # not a disconnect (`unless_disconnected` answers those): the server stopping
+            return self._stopped(session)
         finally:  # unless the request's answer committed or rolled it back
             if not session.closed:  # (a shield is a task: not one per request for nothing)
                 await asyncio.shield(session.close(commit=False))
@@ -180,10 +190,30 @@ class RelasiGraphQL(GraphQL):
                 1, f"More than {self.in_flight.limit} requests of this caller in flight"
             )
 
+    def _stopped(self, session: Session) -> Response:
+        """A request still running when the shutdown's grace period is over (`relasi serve`'s
+        `shutdown_timeout`): uvicorn cancels it, and would answer a bare 500. It gets a 503
+        the client can act on instead, once its transaction is rolled back (`_respond`)."""
+        task = asyncio.current_task()
+        assert task is not None
+        task.uncancel()  # answered: the cancellation ends here
+        log.warning("request %s: stopped unfinished by the server's shutdown", session.request_id)
+        return unavailable_response(
+            ServiceUnavailable(
+                "The server is shutting down and stopped this request before it finished; "
+                f"retry it (request id {session.request_id}).",
+                request_id=session.request_id,
+            )
+        )
+
     def _refused(self, request: Request, address: str | None) -> Response:
-        if request.headers.get("authorization"):  # a wrong token, not a forgotten one
-            self.auth_failures.take(address)
+        self._failed(bool(request.headers.get("authorization")), address)
         return _unauthenticated()
+
+    def _failed(self, token_sent: bool, address: str | None) -> None:
+        """A refused token spends one of its address's failures; a forgotten one none."""
+        if token_sent:
+            self.auth_failures.take(address)
 
     async def _execute(self, request: Request, context: Context) -> Response:
         """Run the operation, then commit (or roll back) before answering: a commit that
@@ -274,21 +304,27 @@ class RelasiGraphQL(GraphQL):
         or else in the upgrade request's Authorization header."""
         if context.read_path not in READ_PATHS:
             raise ConnectionRejectionError(_error(bad_read_path()))
+        # the HTTP requests' budget of failed authentications per address, spent here too
+        address = _address(context.request)
+        blocked = self.auth_failures.wait(address)
+        if blocked:
+            raise AuthThrottled(rate_limited_message(blocked, AUTH_FAILURES)[0])
         params = context.connection_params or {}
         header = next((v for k, v in params.items() if k.lower() == "authorization"), None)
         if header is None:
             header = context.request.headers.get("authorization")
         token = bearer_token(header if isinstance(header, str) else None)
-        if token is None:
-            raise ConnectionRejectionError(_UNAUTHENTICATED)
-        session = self._new_session(context.db)
-        try:
-            principal = await session.authenticate(self._look_up(token))
-        except ServiceUnavailable as e:
-            raise ConnectionRejectionError(_error(e)) from e
-        finally:
-            await session.close(commit=False)  # the socket's events take Sessions of their own
+        principal = None
+        if token is not None:
+            session = self._new_session(context.db)
+            try:
+                principal = await session.authenticate(self._look_up(token))
+            except ServiceUnavailable as e:
+                raise ConnectionRejectionError(_error(e)) from e
+            finally:  # the socket's events take Sessions of their own
+                await session.close(commit=False)
         if principal is None:
+            self._failed(bool(header), address)
             raise ConnectionRejectionError(_UNAUTHENTICATED)
         context.principal = principal
         return UNSET  # a plain connection_ack
@@ -321,6 +357,11 @@ class RelasiGraphQL(GraphQL):
             response.status_code = 503  # the database, not the request: retry later
             response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
         return response
+
+
+def _address(request: Request | WebSocket) -> str | None:
+    """The client's address, as uvicorn sees it (behind a proxy: the one it forwards)."""
+    return request.client.host if request.client else None
 
 
 def _error(error: AppError) -> dict[str, Any]:

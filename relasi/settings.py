@@ -44,7 +44,8 @@ class Settings(BaseSettings):
         default=20,
         ge=0,
         description="Seconds in-flight requests, then running jobs, get to finish after "
-        "SIGTERM or SIGINT; past it requests are cancelled and jobs stopped and queued again.",
+        "SIGTERM or SIGINT; past it requests are cancelled (answered 503) and jobs stopped and "
+        "queued again.",
     )
     log_level: str = "info"
     pool_min_size: int = Field(default=1, ge=0)
@@ -112,8 +113,8 @@ class Settings(BaseSettings):
     auth_failure_limit: float = Field(
         default=1,
         ge=0,
-        description="Failed authentications a second per client address, on average; past "
-        "the burst: 429 RATE_LIMITED. 0: off.",
+        description="Failed authentications (HTTP and WebSocket) a second per client address, "
+        "on average; past the burst: 429 RATE_LIMITED (a socket: closed with 4429). 0: off.",
     )
     auth_failure_burst: int = Field(
         default=20, ge=1, description="Failed authentications in a row before the limit applies."

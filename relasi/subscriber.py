@@ -8,6 +8,7 @@ from collections.abc import Callable, Hashable
 from typing import NamedTuple, Protocol
 from uuid import UUID
 
+from relasi.auth.principal import Principal
 from relasi.change_reader import Row
 from relasi.db import Database
 from relasi.errors import AppError
@@ -39,11 +40,14 @@ class Subscriber:
         topics: frozenset[str],
         match: Match,
         size: int,
-        caller: UUID | None = None,
+        principal: Principal | None = None,
         payloads: Payloads | None = None,
     ):
         self.workspace_id = workspace_id
-        self.caller = caller  # the API key or member it runs for
+        # the API key or member it runs for, and whether with an HS256 token (both end it
+        # when revoked or replaced: `notifier.py`)
+        self.caller = None if principal is None else principal.api_key_id or principal.member_id
+        self.hs256 = principal is not None and principal.jwt_secret_hash is not None
         self.topics = topics
         self.match = match
         self.payloads = payloads

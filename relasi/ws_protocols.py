@@ -15,8 +15,12 @@ from strawberry.http.exceptions import WebSocketDisconnected
 from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
     BaseGraphQLTransportWSHandler,
 )
-from strawberry.subscriptions.protocols.graphql_transport_ws.types import SubscribeMessage
+from strawberry.subscriptions.protocols.graphql_transport_ws.types import (
+    ConnectionInitMessage,
+    SubscribeMessage,
+)
 from strawberry.subscriptions.protocols.graphql_ws.handlers import BaseGraphQLWSHandler
+from strawberry.subscriptions.protocols.graphql_ws.types import ConnectionInitMessage as Init
 from strawberry.subscriptions.protocols.graphql_ws.types import StartMessage
 
 from relasi.errors import ErrorCode
@@ -64,6 +68,23 @@ def _sending_live(send: _LiveSend) -> Iterator[None]:
         live_send.reset(token)
 
 
+# graphql-transport-ws's close code for "too many" (its spec uses it for a second
+# connection_init); a socket's address over its failed-authentication budget gets it too
+TOO_MANY = 4429
+
+
+class AuthThrottled(Exception):
+    """A connection_init from an address over its failed-authentication budget (raised by
+    `on_ws_connect` before the token is looked at). Not a `ConnectionRejectionError`: strawberry
+    would close with 4403, as for a wrong key."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.error = {"message": message, "extensions": {"code": ErrorCode.RATE_LIMITED.value}}
+        # a close frame's reason holds at most 123 bytes: the code and the message fit
+        self.reason = f"{ErrorCode.RATE_LIMITED.value}: {message}"[:123]
+
+
 _ONLY_SUBSCRIPTIONS = {
     "message": "Only subscriptions run over the WebSocket; send queries and mutations with "
     "HTTP POST /graphql.",
@@ -75,6 +96,12 @@ class TransportWSHandler(_ReleaseSessionBeforeSend, BaseGraphQLTransportWSHandle
     """graphql-transport-ws, refusing queries and mutations (legacy graphql-ws runs only
     subscriptions anyway): those belong on HTTP, where a mutation commits before its answer is
     sent and a query reads one snapshot."""
+
+    async def handle_connection_init(self, message: ConnectionInitMessage) -> None:
+        try:
+            await super().handle_connection_init(message)
+        except AuthThrottled as e:  # the protocol's only message here is the close frame
+            await self.websocket.close(code=TOO_MANY, reason=e.reason)
 
     async def handle_subscribe(self, message: SubscribeMessage) -> None:
         new = self.connection_acknowledged and message["id"] not in self.operations
@@ -101,6 +128,13 @@ class TransportWSHandler(_ReleaseSessionBeforeSend, BaseGraphQLTransportWSHandle
 
 
 class LegacyWSHandler(_ReleaseSessionBeforeSend, BaseGraphQLWSHandler):
+    async def handle_connection_init(self, message: Init) -> None:
+        try:
+            await super().handle_connection_init(message)
+        except AuthThrottled as e:  # a connection_error, as for any refusal, then the close
+            await self.send_message({"type": "connection_error", "payload": e.error})
+            await self.websocket.close(code=TOO_MANY, reason=e.reason)
+
     async def handle_start(self, message: StartMessage) -> None:
         if self.connection_acknowledged:
             if message["id"] in self.tasks:  # a start with a running id replaces it

@@ -89,7 +89,10 @@ async def live_app(database):
     """An app whose lifespan ran: its notifier listens (subscriptions, remembered keys)."""
     # no job worker: this app lives for the whole session, and its worker (with these
     # settings, not the webhook tests') would take other tests' background jobs
-    settings = Settings(max_page_size=100, ws_keep_alive_interval=0.5, jobs_in_server=False)
+    # no failed-authentication limit either: wrong keys on its sockets all come from one address
+    settings = Settings(
+        max_page_size=100, ws_keep_alive_interval=0.5, jobs_in_server=False, auth_failure_limit=0
+    )
     app = create_app(settings, database=database)
     async with app.router.lifespan_context(app):
         yield app

@@ -28,11 +28,15 @@ async def authenticate(
         return await api_keys.authenticate(conn, token, settings, keys)
     if verifier is None:
         return None
-    claims = await verifier.verify(conn, token)
-    if claims is None:
+    verified = await verifier.verify(conn, token)
+    if verified is None:
         return None
     principal = await member_principal(
-        conn, claims, user_claim=verifier.user_claim, workspace_claim=verifier.workspace_claim
+        conn,
+        verified.claims,
+        user_claim=verifier.user_claim,
+        workspace_claim=verifier.workspace_claim,
+        secret_hash=verified.secret_hash,
     )
     if principal is not None and settings is not None:
         await settings.apply(conn, principal.workspace_id)

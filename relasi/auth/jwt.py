@@ -12,9 +12,10 @@ checked (RFC 8725 §2.1):
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import secrets
-from typing import Any
+from typing import Any, NamedTuple
 from uuid import UUID
 
 import asyncpg
@@ -32,6 +33,17 @@ HS256 = "HS256"
 def new_jwt_secret() -> str:
     """384 random bits: comfortably above HS256's 256-bit minimum key length."""
     return secrets.token_urlsafe(48)
+
+
+def secret_hash(secret: str) -> bytes:
+    """What a principal keeps of the HS256 secret its token was verified with; the same as
+    PostgreSQL's `sha256(convert_to(jwt_secret, 'UTF8'))`."""
+    return hashlib.sha256(secret.encode()).digest()
+
+
+class Verified(NamedTuple):
+    claims: dict[str, Any]
+    secret_hash: bytes | None = None  # HS256: `secret_hash` of the workspace's secret
 
 
 def claim_uuid(payload: dict[str, Any], claim: str) -> UUID | None:
@@ -64,8 +76,8 @@ class JwtVerifier:
             else None
         )
 
-    async def verify(self, conn: asyncpg.Connection, token: str) -> dict[str, Any] | None:
-        """The claims of a valid token; None for anything else (the reason is logged at debug)."""
+    async def verify(self, conn: asyncpg.Connection, token: str) -> Verified | None:
+        """A valid token's claims; None for anything else (the reason is logged at debug)."""
         try:
             header = jwt.get_unverified_header(token)
             alg = header.get("alg")
@@ -77,9 +89,7 @@ class JwtVerifier:
         except PyJWTError as e:
             return _refused(str(e))
 
-    async def _workspace_signed(
-        self, conn: asyncpg.Connection, token: str
-    ) -> dict[str, Any] | None:
+    async def _workspace_signed(self, conn: asyncpg.Connection, token: str) -> Verified | None:
         unverified = jwt.decode(token, options={"verify_signature": False})
         workspace_id = claim_uuid(unverified, self.workspace_claim)
         if workspace_id is None:
@@ -90,7 +100,7 @@ class JwtVerifier:
         if not secret:
             return _refused("the workspace has no JWT secret (HS256 is off)")
         # the workspace's backend is the issuer, so `iss` is not checked; `aud` still must match
-        return jwt.decode(
+        claims = jwt.decode(
             token,
             secret,
             algorithms=[HS256],
@@ -98,8 +108,9 @@ class JwtVerifier:
             leeway=self.leeway,
             options={"require": ["exp", "aud"]},
         )
+        return Verified(claims, secret_hash(secret))
 
-    async def _provider_signed(self, token: str, alg: str, kid: Any) -> dict[str, Any] | None:
+    async def _provider_signed(self, token: str, alg: str, kid: Any) -> Verified | None:
         assert self.jwks is not None
         if not isinstance(kid, str) or not kid:
             return _refused("no kid")
@@ -108,7 +119,7 @@ class JwtVerifier:
             return _refused(f"the JWKS has no key {kid!r}")
         if key.algorithm_name != alg:  # a key serves exactly one algorithm
             return _refused(f"key {kid!r} is for {key.algorithm_name}, not {alg}")
-        return jwt.decode(
+        claims = jwt.decode(
             token,
             key.key,
             algorithms=[alg],
@@ -117,6 +128,7 @@ class JwtVerifier:
             leeway=self.leeway,
             options={"require": ["exp", "aud", "iss"]},
         )
+        return Verified(claims)
 
 
 def _refused(reason: str) -> None:

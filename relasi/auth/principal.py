@@ -21,6 +21,9 @@ class Principal:
     member_id: UUID | None = None
     role: str | None = None  # a member's role (JWT principals)
     expires_at: datetime | None = None  # a JWT's `exp` or an API key's expiry
+    # an HS256 token's: the SHA-256 of the workspace secret it was verified with, so an open
+    # socket can tell when that secret was replaced (`still_valid.py`); None for the others
+    jwt_secret_hash: bytes | None = None
 
     def has(self, scope: str) -> bool:
         return ADMIN in self.scopes or scope in self.scopes

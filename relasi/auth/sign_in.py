@@ -28,7 +28,12 @@ _MEMBER = f"SELECT {_COLUMNS} FROM members WHERE workspace_id = $1"
 
 
 async def member_principal(
-    conn: asyncpg.Connection, claims: dict[str, Any], *, user_claim: str, workspace_claim: str
+    conn: asyncpg.Connection,
+    claims: dict[str, Any],
+    *,
+    user_claim: str,
+    workspace_claim: str,
+    secret_hash: bytes | None = None,
 ) -> Principal | None:
     workspace_id = claim_uuid(claims, workspace_claim)
     if workspace_id is None:
@@ -55,6 +60,7 @@ async def member_principal(
         expires_at=datetime.fromtimestamp(expires, UTC)
         if isinstance(expires, int | float)
         else None,
+        jwt_secret_hash=secret_hash,
     )
 
 

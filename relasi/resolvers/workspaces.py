@@ -13,6 +13,7 @@ import asyncpg
 from relasi.auth.api_keys import create_api_key
 from relasi.auth.jwt import new_jwt_secret
 from relasi.db import use_workspace
+from relasi.resolvers.events import announce_jwt_secret_replaced
 from relasi.resolvers.validation import NAME, Checker
 
 # name, win probability, status
@@ -70,8 +71,8 @@ async def create_workspace(
 
 async def set_jwt_secret(db, workspace_id: UUID, *, replace: bool) -> str | None:
     """A new HS256 secret for the workspace's staff tokens, returned this once; tokens signed
-    with the previous one stop working at once. Without `replace`, only where none is set
-    (None if one is)."""
+    with the previous one stop working at once, also on open sockets (announced: they end in
+    every process). Without `replace`, only where none is set (None if one is)."""
     secret = new_jwt_secret()
     done = await db.fetchval(
         """UPDATE workspaces SET jwt_secret = $2
@@ -80,7 +81,10 @@ async def set_jwt_secret(db, workspace_id: UUID, *, replace: bool) -> str | None
         secret,
         replace,
     )
-    return secret if done else None
+    if not done:
+        return None
+    await announce_jwt_secret_replaced(db, workspace_id)
+    return secret
 
 
 MAX_TIME_ZONE = 64  # the longest IANA name is 32 characters

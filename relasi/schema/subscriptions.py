@@ -86,12 +86,11 @@ async def _stream(
     assert context.principal is not None
     notifier: Notifier = context.request.app.state.notifier
     principal = context.principal
-    caller = principal.api_key_id or principal.member_id
     send = live_send.get()
     compiled = context.read_path == "compiled" and send is not None
     payloads = compile_selection(info) if compiled else None
     subscriber = await notifier.subscribe(
-        principal.workspace_id, topics, match, caller=caller, payloads=payloads
+        principal.workspace_id, topics, match, principal=principal, payloads=payloads
     )
     try:
         while True:

@@ -80,3 +80,45 @@ async def test_removing_a_member_ends_their_subscriptions_at_once(live_app, api)
 
 def _id(row) -> str:
     return global_ids.encode("ApiKey", row["id"])
+
+
+CASES = "subscription { caseUpdated { id } }"
+CASE = 'mutation { createCase(input: {subject: "Help"}) { case { id } userErrors { code } } }'
+
+
+@pytest.mark.parametrize("protocol", ["graphql-transport-ws", "graphql-ws"])
+async def test_rotating_the_jwt_secret_ends_its_hs256_sockets_at_once(
+    live_app, api, other_api, protocol
+):
+    email = "rina@relasi.co.id"
+    for workspace in (api, other_api):  # the same user, in two workspaces
+        await invite(workspace, email, "SUPPORT")
+    old = jwt.encode(claims(api.workspace_id, email), await jwt_secret(api), algorithm="HS256")
+    theirs = jwt.encode(
+        claims(other_api.workspace_id, email), await jwt_secret(other_api), algorithm="HS256"
+    )
+    live = Live(live_app, api)
+    async with live.sockets(old, api.key, theirs, protocol=protocol) as (sock, key_sock, their):
+        op, key_op, their_op = [await s.subscribe(CASES) for s in (sock, key_sock, their)]
+        await live.listening(3)
+        new = jwt.encode(claims(api.workspace_id, email), await jwt_secret(api), algorithm="HS256")
+        # no event needed: the rotation ends the old token's subscription
+        errors = await sock.errors(op)
+        assert errors[0]["extensions"]["code"] == "UNAUTHENTICATED", errors
+        # the workspace's API key and the other workspace's HS256 token go on
+        mine = (await api.mutate(CASE))["case"]["id"]
+        assert (await key_sock.data(key_op))["caseUpdated"] == {"id": mine}
+        other = (await other_api.mutate(CASE))["case"]["id"]
+        assert (await their.data(their_op))["caseUpdated"] == {"id": other}
+        # a new subscription on the old token's socket gets no event either
+        again = await sock.subscribe(CASES)
+        await live.listening(3)
+        await api.mutate(CASE)
+        errors = await sock.errors(again)
+        assert errors[0]["extensions"]["code"] == "UNAUTHENTICATED", errors
+    # a token of the new secret opens a socket that gets its events
+    async with live.sockets(new, protocol=protocol) as (sock,):
+        op = await sock.subscribe(CASES)
+        await live.listening()
+        created = (await api.mutate(CASE))["case"]["id"]
+        assert (await sock.data(op))["caseUpdated"] == {"id": created}

@@ -7,6 +7,11 @@
 - `workflows.sweep`, every 5 seconds: queues the matching of workspaces behind their log and
   the job of the oldest open runs no worker holds (those whose wake-up or hand-off was
   missed), so that nothing is lost.
+
+A stopping worker (`JobContext.stopping`) ends these promptly: matching after the batch of
+commits in hand (each commits with its cursor), a run after the step in flight (its job goes
+back on the queue and the next worker continues with the step after), the clock after the
+workflow or batch of waiting runs in hand (clock.py).
 """
 
 from __future__ import annotations
@@ -28,15 +33,21 @@ STALE_SECONDS = 30  # an open run untouched this long gets its job queued again 
 @entrypoint("workflows.match")
 async def match(ctx: JobContext, payload: dict[str, Any]) -> None:
     workspace_id = UUID(payload["workspace_id"])
-    await matching.match(ctx.db, workspace_id)
+    await matching.match(ctx.db, workspace_id, stopping=ctx.stopping)
+    if ctx.stopping.is_set():
+        return  # what is left is the next worker's: its sweep finds the cursor behind
     await asyncio.sleep(SETTLE_SECONDS)
-    await matching.match(ctx.db, workspace_id)
+    await matching.match(ctx.db, workspace_id, stopping=ctx.stopping)
 
 
 @entrypoint(engine.RUN_JOB)
 async def run(ctx: JobContext, payload: dict[str, Any]) -> None:
     await engine.execute(
-        ctx.db, ctx.settings, UUID(payload["workspace_id"]), UUID(payload["run_id"])
+        ctx.db,
+        ctx.settings,
+        UUID(payload["workspace_id"]),
+        UUID(payload["run_id"]),
+        stopping=ctx.stopping,
     )
 
 

@@ -30,6 +30,7 @@ what committed done and moves on, so no step's writes happen twice.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import functools
 import json
@@ -249,22 +250,35 @@ async def hand_off(conn: Any, workspace_id: UUID, limit: int) -> None:
     )
 
 
-async def execute(db: Database, settings: Settings, workspace_id: UUID, run_id: UUID) -> None:
+async def execute(
+    db: Database,
+    settings: Settings,
+    workspace_id: UUID,
+    run_id: UUID,
+    stopping: asyncio.Event | None = None,
+) -> None:
     """Run the run's steps until it finishes, fails or waits (the `workflows.run` job). A run
     whose workspace's slots are all taken ends its job: a run giving its slot up queues it
-    again (`hand_off`), and the sweep does for any left behind, so no job spins on a slot."""
+    again (`hand_off`), and the sweep does for any left behind, so no job spins on a slot.
+    Once `stopping` is set (its worker stops), the steps in hand commit and the run gives its
+    slot up: the job goes back on the queue (RetryRequested, due now), and whoever runs it
+    next continues with the step after, as after a crash but without waiting for a lease."""
     limit = settings.workflow_concurrency
     claim = await _claim(db, workspace_id, run_id, limit)
     if claim != "mine":
         return
-    released = False
+    released = stopped = False
     try:
         while (more := await _steps(db, settings, workspace_id, run_id)) is True:
-            pass
+            if stopping is not None and stopping.is_set():
+                stopped = True
+                break
         released = more == "released"
     finally:
         if not released:
             await _release(db, workspace_id, run_id, limit)
+    if stopped:
+        raise RetryRequested(reason="its worker stopped between two of the run's steps")
 
 
 def as_principal(workspace_id: UUID, wf: Any) -> Principal:

@@ -22,7 +22,7 @@ from uuid import UUID
 
 from relasi.db import system_connection
 from relasi.jobs import JobContext, enqueue, entrypoint, periodic
-from relasi.resolvers.workflows import engine, matching
+from relasi.resolvers.workflows import engine, matching, slots
 
 # as the webhooks' fan-out: a commit landing while this job finishes finds it still queued
 # or running, so one more look a moment later catches it (the sweep would, within seconds)
@@ -40,7 +40,7 @@ async def match(ctx: JobContext, payload: dict[str, Any]) -> None:
     await matching.match(ctx.db, workspace_id, stopping=ctx.stopping)
 
 
-@entrypoint(engine.RUN_JOB)
+@entrypoint(slots.RUN_JOB)
 async def run(ctx: JobContext, payload: dict[str, Any]) -> None:
     await engine.execute(
         ctx.db,
@@ -77,4 +77,4 @@ async def sweep(ctx: JobContext) -> None:
             ctx.settings.workflow_concurrency,
         )
         for row in stale:  # the dedupe key: nothing is added while its job is queued or running
-            await engine.queue_run(conn, row["workspace_id"], row["id"])
+            await slots.queue_run(conn, row["workspace_id"], row["id"])

@@ -43,8 +43,9 @@ class WebhookDisabledCode(Enum):
     )
     OWNER_REVOKED = strawberry.enum_value(
         "OWNER_REVOKED",
-        description="The API key or member that saved it was revoked, expired or removed; an "
-        "update with enabled: true re-owns it (to the caller) and enables it.",
+        description="The API key or member that saved it was revoked, expired or removed, or "
+        "lost the right to own it (webhooks:write, or the pii:read its filter needs); an update "
+        "with enabled: true re-owns it (to the caller) and enables it.",
     )
     BY_USER = strawberry.enum_value("BY_USER", description="An update with enabled: false.")
 

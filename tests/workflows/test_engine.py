@@ -5,7 +5,7 @@ import uuid
 
 from relasi.db import use_system
 from relasi.resolvers import global_ids
-from relasi.resolvers.workflows import engine
+from relasi.resolvers.workflows import engine, slots
 from tests.workflows.conftest import (
     create,
     job_worker,
@@ -187,7 +187,7 @@ async def test_a_workspace_runs_at_most_its_limit_at_once(fapi, database, settin
                 await conn.execute(
                     "UPDATE workflow_runs SET lease_until = NULL WHERE dedupe_key = 'held'"
                 )
-                await engine.hand_off(conn, fapi.workspace_id, 1)
+                await slots.hand_off(conn, fapi.workspace_id, 1)
             await settled_runs(fapi, wf["id"], 5, timeout=30)
         await use_system(conn, False)
     found = await runs(fapi, wf["id"])

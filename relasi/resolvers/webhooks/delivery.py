@@ -100,7 +100,8 @@ settled AS (
            next_attempt_at = coalesce(o.next_at, d.next_attempt_at),
            delivered_at = CASE WHEN o.status = 'DELIVERED' THEN now() END
       FROM outcome o
-     WHERE d.workspace_id = $1 AND d.id = o.id)
+     -- still being sent: one dropped meanwhile (owners.drop_open) stays failed
+     WHERE d.workspace_id = $1 AND d.id = o.id AND d.status = 'SENDING')
 UPDATE webhook_endpoints
    SET last_success_at = CASE WHEN $10 THEN now() ELSE last_success_at END,
        last_failure_at = CASE WHEN $12 THEN now() ELSE last_failure_at END,

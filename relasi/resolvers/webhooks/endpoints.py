@@ -1,9 +1,9 @@
 """Webhook endpoints: saved, changed, rotated and deleted (admins, or keys with
 webhooks:write).
 
-An endpoint's payloads show records as its owner sees them: the scopes of whoever saved it
-last are kept with it (`owner_scopes`), so a key without pii:read gets masked emails, and only
-event types of records the owner may read are accepted. A new endpoint receives the changes
+An endpoint's payloads show records as its owner sees them: whoever saved it last owns it,
+and fan-out reads that owner's scopes as they are then (owners.py), so a key without pii:read
+gets masked emails, and only event types of records the owner may read are accepted. A new endpoint receives the changes
 committed after it was made; one enabled again resumes at the changes committed from then on
 (what happened meanwhile is in the `changes` query).
 """
@@ -23,7 +23,7 @@ from relasi.resolvers.changes import EVENT_TYPES
 from relasi.resolvers.predicates import Params
 from relasi.resolvers.session import Session
 from relasi.resolvers.validation import MEDIUM_TEXT, Checker
-from relasi.resolvers.webhooks import filters, listing, safety
+from relasi.resolvers.webhooks import filters, listing, owners, safety
 from relasi.resolvers.webhooks.secrets import SecretBox, new_secret
 
 TYPE_NAME = "WebhookEndpoint"
@@ -40,6 +40,10 @@ _EVENT_RECORDS = {
 }
 MAX_EVENT_TYPES = len(EVENT_TYPES)
 _SELECT = "SELECT * FROM webhook_endpoints WHERE workspace_id = $1 AND id = $2"
+# as _SELECT, locked, with whether its owner is still entitled to it and that owner's scopes
+_OWNED = f"""SELECT e.*, {owners.ACTIVE} AS owner_entitled, {owners.NOW_COLUMNS}
+               FROM webhook_endpoints e {owners.NOW_JOINS}
+              WHERE e.workspace_id = $1 AND e.id = $2 FOR UPDATE OF e"""
 
 
 def readable(scopes: frozenset[str] | list[str], event_type: str) -> bool:
@@ -124,8 +128,8 @@ async def create(
     return row, secret
 
 
-async def _locked(session: Session, pk: UUID) -> asyncpg.Record:
-    row = await session.fetchrow(_SELECT + " FOR UPDATE", session.workspace_id, pk)
+async def _locked(session: Session, pk: UUID, sql: str = _SELECT + " FOR UPDATE") -> asyncpg.Record:
+    row = await session.fetchrow(sql, session.workspace_id, pk)
     if row is None:
         raise not_found(pk)
     return row
@@ -138,8 +142,11 @@ def not_found(pk: UUID, field: str = "input.id") -> NotFound:
 async def update(
     session: Session, pk: UUID, data: dict[str, Any], allowed: frozenset[str]
 ) -> asyncpg.Record:
-    """Change the fields given; `version`, when given, must be the one last read."""
-    old = await _locked(session, pk)
+    """Change the fields given; `version`, when given, must be the one last read. The caller
+    becomes the owner; deliveries still open that were rendered for more than the endpoint
+    may now show (its owner was no longer entitled, or the caller may read less) are dropped
+    (owners.py)."""
+    old = await _locked(session, pk, _OWNED)
     version = data.get("version")
     if version is not None and version != old["version"]:
         raise Conflict(
@@ -162,6 +169,9 @@ async def update(
     if "enabled" in data and enabled is None:
         check.error("enabled", "Give true or false.")
     check.raise_if_any()
+    before = owners.current(old)["owner_scopes"]
+    if not old["owner_entitled"] or not owners.covers(principal.scopes, before):
+        await owners.drop_open(session, session.workspace_id, pk)
     if enabled is True and not old["enabled"]:
         values.update(
             enabled=True,

@@ -35,9 +35,11 @@ _EVENTS = """SELECT c.sequence, e.seq, e.occurred_at, e.type, e.record_type, e.r
               WHERE c.workspace_id = $1 AND c.sequence > $2 AND c.sequence <= $3
               ORDER BY c.sequence, e.seq"""
 
-# the enabled endpoints whose owner is active (the sweep disables the others) and the head
-_TARGETS = f"""SELECT e.*, h.last AS head FROM webhook_endpoints e
+# the enabled endpoints whose owner is entitled to them (the sweep disables the others), their
+# owners' scopes as they are now (owners.current), and the head
+_TARGETS = f"""SELECT e.*, h.last AS head, {owners.NOW_COLUMNS} FROM webhook_endpoints e
                  JOIN change_heads h ON h.workspace_id = e.workspace_id
+                 {owners.NOW_JOINS}
                 WHERE e.workspace_id = $1 AND e.enabled AND {owners.ACTIVE}
                 ORDER BY e.id"""
 
@@ -120,8 +122,9 @@ async def _batch(db: Database, workspace_id: UUID, batch: int) -> tuple[int, boo
             "SELECT pg_advisory_xact_lock(hashtextextended('webhooks.fanout:' || $1, 0))",
             str(workspace_id),
         )
-        # nothing is rendered for an owner who is gone (owners.py)
-        targets = await conn.fetch(_TARGETS, workspace_id)
+        # nothing is rendered for an owner who is gone; the others' payloads are rendered
+        # with their scopes as they are now (owners.py)
+        targets = await _entitled(conn, workspace_id)
         if not targets:
             return 0, False
         head = targets[0]["head"]
@@ -138,11 +141,26 @@ async def _batch(db: Database, workspace_id: UUID, batch: int) -> tuple[int, boo
     return len(rows), high < head
 
 
+async def _entitled(conn: asyncpg.Connection, workspace_id: UUID) -> list[dict[str, Any]]:
+    """The targets with their owners' current scopes; an endpoint whose filter its owner may
+    no longer use (personal data without pii:read) is disabled instead (OWNER_REVOKED)."""
+    targets = []
+    for row in await conn.fetch(_TARGETS, workspace_id):
+        target = owners.current(row)
+        problem = filters.problem(target)
+        if problem is None:
+            targets.append(target)
+        else:
+            reason = owners.FILTER_REASON.format(problem=problem)
+            await owners.disable(conn, workspace_id, target["id"], reason)
+    return targets
+
+
 async def _deliveries(
     conn: asyncpg.Connection,
     db: Database,
     workspace_id: UUID,
-    targets: list[asyncpg.Record],
+    targets: list[dict[str, Any]],
     events: list[asyncpg.Record],
 ) -> list[tuple[Any, ...]]:
     """(endpoint, sequence, seq, type, record, occurred_at, body) of every matching event."""

@@ -10,6 +10,7 @@ record is read as it is at fan-out, deleted or not (a deleted deal of 20,000 sti
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 from uuid import UUID
 
@@ -17,6 +18,7 @@ import asyncpg
 
 from relasi.auth.pii import PII_READ
 from relasi.auth.principal import Principal
+from relasi.auth.scopes import ADMIN
 from relasi.errors import AppError, ErrorCode, Forbidden
 from relasi.resolvers import filter_form
 from relasi.resolvers.model import entity
@@ -65,15 +67,32 @@ def checked(check: Checker, principal: Principal, value: Any) -> dict[str, Any]:
     return stored
 
 
+def _may_read_pii(endpoint: Mapping[str, Any]) -> bool:
+    return PII_READ in endpoint["owner_scopes"] or ADMIN in endpoint["owner_scopes"]
+
+
+def problem(endpoint: Mapping[str, Any]) -> str | None:
+    """Why the endpoint's owner (its `owner_scopes` as they are now) may no longer use its
+    stored filter, or None: a filter saved with pii:read on emails, once the owner lost it."""
+    pii = _may_read_pii(endpoint)
+    for key, plain in (endpoint["filter"] or {}).items():
+        if key in RECORD_TYPES:
+            try:
+                _compiled(RECORD_TYPES[key], plain, ["filter", key], pii)
+            except AppError as e:
+                return e.message
+    return None
+
+
 async def matching(
     conn: asyncpg.Connection,
     workspace_id: UUID,
-    endpoint: asyncpg.Record,
+    endpoint: Mapping[str, Any],
     events: list[asyncpg.Record],
 ) -> set[tuple[str, UUID]]:
     """The (record type, id) of `events` whose record passes the endpoint's filter."""
     flt: dict[str, Any] = endpoint["filter"]
-    pii = PII_READ in endpoint["owner_scopes"] or "admin" in endpoint["owner_scopes"]
+    pii = _may_read_pii(endpoint)
     passed: set[tuple[str, UUID]] = set()
     by_type: dict[str, set[UUID]] = {}
     for e in events:

@@ -7,6 +7,7 @@
 - `templates`: `{{deal.owner.email}}` in action inputs, checked on save, rendered per run;
 - `matching`: change log -> runs, per workspace, with a cursor (like the webhooks' fan-out);
 - `engine`: starting, executing (one transaction per step), suspending and resuming runs;
+  `slots`: a workspace's runs executing at once (leases on run rows), and a run's job;
 - `steps`: each action kind executed through the resolvers the GraphQL mutations use;
 - `run_state`: a run's steps done, a step's row, the run's end; `summary`: its timeline entry;
 - `tasks_bridge`: the createTask action on the tasks domain;

@@ -7,6 +7,11 @@
 - `workflows.sweep`, every 5 seconds: queues the matching of workspaces behind their log and
   the job of the oldest open runs no worker holds (those whose wake-up or hand-off was
   missed), so that nothing is lost.
+
+A stopping worker (`JobContext.stopping`) ends these promptly: matching after the batch of
+commits in hand (each commits with its cursor), a run after the step in flight (its job goes
+back on the queue and the next worker continues with the step after), the clock after the
+workflow or batch of waiting runs in hand (clock.py).
 """
 
 from __future__ import annotations
@@ -17,7 +22,7 @@ from uuid import UUID
 
 from relasi.db import system_connection
 from relasi.jobs import JobContext, enqueue, entrypoint, periodic
-from relasi.resolvers.workflows import engine, matching
+from relasi.resolvers.workflows import engine, matching, slots
 
 # as the webhooks' fan-out: a commit landing while this job finishes finds it still queued
 # or running, so one more look a moment later catches it (the sweep would, within seconds)
@@ -28,15 +33,21 @@ STALE_SECONDS = 30  # an open run untouched this long gets its job queued again 
 @entrypoint("workflows.match")
 async def match(ctx: JobContext, payload: dict[str, Any]) -> None:
     workspace_id = UUID(payload["workspace_id"])
-    await matching.match(ctx.db, workspace_id)
+    await matching.match(ctx.db, workspace_id, stopping=ctx.stopping)
+    if ctx.stopping.is_set():
+        return  # what is left is the next worker's: its sweep finds the cursor behind
     await asyncio.sleep(SETTLE_SECONDS)
-    await matching.match(ctx.db, workspace_id)
+    await matching.match(ctx.db, workspace_id, stopping=ctx.stopping)
 
 
-@entrypoint(engine.RUN_JOB)
+@entrypoint(slots.RUN_JOB)
 async def run(ctx: JobContext, payload: dict[str, Any]) -> None:
     await engine.execute(
-        ctx.db, ctx.settings, UUID(payload["workspace_id"]), UUID(payload["run_id"])
+        ctx.db,
+        ctx.settings,
+        UUID(payload["workspace_id"]),
+        UUID(payload["run_id"]),
+        stopping=ctx.stopping,
     )
 
 
@@ -66,4 +77,4 @@ async def sweep(ctx: JobContext) -> None:
             ctx.settings.workflow_concurrency,
         )
         for row in stale:  # the dedupe key: nothing is added while its job is queued or running
-            await engine.queue_run(conn, row["workspace_id"], row["id"])
+            await slots.queue_run(conn, row["workspace_id"], row["id"])

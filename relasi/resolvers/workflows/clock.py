@@ -29,6 +29,7 @@ whole gap (at most `MAX_CATCH_UP`): nothing due meanwhile is lost.
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import logging
 from datetime import datetime, timedelta
@@ -63,21 +64,33 @@ SELECT w.workspace_id, w.id, w.record_type, w.definition, w.owner_scopes, w.upda
  ORDER BY w.workspace_id, w.id"""
 
 
-async def tick(db: Database, interval: float, batch: int = 1_000) -> int:
+async def tick(
+    db: Database, interval: float, batch: int = 1_000, stopping: asyncio.Event | None = None
+) -> int:
     """Start the runs due since the last tick, if `interval` seconds have passed since it (at
     most `batch` per schedule trigger); then continue the waiting runs that are due. How many
-    runs were started or continued."""
+    runs were started or continued. Once `stopping` is set it ends after the workflow in hand
+    (what it started commits, the mark stays: the next tick scans the window again, and the
+    runs' dedupe keys keep anything from starting twice) or the batch of waiting runs."""
+    stopping = stopping or asyncio.Event()
+    if stopping.is_set():
+        return 0
     async with db.pool.acquire() as conn:
         async with conn.transaction():
             await use_system(conn, local=True)  # every workspace's workflows and records
             window = await _claim(conn, interval)
             if window is None:
                 return 0
-            started = await _start_due(conn, *window, batch)
-            await conn.execute(
-                "UPDATE workflow_clock SET checked_until = $2 WHERE name = $1", MARK, window[1]
-            )
-        return started + await waits.continue_due(conn)
+            started = await _start_due(conn, *window, batch, stopping)
+            if not stopping.is_set():
+                await conn.execute(
+                    "UPDATE workflow_clock SET checked_until = $2 WHERE name = $1",
+                    MARK,
+                    window[1],
+                )
+        if stopping.is_set():
+            return started
+        return started + await waits.continue_due(conn, stopping)
 
 
 async def _claim(conn: asyncpg.Connection, interval: float) -> tuple[datetime, datetime] | None:
@@ -101,9 +114,13 @@ async def _claim(conn: asyncpg.Connection, interval: float) -> tuple[datetime, d
     return max(after, now - MAX_CATCH_UP), now
 
 
-async def _start_due(conn: asyncpg.Connection, after: datetime, until: datetime, batch: int) -> int:
+async def _start_due(
+    conn: asyncpg.Connection, after: datetime, until: datetime, batch: int, stopping: asyncio.Event
+) -> int:
     started = 0
     for wf in await conn.fetch(_WORKFLOWS, list(TIME_KINDS)):
+        if stopping.is_set():
+            return started
         for index, trigger in enumerate(wf["definition"].get("triggers") or ()):
             kind = next(iter(trigger), None) if isinstance(trigger, dict) else None
             if kind not in TIME_KINDS:
@@ -227,4 +244,6 @@ _FIRE = {"schedule": _schedule, "relativeTime": _relative_time, "caseSla": _case
 @periodic("workflows.clock", every=TICK_SECONDS)
 async def clock(ctx: JobContext) -> None:
     settings = ctx.settings
-    await tick(ctx.db, settings.workflow_clock_interval, settings.workflow_schedule_batch)
+    await tick(
+        ctx.db, settings.workflow_clock_interval, settings.workflow_schedule_batch, ctx.stopping
+    )

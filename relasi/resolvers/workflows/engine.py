@@ -9,7 +9,7 @@ A run is one `workflows.run` job (relasi/jobs/). It takes one of its workspace's
 (RELASI_WORKFLOW_CONCURRENCY: a lease on the run row, renewed by each transaction, so a killed
 worker's slot frees itself and no connection is held between transactions); a job finding
 them all taken ends, and the run waits QUEUED until a run giving its slot up queues it again
-(`hand_off`; the sweep for any left behind). Then its steps execute in one transaction (the
+(slots.py; the sweep for any left behind). Then its steps execute in one transaction (the
 run row locked), each in a savepoint, found in order (`next_step`), executed through the same
 resolvers as the GraphQL mutations with the workflow as the change log's actor, its row in
 workflow_run_steps written beside its writes. The run's end (or wait), its slot's release and
@@ -30,6 +30,7 @@ what committed done and moves on, so no step's writes happen twice.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import functools
 import json
@@ -43,12 +44,12 @@ from uuid import UUID
 import asyncpg
 
 from relasi.auth.principal import Principal
-from relasi.db import Database, system_connection
+from relasi.db import Database
 from relasi.errors import AppError, ServiceUnavailable, Timeout, UserInputError
-from relasi.jobs import RetryRequested, enqueue
-from relasi.jobs.queue import enqueue_many
+from relasi.jobs import RetryRequested
 from relasi.resolvers.session import UNAVAILABLE, Session
-from relasi.resolvers.workflows import run_state
+from relasi.resolvers.workflows import run_state, slots
+from relasi.resolvers.workflows.slots import LEASE_SECONDS, hand_off, queue_run
 from relasi.settings import Settings
 
 log = logging.getLogger("relasi.workflows")
@@ -56,9 +57,7 @@ log = logging.getLogger("relasi.workflows")
 MAX_DEPTH = 3
 MAX_ATTEMPTS = 6  # tries of one step hit by transient errors
 FIRST_RETRY = 5.0  # seconds, doubling
-LEASE_SECONDS = 120  # a run's slot, renewed by each step; a dead worker's runs out
 OPEN = ("QUEUED", "RUNNING")
-RUN_JOB = "workflows.run"
 
 
 @dataclass(frozen=True)
@@ -73,23 +72,6 @@ class Suspend:
 
 class Transient(Exception):
     """A step failed for a reason that may pass (a receiver down): retried with backoff."""
-
-
-async def queue_run(conn: Any, workspace_id: UUID, run_id: UUID, leg: str = "") -> None:
-    """Queue the run's job (once while one is queued or running). `leg` names what a resumed
-    run continues after: the job that ran up to its wait may not be marked finished yet by the
-    queue, and the new one must not be taken for it. Two jobs of one run are harmless: its
-    steps take turns on the run row and skip what is done."""
-    await enqueue(
-        conn,
-        RUN_JOB,
-        {"workspace_id": str(workspace_id), "run_id": str(run_id)},
-        dedupe_key=_run_key(run_id, leg),
-    )
-
-
-def _run_key(run_id: UUID, leg: str = "") -> str:
-    return f"{RUN_JOB}:{run_id}{':' + leg if leg else ''}"
 
 
 async def start_run(
@@ -184,87 +166,35 @@ def next_step(
 # --- executing ---------------------------------------------------------------------------------
 
 
-async def _claim(db: Database, workspace_id: UUID, run_id: UUID, limit: int) -> str:
-    """Take one of the workspace's `limit` run slots for the run: a lease on the run row
-    (LEASE_SECONDS, renewed by each step), counted under the workspace's lock so two claims
-    cannot both take the last one. 'mine' (taken, or still held: a run whose worker died
-    goes on), 'busy', or 'done' (nothing left to run). No connection is held meanwhile."""
-    async with system_connection(db) as conn, conn.transaction():
-        await conn.execute(
-            "SELECT pg_advisory_xact_lock(hashtextextended('workflows.slots:' || $1, 0))",
-            str(workspace_id),
-        )
-        status = await conn.fetchval(
-            """UPDATE workflow_runs r SET lease_until = now() + make_interval(secs => $4)
-                WHERE r.workspace_id = $1 AND r.id = $2 AND r.status IN ('QUEUED', 'RUNNING')
-                  AND (r.lease_until > now() OR (
-                       SELECT count(*) FROM workflow_runs o
-                        WHERE o.workspace_id = $1 AND o.lease_until > now()) < $3)
-            RETURNING 'mine'""",
-            workspace_id,
-            run_id,
-            limit,
-            LEASE_SECONDS,
-        )
-        if status is None:
-            still = await conn.fetchval(
-                "SELECT true FROM workflow_runs WHERE workspace_id = $1 AND id = $2"
-                " AND status IN ('QUEUED', 'RUNNING')",
-                workspace_id,
-                run_id,
-            )
-            status = "busy" if still else "done"
-    return status
-
-
-async def _release(db: Database, workspace_id: UUID, run_id: UUID, limit: int) -> None:
-    """Give the run's slot up when its steps could not (a transient failure, a crash)."""
-    async with system_connection(db) as conn, conn.transaction():
-        await conn.execute(
-            "UPDATE workflow_runs SET lease_until = NULL WHERE workspace_id = $1 AND id = $2",
-            workspace_id,
-            run_id,
-        )
-        await hand_off(conn, workspace_id, limit)
-
-
-async def hand_off(conn: Any, workspace_id: UUID, limit: int) -> None:
-    """A slot is free: queue the jobs of the workspace's oldest `limit` runs waiting for one
-    (their jobs found the slots all taken and ended; queued again only if they have none)."""
-    waiting = await conn.fetch(
-        """SELECT id FROM workflow_runs
-            WHERE workspace_id = $1 AND status = 'QUEUED'
-              AND (lease_until IS NULL OR lease_until < now())
-            ORDER BY created_at, id LIMIT $2""",
-        workspace_id,
-        limit,
-    )
-    await enqueue_many(
-        conn,
-        RUN_JOB,
-        [
-            ({"workspace_id": str(workspace_id), "run_id": str(r["id"])}, _run_key(r["id"]))
-            for r in waiting
-        ],
-    )
-
-
-async def execute(db: Database, settings: Settings, workspace_id: UUID, run_id: UUID) -> None:
+async def execute(
+    db: Database,
+    settings: Settings,
+    workspace_id: UUID,
+    run_id: UUID,
+    stopping: asyncio.Event | None = None,
+) -> None:
     """Run the run's steps until it finishes, fails or waits (the `workflows.run` job). A run
     whose workspace's slots are all taken ends its job: a run giving its slot up queues it
-    again (`hand_off`), and the sweep does for any left behind, so no job spins on a slot."""
+    again (`hand_off`), and the sweep does for any left behind, so no job spins on a slot.
+    Once `stopping` is set (its worker stops), the steps in hand commit and the run gives its
+    slot up: the job goes back on the queue (RetryRequested, due now), and whoever runs it
+    next continues with the step after, as after a crash but without waiting for a lease."""
     limit = settings.workflow_concurrency
-    claim = await _claim(db, workspace_id, run_id, limit)
+    claim = await slots.claim(db, workspace_id, run_id, limit)
     if claim != "mine":
         return
-    released = False
+    released = stopped = False
     try:
         while (more := await _steps(db, settings, workspace_id, run_id)) is True:
-            pass
+            if stopping is not None and stopping.is_set():
+                stopped = True
+                break
         released = more == "released"
     finally:
         if not released:
-            await _release(db, workspace_id, run_id, limit)
+            await slots.release(db, workspace_id, run_id, limit)
+    if stopped:
+        raise RetryRequested(reason="its worker stopped between two of the run's steps")
 
 
 def as_principal(workspace_id: UUID, wf: Any) -> Principal:

@@ -12,6 +12,7 @@ harmless. A workflow sees only the changes committed after it was saved enabled.
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections import defaultdict
 from decimal import Decimal
@@ -48,13 +49,20 @@ async def behind(db: Database) -> list[UUID]:
     return [r["workspace_id"] for r in rows]
 
 
-async def match(db: Database, workspace_id: UUID, batch: int = BATCH_COMMITS) -> int:
-    """Match everything committed so far in the workspace; how many runs it started."""
+async def match(
+    db: Database,
+    workspace_id: UUID,
+    batch: int = BATCH_COMMITS,
+    stopping: asyncio.Event | None = None,
+) -> int:
+    """Match everything committed so far in the workspace, or until `stopping` is set (after
+    the batch in hand: each commits with its cursor, the rest waits for the next worker's
+    sweep); how many runs it started."""
     started = 0
     while True:
         count, more = await _batch(db, workspace_id, batch)
         started += count
-        if not more:
+        if not more or (stopping is not None and stopping.is_set()):
             return started
 
 

@@ -18,6 +18,7 @@ due meanwhile.
 
 from __future__ import annotations
 
+import asyncio
 import json
 from typing import Any
 
@@ -43,12 +44,17 @@ SELECT r.workspace_id, r.id, r.record_type, r.record_id, r.wake_at, r.wait->'con
  ORDER BY r.wake_at, r.id LIMIT $3"""
 
 
-async def continue_due(conn: asyncpg.Connection) -> int:
-    """Continue the waiting runs that are due, in every workspace; how many."""
-    return await _due_by_time(conn) + await _conditions_hold(conn)
+async def continue_due(conn: asyncpg.Connection, stopping: asyncio.Event | None = None) -> int:
+    """Continue the waiting runs that are due, in every workspace; how many. Once `stopping`
+    is set, after the batch in hand (each commits on its own; the next tick goes on)."""
+    stopping = stopping or asyncio.Event()
+    resumed = await _due_by_time(conn, stopping)
+    if stopping.is_set():
+        return resumed
+    return resumed + await _conditions_hold(conn, stopping)
 
 
-async def _due_by_time(conn: asyncpg.Connection) -> int:
+async def _due_by_time(conn: asyncpg.Connection, stopping: asyncio.Event) -> int:
     resumed = 0
     while True:
         async with conn.transaction():
@@ -58,11 +64,11 @@ async def _due_by_time(conn: asyncpg.Connection) -> int:
                 waited_for = (row["wait"] or {}).get("condition")
                 by = "TIMEOUT" if waited_for else "TIME"
                 resumed += await engine.resume_run(conn, row["id"], resumed_by=by)
-        if len(rows) < BATCH:
+        if len(rows) < BATCH or stopping.is_set():
             return resumed
 
 
-async def _conditions_hold(conn: asyncpg.Connection) -> int:
+async def _conditions_hold(conn: asyncpg.Connection, stopping: asyncio.Event) -> int:
     resumed = 0
     after: tuple[Any, Any] = (None, None)
     while True:
@@ -71,7 +77,7 @@ async def _conditions_hold(conn: asyncpg.Connection) -> int:
             rows = await conn.fetch(_WAITING_FOR_CONDITION, *after, BATCH)
             for run_id in await _passing(conn, rows):
                 resumed += await engine.resume_run(conn, run_id, resumed_by="CONDITION")
-        if len(rows) < BATCH:
+        if len(rows) < BATCH or stopping.is_set():
             return resumed
         after = (rows[-1]["wake_at"], rows[-1]["id"])
 

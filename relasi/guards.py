@@ -234,3 +234,19 @@ def rate_limited(wait: float, reason: str = "Too many requests") -> JSONResponse
 
 def caller_key(principal: Any) -> Hashable:
     return principal.api_key_id or ("member", principal.member_id)
+
+
+# the error of a request or socket without a valid bearer token
+UNAUTHENTICATED_ERROR = {
+    "message": "Send a valid API key or token as 'Authorization: Bearer <key>'.",
+    "extensions": {"code": ErrorCode.UNAUTHENTICATED.value},
+}
+
+
+def unauthenticated() -> JSONResponse:
+    """401 for a request without a valid bearer token."""
+    return JSONResponse(
+        {"errors": [UNAUTHENTICATED_ERROR]},
+        status_code=401,
+        headers={"WWW-Authenticate": 'Bearer realm="relasi"'},
+    )

@@ -24,7 +24,7 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import ClientDisconnect, Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 from starlette.routing import Route, WebSocketRoute
 from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
@@ -46,6 +46,7 @@ from relasi.errors import AppError, ErrorCode, ServiceUnavailable
 from relasi.guards import (
     AUTH_FAILURES,
     RETRY_AFTER_SECONDS,
+    UNAUTHENTICATED_ERROR,
     Busy,
     InFlightLimiter,
     RateLimiter,
@@ -55,8 +56,10 @@ from relasi.guards import (
     is_unavailable,
     rate_limited,
     rate_limited_message,
+    unauthenticated,
     unavailable_response,
 )
+from relasi.health import healthz, readyz
 from relasi.jobs.worker import Worker
 from relasi.notifier import Notifier
 from relasi.read_paths import (
@@ -208,7 +211,7 @@ class RelasiGraphQL(GraphQL):
 
     def _refused(self, request: Request, address: str | None) -> Response:
         self._failed(bool(request.headers.get("authorization")), address)
-        return _unauthenticated()
+        return unauthenticated()
 
     def _failed(self, token_sent: bool, address: str | None) -> None:
         """A refused token spends one of its address's failures; a forgotten one none."""
@@ -325,7 +328,7 @@ class RelasiGraphQL(GraphQL):
                 await session.close(commit=False)
         if principal is None:
             self._failed(bool(header), address)
-            raise ConnectionRejectionError(_UNAUTHENTICATED)
+            raise ConnectionRejectionError(UNAUTHENTICATED_ERROR)
         context.principal = principal
         return UNSET  # a plain connection_ack
 
@@ -372,35 +375,6 @@ def _is_request_error(body: dict[str, Any]) -> bool:
     """Parse, validation or variable errors: nothing executed, so no error has a path."""
     errors = body.get("errors") or []
     return body.get("data") is None and bool(errors) and all("path" not in e for e in errors)
-
-
-_UNAUTHENTICATED = {
-    "message": "Send a valid API key or token as 'Authorization: Bearer <key>'.",
-    "extensions": {"code": ErrorCode.UNAUTHENTICATED.value},
-}
-
-
-def _unauthenticated() -> JSONResponse:
-    return JSONResponse(
-        {"errors": [_UNAUTHENTICATED]},
-        status_code=401,
-        headers={"WWW-Authenticate": 'Bearer realm="relasi"'},
-    )
-
-
-async def healthz(request: Request) -> JSONResponse:
-    return JSONResponse({"status": "ok"})
-
-
-async def readyz(request: Request) -> JSONResponse:
-    try:
-        async with request.app.state.db.pool.acquire() as conn:
-            pending = await dbschema.pending_migrations(conn)
-    except Exception as e:  # any failure to reach the database means "not ready"
-        return JSONResponse({"status": "unavailable", "error": type(e).__name__}, status_code=503)
-    if pending:
-        return JSONResponse({"status": "migrating", "pending": pending}, status_code=503)
-    return JSONResponse({"status": "ready"})
 
 
 def create_app(

@@ -41,6 +41,7 @@ from relasi.auth.principal import Principal
 from relasi.compiler import values
 from relasi.compiler.caller import plan_me
 from relasi.compiler.changes import plan_changes
+from relasi.compiler.coverage import COVERED_TYPES, ROOT_LISTS, ROOT_LOOKUPS
 from relasi.compiler.errors import Unsupported
 from relasi.compiler.introspection import Introspection
 from relasi.compiler.journeys import plan_journey
@@ -70,47 +71,6 @@ from relasi.compiler.timelines import (
 from relasi.compiler.webhooks import plan_webhooks
 from relasi.resolvers.model import Entity, Output, Relation, entity
 
-# the types whose every field the planner can map (others: the resolvers)
-COVERED_TYPES = frozenset(
-    {
-        "Contact",
-        "Account",
-        "Deal",
-        "Case",
-        "Task",
-        "Interaction",
-        "Member",
-        "PipelineStage",
-        "Pipeline",
-        "ApiKey",
-        "AuditEntry",
-        "Segment",
-        "SegmentMembershipChange",
-    }
-)
-ROOT_LOOKUPS = {
-    "contact": "Contact",
-    "account": "Account",
-    "deal": "Deal",
-    "case": "Case",
-    "task": "Task",
-    "interaction": "Interaction",
-    "pipeline": "Pipeline",
-    "segment": "Segment",
-}
-ROOT_LISTS = {
-    "contacts": "Contact",
-    "accounts": "Account",
-    "deals": "Deal",
-    "cases": "Case",
-    "tasks": "Task",
-    "interactions": "Interaction",
-    "pipelines": "Pipeline",
-    "members": "Member",
-    "apiKeys": "ApiKey",
-    "auditLog": "AuditEntry",
-    "segments": "Segment",
-}
 MAX_KEYS = 50  # json_build_object takes at most 100 arguments
 log = logging.getLogger("relasi.compiler")
 

@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis_graphql import nodes, queries
 
-from relasi.compiler.plan import ROOT_LISTS, ROOT_LOOKUPS
+from relasi.compiler.coverage import ROOT_LISTS, ROOT_LOOKUPS
 from relasi.schema import schema
 from tests.compiler.conftest import both_paths
 from tests.fuzz.test_schema_fuzz import SCALARS

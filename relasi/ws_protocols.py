@@ -11,6 +11,7 @@ from typing import Any
 
 from graphql import GraphQLError, OperationType, get_operation_ast, parse
 from starlette.websockets import WebSocketDisconnect
+from starlette.websockets import WebSocketDisconnected as StarletteWebSocketDisconnected
 from strawberry.http.exceptions import WebSocketDisconnected
 from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
     BaseGraphQLTransportWSHandler,
@@ -26,15 +27,22 @@ from strawberry.subscriptions.protocols.graphql_ws.types import StartMessage
 from relasi.errors import ErrorCode
 from relasi.schema.context import live_send, release_session
 
+# a send to a socket the client has left: uvicorn's OSError (as WebSocketDisconnect, which
+# strawberry's adapter re-raises as its own), then starlette's "close message has been sent"
+GONE = (WebSocketDisconnect, WebSocketDisconnected, StarletteWebSocketDisconnected)
+
 
 class _ReleaseSessionBeforeSend:
     """An event's message is sent after its fields were resolved: give back its Session's
-    connection first (`context.release_session`)."""
+    connection first (`context.release_session`). A message to a socket the client has left
+    is dropped: the socket's reader sees the disconnect and ends its operations, while an
+    operation's task failing on its send would log an error for a client that went away."""
 
     async def send_message(self, message: Any) -> None:
         if message.get("type") in ("next", "data"):
             await release_session()
-        await super().send_message(message)  # type: ignore[misc]
+        with contextlib.suppress(*GONE):
+            await super().send_message(message)  # type: ignore[misc]
 
 
 class _LiveSend:
@@ -51,10 +59,8 @@ class _LiveSend:
     async def __call__(self, data: str) -> None:
         if not self.is_open():
             return
-        try:  # as strawberry's ASGI adapter sends JSON
+        with contextlib.suppress(*GONE):  # as `_ReleaseSessionBeforeSend` drops them
             await self.websocket.ws.send_text(f"{self.head}{data}}}}}")
-        except WebSocketDisconnect as e:
-            raise WebSocketDisconnected from e
 
 
 @contextlib.contextmanager

@@ -25,9 +25,11 @@ def create_app() -> Starlette:
         threading.Thread(
             target=_stop_when_orphaned, args=(supervisor,), name="relasi-orphan-watch", daemon=True
         ).start()
-    from relasi import server  # here: `relasi serve` imports this module before it needs one
+    from relasi import gc_policy, server  # here: `relasi serve` imports this module first
 
-    return server.create_app()
+    app = server.create_app()
+    gc_policy.install()  # after start-up, whose objects it freezes
+    return app
 
 
 def _stop_when_orphaned(supervisor: int) -> None:

@@ -57,13 +57,17 @@ async def _filter_ids(
 ) -> dict[str, UUID | None]:
     """Decode the filter ids ({argument: (type name, global id)}) and check each names a live
     row of the workspace, through the loaders queries use. Every subscription starts here, so
-    this is also where one arriving over plain HTTP is refused."""
+    this is also where one arriving over plain HTTP, or on a socket whose key or token has
+    been revoked since it connected, is refused."""
     context: Context = info.context
     if not isinstance(context.request, WebSocket):
         # plain HTTP would run the subscription as a query (strawberry allows it on POST)
         raise AppError(
             "Subscriptions run over a WebSocket at /graphql (graphql-transport-ws or graphql-ws)."
         )
+    assert context.principal is not None
+    if not await still_valid(context.db, context.principal):  # revoked since the socket opened
+        raise Unauthenticated(NO_LONGER_VALID)
     found: dict[str, UUID | None] = {}
     async with context.scoped_session() as session:
         for argument, (type_name, global_id) in given.items():

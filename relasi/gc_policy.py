@@ -6,7 +6,7 @@ full collection walks all of them, and every delivery of the worker waits it out
 with 500 subscriptions on a 2-core machine, enough for one write in fifty to miss 100 ms.
 
 So the survivors of each full collection are frozen (`gc.freeze`): the next full collections
-walk only what arrived since, a few milliseconds each. Frozen objects that later become cyclic
+walk only what arrived since: tens of milliseconds at most. Frozen objects that later become cyclic
 garbage (a closed socket's tasks and frames) are not reclaimed while frozen, so once the
 frozen set has grown to twice its size after the last complete collection, it is thawed and
 the next full collection walks everything again: the old pause, once per turnover of the
@@ -23,9 +23,14 @@ FLOOR = 200_000  # objects: below this a complete collection is short anyway
 OLDEST = 2  # CPython's generations: 0, 1, 2
 
 
+def _limit(frozen: int) -> int:
+    """How large the frozen set may grow after a complete collection left `frozen` objects."""
+    return max(FLOOR, frozen * GROWTH)
+
+
 class _Policy:
-    def __init__(self) -> None:
-        self.limit = FLOOR
+    def __init__(self, frozen: int) -> None:
+        self.limit = _limit(frozen)
         self.thawed = False
 
     def __call__(self, phase: str, info: dict[str, Any]) -> None:
@@ -35,7 +40,7 @@ class _Policy:
         frozen = gc.get_freeze_count()
         if self.thawed:  # this collection walked everything
             self.thawed = False
-            self.limit = max(FLOOR, frozen * GROWTH)
+            self.limit = _limit(frozen)
         elif frozen > self.limit:
             gc.unfreeze()  # the next full collection walks, and reclaims, everything
             self.thawed = True
@@ -52,6 +57,5 @@ def install() -> None:
         return
     gc.collect()
     gc.freeze()
-    _policy = _Policy()
-    _policy.limit = max(FLOOR, gc.get_freeze_count() * GROWTH)
+    _policy = _Policy(gc.get_freeze_count())
     gc.callbacks.append(_policy)

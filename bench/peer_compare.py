@@ -125,7 +125,7 @@ WHERE c.workspace_id = $1::uuid
 
 async def _grow(dsn: str, workspace_id: str, interactions: int) -> None:
     """The demo workspace grown to `interactions` interactions (as the superuser, without the
-    audit and change-log triggers: a bulk load, not API traffic)."""
+    audit and change-log triggers: a bulk load, not API traffic); `_settle` vacuums it."""
     import asyncpg
 
     conn = await asyncpg.connect(dsn)
@@ -144,7 +144,6 @@ async def _grow(dsn: str, workspace_id: str, interactions: int) -> None:
         async with conn.transaction():
             await conn.execute("SET LOCAL session_replication_role = replica")
             await conn.execute(_GROW, workspace, per_contact)
-        await conn.execute("VACUUM (ANALYZE) interactions")
     finally:
         await conn.close()
 

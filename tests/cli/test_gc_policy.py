@@ -40,3 +40,17 @@ def test_survivors_are_frozen_and_cyclic_garbage_is_still_reclaimed():
     # ... and yet 60 rounds of 30,000 objects of garbage each (1.8 million in all) never
     # piled up: thaws let full collections reclaim them
     assert result["peak"] < 300_000, result
+
+
+def test_every_serving_process_installs_it():
+    # the app factory each `relasi serve` process runs (one worker, or each of several)
+    script = (
+        "import gc\n"
+        "from relasi.cli.supervised import create_app\n"
+        "create_app()\n"
+        "print(gc.get_freeze_count())"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=120, check=True
+    )
+    assert int(done.stdout) > 10_000  # the start-up objects: modules, the schema

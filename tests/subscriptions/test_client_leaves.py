@@ -3,16 +3,12 @@ the operator's view. A socket closed mid-burst is the client's business, not an 
 
 import asyncio
 import contextlib
-import os
 import signal
-import subprocess
-import sys
 
 import httpx
 
 from relasi.resolvers.workspaces import create_workspace
-from tests.subscriptions.test_overflow import free_port
-from tests.subscriptions.test_two_processes import wait_serving
+from tests.cli.serving import free_port, serve, stop, wait_ready
 from tests.subscriptions.wsclient import connect
 
 TRACK = """mutation($c: ID!) {
@@ -27,19 +23,11 @@ async def test_sockets_closed_mid_burst_log_no_errors_and_the_server_serves_on(d
         _, key = await create_workspace(conn, "Leavers")
     port = free_port()
     url = f"http://127.0.0.1:{port}/graphql"
-    log_path = tmp_path / "serve.log"
-    env = {**os.environ, "DATABASE_URL": database.dsn, "RELASI_WORKERS": "1"}
-    with log_path.open("w") as log:
-        server = subprocess.Popen(
-            [sys.executable, "-m", "relasi", "serve", "--port", str(port)],
-            env={**env, "RELASI_DATA_DIR": str(tmp_path)},
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
+    server = serve(tmp_path, port, DATABASE_URL=database.dsn)
     headers = {"Authorization": f"Bearer {key}"}
     try:
+        await asyncio.to_thread(wait_ready, server, port)
         async with httpx.AsyncClient(timeout=30) as client:
-            await wait_serving(client, server, port, log_path)
 
             async def track(contact: str) -> None:
                 response = await client.post(
@@ -75,12 +63,7 @@ async def test_sockets_closed_mid_burst_log_no_errors_and_the_server_serves_on(d
                 op = await sock.subscribe(ADDED, c=contact)
                 await _live(track, contact, [(sock, op)])
     finally:
-        server.send_signal(signal.SIGINT)
-        try:
-            server.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            server.kill()
-    output = log_path.read_text()
+        output = await asyncio.to_thread(stop, server, signal.SIGINT)
     assert "Traceback" not in output and "ERROR" not in output, output[-3000:]
 
 

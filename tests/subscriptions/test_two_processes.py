@@ -20,9 +20,7 @@ TRACK = """mutation($c: ID!, $s: String!) {
 ADDED = "subscription($c: ID) { interactionAdded(contactId: $c) { id summary } }"
 
 
-async def wait_serving(
-    client: httpx.AsyncClient, process: subprocess.Popen, port: int, log
-) -> None:
+async def _ready(client: httpx.AsyncClient, process: subprocess.Popen, port: int, log) -> None:
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
         assert process.poll() is None, f"relasi serve exited: {log.read_text()[-2000:]}"
@@ -60,7 +58,7 @@ async def test_a_write_through_one_process_reaches_a_subscriber_of_another(datab
     try:
         async with httpx.AsyncClient(timeout=30) as client:
             for process, port in zip(processes, ports, strict=True):
-                await wait_serving(client, process, port, tmp_path / f"serve-{port}.log")
+                await _ready(client, process, port, tmp_path / f"serve-{port}.log")
 
             async def post(query: str, **variables) -> dict:
                 response = await client.post(

@@ -65,7 +65,7 @@ async def scratch_database(
             await admin.execute(f'CREATE DATABASE "{name}"')
             try:
                 dsn = urlunparse(urlparse(base)._replace(path=f"/{name}"))
-                db = await database.connect(dsn, max_size=max_size)
+                db = await database.connect(dsn, max_size=max_size, count_statements=True)
                 try:
                     yield dsn, db
                 finally:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import logging
@@ -135,6 +136,76 @@ class RequestSettings:
         )
 
 
+class ReadyConnections:
+    """Request connections handed from one request to the next without the pool.
+
+    The pool's acquire and release (a queue, a proxy, a shielded task, the reset hook) cost a
+    short read a tenth of its server time; a request's connection needs none of it, since the
+    next request points it at its own caller anyway (PooledConnection). A finished request's
+    connection is kept here, newest first, while the pool still has a connection of its own to
+    give (so nothing else waiting for the pool — the notifier, the jobs — is kept waiting by
+    idle connections held here); the next request takes it. One kept longer than `IDLE`
+    seconds goes back to the pool, which closes connections idle for long."""
+
+    IDLE = 0.5
+
+    def __init__(self, pool: asyncpg.Pool) -> None:
+        self.pool = pool
+        self._kept: list[tuple[float, asyncpg.Connection]] = []
+        self._sweep: asyncio.TimerHandle | None = None
+
+    def take(self) -> asyncpg.Connection | None:
+        while self._kept:
+            conn = self._kept.pop()[1]
+            if not conn.is_closed():
+                return conn
+            self._release_later(conn)  # the pool terminates it and connects anew on demand
+        return None
+
+    def keep(self, conn: asyncpg.Connection) -> bool:
+        """Keep `conn` for the next request (True) if it is idle and the pool can spare it."""
+        pool = self.pool
+        spare = pool.get_idle_size() + pool.get_max_size() - pool.get_size()
+        if spare <= 0 or conn.is_closed() or conn.is_in_transaction():
+            return False
+        loop = asyncio.get_running_loop()
+        self._kept.append((loop.time(), conn))
+        if self._sweep is None:
+            self._sweep = loop.call_later(self.IDLE, self._return_idle)
+        return True
+
+    def _return_idle(self) -> None:
+        loop = asyncio.get_running_loop()
+        cutoff = loop.time() - self.IDLE
+        idle = [conn for since, conn in self._kept if since <= cutoff]
+        self._kept = [(since, conn) for since, conn in self._kept if since > cutoff]
+        for conn in idle:
+            self._release_later(conn)
+        self._sweep = loop.call_later(self.IDLE, self._return_idle) if self._kept else None
+
+    def _release_later(self, conn: asyncpg.Connection) -> None:
+        task = asyncio.ensure_future(self._release(conn))
+        _releasing.add(task)
+        task.add_done_callback(_releasing.discard)
+
+    async def _release(self, conn: asyncpg.Connection) -> None:
+        try:
+            await self.pool.release(conn)
+        except Exception:  # a broken connection: the pool has let go of it
+            log.debug("a kept connection could not be released", exc_info=True)
+
+    async def release_all(self) -> None:
+        if self._sweep is not None:
+            self._sweep.cancel()
+            self._sweep = None
+        kept, self._kept = self._kept, []
+        for _, conn in kept:
+            await self._release(conn)
+
+
+_releasing: set[asyncio.Task] = set()  # (the loop holds tasks weakly)
+
+
 class Database:
     """The pool, plus a hook that lets tests count the SQL statements a request runs."""
 
@@ -144,6 +215,8 @@ class Database:
         self.embedded = embedded  # released on close: the last process out stops it
         self.dsn: str | None = None  # for connections outside the pool (the LISTEN connection)
         self._request_role: str | object | None = _UNKNOWN
+        self._ready = ReadyConnections(pool)
+        self.counts_statements = False
 
     @classmethod
     async def connect(
@@ -154,15 +227,21 @@ class Database:
         max_size: int = 10,
         embedded: EmbeddedPostgres | None = None,
         connect_timeout: float = 10,
+        count_statements: bool = False,
     ) -> Database:
+        """`count_statements`: let `capture_statements` see the statements (tests, benches).
+        Off when serving: asyncpg then times and logs every statement, a few percent of a
+        short read's server time, for nobody."""
         db = cls.__new__(cls)
         db._request_role = _UNKNOWN
         db.embedded = embedded
         db.dsn = dsn
+        db.counts_statements = count_statements
 
         async def init(conn: asyncpg.Connection) -> None:
             await init_connection(conn)
-            conn.add_query_logger(db._on_query)
+            if count_statements:
+                conn.add_query_logger(db._on_query)
 
         # a database host that does not answer at all fails a request in `connect_timeout`
         # seconds (SERVICE_UNAVAILABLE), not in asyncpg's default of a minute
@@ -177,6 +256,7 @@ class Database:
             timeout=connect_timeout,
         )
         db.analyzer = Analyzer(db.pool)
+        db._ready = ReadyConnections(db.pool)
         return db
 
     @classmethod
@@ -214,12 +294,27 @@ class Database:
 
     async def acquire_for_request(self) -> asyncpg.Connection:
         """A pooled connection for a request's Session, which sets every setting it depends on
-        in its first statement: one that carries another request's settings is not reset."""
+        in its first statement: one that carries another request's settings is not reset.
+        One a request gave back moments ago (`give_back`) comes first."""
+        conn = self._ready.take()
+        if conn is not None:
+            return conn
         token = _for_request.set(True)
         try:
             return await self.pool.acquire()
         finally:
             _for_request.reset(token)
+
+    async def give_back(self, conn: asyncpg.Connection, *, clean: bool) -> None:
+        """A request's connection, its request done: kept for the next request when `clean`
+        (its statements ended, no transaction open) and the pool can spare it
+        (`ReadyConnections`); else returned to the pool."""
+        if self.counts_statements:
+            # asyncpg logs each statement in a callback soon after it: let those run before
+            # the response goes out, so a capture sees all of its request's statements
+            await asyncio.sleep(0)
+        if not (clean and self._ready.keep(conn)):
+            await self.pool.release(conn)
 
     async def begin_request(
         self, conn: asyncpg.Connection, workspace_id, statement_timeout_ms: int = 0
@@ -246,6 +341,8 @@ class Database:
         """Collect the statements this task (and the tasks it starts) runs while the block
         runs, for tests: background work of the same process (the notifier, the segment
         scheduler) stays out. asyncpg calls the logger in the querying task's context."""
+        if not self.counts_statements:  # else every count would be zero
+            raise RuntimeError("capture_statements needs Database.connect(count_statements=True)")
         statements: list[Statement] = []
         token = _capture.set(statements)
         try:
@@ -256,6 +353,7 @@ class Database:
     async def close(self) -> None:
         try:
             await self.analyzer.idle()
+            await self._ready.release_all()  # else the pool waits for them
             await self.pool.close()
         finally:
             if self.embedded is not None:

@@ -202,8 +202,9 @@ class InFlightLimiter:
             elif self.wait <= 0:
                 raise Busy
             else:
-                try:
-                    await asyncio.wait_for(semaphore.acquire(), self.wait)
+                try:  # a deadline on this task, not a task of its own (`wait_for`'s)
+                    async with asyncio.timeout(self.wait):
+                        await semaphore.acquire()
                 except TimeoutError:
                     raise Busy from None
             try:

@@ -57,7 +57,7 @@ async def fresh_database(server_uri: str) -> AsyncIterator[Database]:
     await admin.execute(f'CREATE DATABASE "{name}"')
     parsed = urlparse(server_uri)
     dsn = urlunparse(parsed._replace(path=f"/{name}"))
-    db = await Database.connect(dsn, min_size=1, max_size=8)
+    db = await Database.connect(dsn, min_size=1, max_size=8, count_statements=True)
     try:
         async with db.pool.acquire() as conn:
             await dbschema.migrate(conn)

@@ -306,9 +306,11 @@ class Session:
             self._loaders.clear()
             if conn is None:
                 return
+            clean = False  # the connection idle and pointed at this caller: the next may take it
             try:
                 if tx is None:
-                    pass  # no transaction began (a compiled read, or nothing ran): none to end
+                    # no transaction began (a compiled read, or nothing ran): none to end
+                    clean = commit and self._failure is None
                 elif commit and not self.read_only and self._failure is not None:
                     with contextlib.suppress(*UNAVAILABLE):
                         await tx.rollback()
@@ -320,14 +322,16 @@ class Session:
                         raise Timeout("The commit ran past its time limit; retry.") from e
                     except UNAVAILABLE as e:
                         raise unavailable(self.request_id, e) from e
+                    clean = True
                     for callback in self._after_commit:
                         callback()
                 elif not isinstance(self._failure, ServiceUnavailable):
                     # a lost connection has no transaction left to roll back
                     with contextlib.suppress(*UNAVAILABLE):
                         await tx.rollback()
+                    clean = commit and self._failure is None  # a read's transaction, ended
             finally:
                 self._after_commit.clear()
                 # a connection that broke is terminated by the pool (and replaced on demand)
                 with contextlib.suppress(*UNAVAILABLE):
-                    await self.db.pool.release(conn)
+                    await self.db.give_back(conn, clean=clean)

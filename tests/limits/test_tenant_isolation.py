@@ -221,3 +221,37 @@ async def test_a_request_waiting_for_its_slot_holds_no_connection(make_api, data
         assert (await _soon(waiting))["contacts"]["totalCount"] == 1
     finally:
         await small.close()
+
+
+async def test_a_flood_of_reads_leaves_a_connection_for_the_servers_own_work(make_api, database):
+    """Requests hand their connections on to the next request without the pool
+    (`db.ReadyConnections`), but never all of them: with a pool of two flooded by reads, the
+    server's own work (the notifier, the jobs), which takes its connections from the pool,
+    still gets one in a moment, again and again."""
+    small = await Database.connect(database.dsn, min_size=1, max_size=2)
+    try:
+        app = create_app(Settings(rate_limit=0, max_requests_in_flight=0), database=small)
+        flooder = await make_api(app, "A")
+        stop, served = asyncio.Event(), [0]
+
+        async def flood() -> None:
+            while not stop.is_set():
+                assert (await flooder("{ contacts(first: 5) { totalCount } }"))["contacts"]
+                served[0] += 1
+
+        async def served_past(n: int) -> bool:
+            return served[0] > n
+
+        floods = [asyncio.create_task(flood()) for _ in range(4)]
+        try:
+            await until(lambda: served_past(20))
+            for _ in range(5):
+                async with asyncio.timeout(5), small.pool.acquire() as conn:
+                    assert await conn.fetchval("SELECT 1") == 1
+                before = served[0]
+                await until(lambda n=before + 4: served_past(n))  # the flood goes on meanwhile
+        finally:
+            stop.set()
+            await _soon(asyncio.gather(*floods))
+    finally:
+        await small.close()

@@ -17,8 +17,9 @@ OUT=$(mktemp -d)
 trap 'rm -rf "$OUT"' EXIT
 export RELASI_DATA_DIR=$PEER/relasi-data RELASI_RATE_LIMIT=0 RELASI_LOG_LEVEL=warning AUTH="Bearer $KEY"
 unset DATABASE_URL
-PYTHONPATH=$PP valgrind --tool=callgrind --callgrind-out-file="$OUT/cg" \
-  "$PY" -m relasi serve --port "$PORT" --workers 1 > "$OUT/server.log" 2>&1 &
+# from a neutral directory: `python -m` puts the working directory first on the path
+(cd "$OUT" && PYTHONPATH=$PP exec valgrind --tool=callgrind --callgrind-out-file="$OUT/cg" \
+  "$PY" -m relasi serve --port "$PORT" --workers 1 > "$OUT/server.log" 2>&1) &
 SERVER=$!
 until curl -s -o /dev/null "http://127.0.0.1:$PORT/healthz"; do
   kill -0 $SERVER 2>/dev/null || { cat "$OUT/server.log"; exit 1; }; sleep 1

@@ -32,7 +32,11 @@ class Payloads(Protocol):
 
 
 class Subscriber:
-    """One subscription's inbox: the events it matched, in commit order, or why it ended."""
+    """One subscription's inbox: the events it matched, in commit order, or why it ended.
+
+    With `push` (a compiled subscription on a socket that takes direct writes,
+    `ws_protocols._LiveSend.push`), the notifier writes an event's payload itself when nothing
+    of the subscription's is on its way (`idle`): then no event can overtake another."""
 
     def __init__(
         self,
@@ -42,8 +46,12 @@ class Subscriber:
         size: int,
         principal: Principal | None = None,
         payloads: Payloads | None = None,
+        push: Callable[[str], bool] | None = None,
     ):
         self.workspace_id = workspace_id
+        self.principal = principal
+        self.push = push
+        self._taken = False  # the stream is sending the last event it took
         # the API key or member it runs for, and whether with an HS256 token (both end it
         # when revoked or replaced: `notifier.py`)
         self.caller = None if principal is None else principal.api_key_id or principal.member_id
@@ -69,10 +77,18 @@ class Subscriber:
         with contextlib.suppress(asyncio.QueueFull):
             self.queue.put_nowait(None)  # wakes a reader waiting on an empty queue
 
+    def idle(self) -> bool:
+        """Nothing queued, and the stream done with what it took: an event written now
+        comes after all of the earlier ones."""
+        return not self._taken and self.queue.empty()
+
     async def next(self) -> Event:
+        """The next event; asking for it says the stream is done with the one before."""
+        self._taken = False
         while True:
             if self.error is not None:
                 raise self.error
             item = await self.queue.get()
             if item is not None and self.error is None:
+                self._taken = True
                 return item

@@ -26,6 +26,7 @@ from strawberry.subscriptions.protocols.graphql_ws.types import StartMessage
 
 from relasi.errors import ErrorCode
 from relasi.schema.context import live_send, release_session
+from relasi.ws_server import WRITE_NOW
 
 # a send to a socket the client has left: uvicorn's OSError (as WebSocketDisconnect, which
 # strawberry's adapter re-raises as its own), then starlette's "close message has been sent"
@@ -49,18 +50,28 @@ class _LiveSend:
     """A compiled event's message for one operation: its head and tail are written once, the
     event's `data` goes between them as PostgreSQL wrote it. Sent from the subscription's own
     task (the one strawberry runs the operation in), so it is ordered with the operation's
-    other messages; nothing is sent once the operation is over."""
+    other messages; or written by the notifier (`push`) while that task has nothing on its
+    way (`Subscriber.idle`). Nothing is sent once the operation is over."""
 
     def __init__(self, handler: Any, op_id: str, kind: str, is_open: Callable[[], bool]):
         self.websocket = handler.websocket
         self.head = f'{{"id":{json.dumps(op_id)},"type":"{kind}","payload":{{"data":'
         self.is_open = is_open
+        extensions = self.websocket.ws.scope.get("extensions") or {}
+        self.write_now: Callable[[str], bool] | None = extensions.get(WRITE_NOW)
 
     async def __call__(self, data: str) -> None:
         if not self.is_open():
             return
         with contextlib.suppress(*GONE):  # as `_ReleaseSessionBeforeSend` drops them
             await self.websocket.ws.send_text(f"{self.head}{data}}}}}")
+
+    def push(self, data: str) -> bool:
+        """Write the message now, if the server offers direct writes and the socket takes it
+        at once (`relasi/ws_server.py`); False: send it from the task instead."""
+        if not self.is_open():
+            return True  # over: dropped, as `__call__` drops it
+        return self.write_now is not None and self.write_now(f"{self.head}{data}}}}}")
 
 
 @contextlib.contextmanager

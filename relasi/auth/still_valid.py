@@ -45,18 +45,31 @@ def forget(caller: UUID) -> None:
         del _answers[key]
 
 
-async def still_valid(db: Database, principal: Principal) -> bool:
+def known_valid(principal: Principal) -> bool | None:
+    """The answer this process knows without asking the database (an expired token, or a
+    database answer younger than RECHECK_SECONDS); None: it must ask (`still_valid`)."""
     if principal.expires_at is not None and principal.expires_at <= datetime.now(UTC):
         return False
-    key = (
+    answer = _answers.get(_key(principal))
+    if answer is not None and time.monotonic() - answer[1] < RECHECK_SECONDS:
+        return answer[0]
+    return None
+
+
+def _key(principal: Principal) -> Hashable:
+    return (
         principal.api_key_id,
         principal.member_id,
         principal.workspace_id,
         principal.jwt_secret_hash,
     )
-    answer = _answers.get(key)
-    if answer is not None and time.monotonic() - answer[1] < RECHECK_SECONDS:
-        return answer[0]
+
+
+async def still_valid(db: Database, principal: Principal) -> bool:
+    known = known_valid(principal)
+    if known is not None:
+        return known
+    key = _key(principal)
     asking = _asking.get(key)
     if asking is None:
         asking = asyncio.ensure_future(_ask(db, principal, key))

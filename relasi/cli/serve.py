@@ -35,6 +35,7 @@ log = logging.getLogger("relasi")
 
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
 APP_FACTORY = "relasi.cli.supervised:create_app"  # what each worker imports
+WEBSOCKET_PROTOCOL = "relasi.ws_server:WebSocketProtocol"  # imported by each worker too
 
 
 def serve(
@@ -86,6 +87,8 @@ def serve(
             # subscription messages are small JSON sent to many sockets at once: compressing
             # each one (permessage-deflate) costs more CPU per event than it saves bytes
             ws_per_message_deflate=False,
+            # uvicorn's own, plus a direct write for subscription events (relasi/ws_server.py)
+            ws=WEBSOCKET_PROTOCOL,
         )
     finally:
         if embedded is not None:

@@ -94,7 +94,12 @@ async def _stream(
     compiled = context.read_path == "compiled" and send is not None
     payloads = compile_selection(info) if compiled else None
     subscriber = await notifier.subscribe(
-        principal.workspace_id, topics, match, principal=principal, payloads=payloads
+        principal.workspace_id,
+        topics,
+        match,
+        principal=principal,
+        payloads=payloads,
+        push=send.push if payloads is not None and send is not None else None,
     )
     try:
         while True:

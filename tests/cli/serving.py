@@ -1,7 +1,10 @@
-"""Real `relasi serve` processes on the embedded PostgreSQL of a temporary data dir."""
+"""Real servers for the tests: `relasi serve` processes on the embedded PostgreSQL of a
+temporary data dir, and an app under uvicorn in the test's own event loop (`in_loop`)."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
 import os
 import signal
@@ -9,15 +12,38 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import httpx
+import uvicorn
 
 
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+@contextlib.asynccontextmanager
+async def in_loop(app: Any, **config: Any) -> AsyncIterator[str]:
+    """`app` behind a real uvicorn on a free loopback port, in this event loop (`config`:
+    uvicorn's options, e.g. `ws`, `lifespan`); yields its base URL."""
+    port = free_port()
+    config = {"log_level": "warning", "lifespan": "off", **config}
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, **config))
+    task = asyncio.create_task(server.serve())
+    try:
+        deadline = time.monotonic() + 30
+        while not server.started:
+            assert not task.done(), task.exception()
+            assert time.monotonic() < deadline, "uvicorn did not start"
+            await asyncio.sleep(0.05)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        await asyncio.wait_for(task, 30)
 
 
 def env(data_dir: Path, **settings: str) -> dict[str, str]:

@@ -4,7 +4,6 @@ the server answers with a GraphQL error of the closed set of codes, never a 500,
 trace, and never an unexpected (INTERNAL_SERVER_ERROR) failure."""
 
 import asyncio
-import socket
 import threading
 import time
 from datetime import UTC
@@ -23,6 +22,7 @@ from relasi.resolvers.workspaces import create_workspace
 from relasi.schema import schema
 from relasi.server import create_app
 from relasi.settings import Settings
+from tests.cli.serving import free_port
 
 SDL = schema.as_str()
 CODES = {code.value for code in ErrorCode} - {ErrorCode.INTERNAL_SERVER_ERROR.value}
@@ -48,12 +48,6 @@ FUZZ = settings(
 )
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def live(database):
     """A real server (uvicorn on loopback, in a thread with its own event loop and pool) and
@@ -68,7 +62,7 @@ def live(database):
 
     key = asyncio.run(workspace())
     app = create_app(Settings(database_url=database.dsn, rate_limit=0, pool_max_size=4))
-    port = _free_port()
+    port = free_port()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="error"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()

@@ -4,17 +4,16 @@ a look at the backends PostgreSQL is running."""
 
 import asyncio
 import contextlib
-import socket
 from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 
 from relasi.db import Database, system_connection
 from relasi.server import create_app
 from relasi.settings import Settings
+from tests.cli.serving import in_loop
 from tests.conftest import Api, new_api
 
 CREATE = """mutation { createContact(input: {firstName: "Lock", lastName: "Target"}) {
@@ -24,28 +23,11 @@ UPDATE = """mutation($id: ID!, $version: Int!, $name: String!) {
     contact { firstName version } userErrors { field message code } } }"""
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @contextlib.asynccontextmanager
 async def serve(app: Any) -> AsyncIterator[str]:
     """`app` behind a real uvicorn on a free port, in this loop; yields its base URL."""
-    port = free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, lifespan="off", log_level="debug")
-    )
-    task = asyncio.create_task(server.serve())
-    while not server.started:
-        assert not task.done(), task.exception()
-        await asyncio.sleep(0.05)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        await task
+    async with in_loop(app, log_level="debug") as url:
+        yield url
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ import asyncio
 import contextlib
 from urllib.parse import parse_qs, urlencode, urlparse, urlunparse
 
-from tests.limits.conftest import free_port
+from tests.cli.serving import free_port
 
 
 class PgProxy:

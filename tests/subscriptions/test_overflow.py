@@ -1,48 +1,25 @@
 """A subscriber that stops reading is ended with RATE_LIMITED; the others keep receiving.
 
 This needs a real TCP socket (the in-process transport buffers without limit, so nobody is
-ever slow there): the app runs under uvicorn on 127.0.0.1, with a queue of 4 events.
+ever slow there): the app runs under uvicorn on 127.0.0.1, with a queue of 4 events, with
+uvicorn's own WebSocket protocol and with the one `relasi serve` runs, whose direct writes
+(`relasi/ws_server.py`) the notifier uses while a socket takes them at once and leaves to
+the subscription's task (and its queue) once the socket is paused by its slow reader.
 """
 
-import asyncio
-import contextlib
 import secrets
-import socket
-from collections.abc import AsyncIterator
 
 import httpx
 import pytest
-import uvicorn
 
+from relasi.cli.serve import WEBSOCKET_PROTOCOL
 from relasi.server import create_app
 from relasi.settings import Settings
+from tests.cli.serving import in_loop
 from tests.subscriptions import writes
 from tests.subscriptions.wsclient import connect, wait_until
 
 QUEUE_SIZE = 4
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@contextlib.asynccontextmanager
-async def serving(app) -> AsyncIterator[str]:
-    """Serve `app` with uvicorn on a free loopback port, in this event loop."""
-    port = free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
-    )
-    task = asyncio.create_task(server.serve())
-    try:
-        await wait_until(lambda: server.started or task.done(), timeout=30)
-        assert server.started
-        yield f"http://127.0.0.1:{port}/graphql"
-    finally:
-        server.should_exit = True
-        await asyncio.wait_for(task, 30)
 
 
 @pytest.fixture
@@ -50,7 +27,8 @@ async def tcp_app(database):
     return create_app(Settings(subscription_queue_size=QUEUE_SIZE), database=database)
 
 
-async def test_a_slow_subscriber_is_ended_and_the_others_keep_receiving(tcp_app, api):
+@pytest.mark.parametrize("ws", ["auto", WEBSOCKET_PROTOCOL])
+async def test_a_slow_subscriber_is_ended_and_the_others_keep_receiving(tcp_app, api, ws):
     contact = await writes.contact(api, "Sari")
     # 100 touches of 14 KB each: every event of the slow subscription carries them 4 times
     blob = {"blob": secrets.token_hex(7000)}
@@ -66,11 +44,11 @@ async def test_a_slow_subscriber_is_ended_and_the_others_keep_receiving(tcp_app,
     light = "subscription($c: ID) { interactionAdded(contactId: $c) { id } }"
 
     async with (
-        serving(tcp_app) as url,
+        in_loop(tcp_app, ws=ws, lifespan="on") as base,
         httpx.AsyncClient(timeout=30) as client,
         # the slow client holds one message and then stops reading from its socket
-        connect(url, client, queue_size=1, max_message_size_bytes=2**28) as slow,
-        connect(url, client) as fast,
+        connect(f"{base}/graphql", client, queue_size=1, max_message_size_bytes=2**28) as slow,
+        connect(f"{base}/graphql", client) as fast,
     ):
         for sock in (slow, fast):
             assert (await sock.init(api.key))["type"] == "connection_ack"
@@ -85,6 +63,8 @@ async def test_a_slow_subscriber_is_ended_and_the_others_keep_receiving(tcp_app,
             received = await fast.data(fast_op)
             assert received == {"interactionAdded": {"id": written[-1]}}
         assert notifier.subscriber_count() == 1  # the slow one was dropped, the fast one stays
+        # with relasi serve's protocol the notifier wrote events into the sockets itself
+        assert (notifier.pushed > 0) == (ws == WEBSOCKET_PROTOCOL), notifier.pushed
 
         # reading again, the slow client gets what was already on its way, then the error
         delivered = []

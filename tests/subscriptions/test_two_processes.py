@@ -2,16 +2,12 @@
 the other (PostgreSQL LISTEN/NOTIFY carries it; there is no other service)."""
 
 import asyncio
-import os
 import signal
-import subprocess
-import sys
-import time
 
 import httpx
 
 from relasi.resolvers.workspaces import create_workspace
-from tests.subscriptions.test_overflow import free_port
+from tests.cli.serving import free_port, serve, stop, wait_ready
 from tests.subscriptions.wsclient import connect
 
 TRACK = """mutation($c: ID!, $s: String!) {
@@ -20,45 +16,17 @@ TRACK = """mutation($c: ID!, $s: String!) {
 ADDED = "subscription($c: ID) { interactionAdded(contactId: $c) { id summary } }"
 
 
-async def _ready(client: httpx.AsyncClient, process: subprocess.Popen, port: int, log) -> None:
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        assert process.poll() is None, f"relasi serve exited: {log.read_text()[-2000:]}"
-        try:
-            if (await client.get(f"http://127.0.0.1:{port}/readyz")).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        await asyncio.sleep(0.2)
-    raise AssertionError(f"server on {port} not ready: {log.read_text()[-2000:]}")
-
-
 async def test_a_write_through_one_process_reaches_a_subscriber_of_another(database, tmp_path):
     async with database.pool.acquire() as conn:
         _, key = await create_workspace(conn, "Two processes")
-    env = {
-        **os.environ,
-        "DATABASE_URL": database.dsn,
-        "RELASI_DATA_DIR": str(tmp_path),
-        "RELASI_WORKERS": "1",
-    }
     ports = [free_port(), free_port()]
-    logs = [open(tmp_path / f"serve-{port}.log", "w") for port in ports]  # noqa: SIM115
-    processes = [
-        subprocess.Popen(
-            [sys.executable, "-m", "relasi", "serve", "--port", str(port)],
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-        for port, log in zip(ports, logs, strict=True)
-    ]
+    processes = [serve(tmp_path, port, DATABASE_URL=database.dsn) for port in ports]
     headers = {"Authorization": f"Bearer {key}"}
     subscriber_url, writer_url = (f"http://127.0.0.1:{port}/graphql" for port in ports)
     try:
         async with httpx.AsyncClient(timeout=30) as client:
             for process, port in zip(processes, ports, strict=True):
-                await _ready(client, process, port, tmp_path / f"serve-{port}.log")
+                await asyncio.to_thread(wait_ready, process, port)
 
             async def post(query: str, **variables) -> dict:
                 response = await client.post(
@@ -98,12 +66,4 @@ async def test_a_write_through_one_process_reaches_a_subscriber_of_another(datab
                 assert event == {"id": expected, "summary": "the one"}
     finally:
         for process in processes:
-            if process.poll() is None:
-                process.send_signal(signal.SIGINT)
-        for process in processes:
-            try:
-                process.wait(timeout=60)
-            except subprocess.TimeoutExpired:
-                process.kill()
-        for log in logs:
-            log.close()
+            await asyncio.to_thread(stop, process, signal.SIGINT)

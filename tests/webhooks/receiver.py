@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import socket
 import threading
 import time
 from dataclasses import dataclass, field
@@ -24,6 +23,8 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse
 from starlette.routing import Route
+
+from tests.cli.serving import free_port
 
 
 @dataclass
@@ -53,7 +54,7 @@ class Route_:
 
 class Receiver:
     def __init__(self) -> None:
-        self.port = _free_port()
+        self.port = free_port()
         self.routes: dict[str, Route_] = {}
         self.arrivals: list[Arrival] = []
         self._lock = threading.Lock()
@@ -141,9 +142,3 @@ class Receiver:
         assert self._server is not None and self._thread is not None
         self._server.should_exit = True
         self._thread.join(10)
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]

@@ -64,6 +64,8 @@ async def test_a_write_through_one_process_reaches_a_subscriber_of_another(datab
                     if event["summary"] != "probe":
                         break
                 assert event == {"id": expected, "summary": "the one"}
-    finally:
-        for process in processes:
-            await asyncio.to_thread(stop, process, signal.SIGINT)
+    finally:  # both stopped, whichever fails to stop cleanly
+        stopped = [asyncio.to_thread(stop, process, signal.SIGINT) for process in processes]
+        for result in await asyncio.gather(*stopped, return_exceptions=True):
+            if isinstance(result, BaseException):
+                raise result

@@ -380,10 +380,15 @@ def _pushed(subscriber: Subscriber, text: str) -> bool:
     """Write a compiled event into its socket now, without waking the subscription's task
     (`relasi/ws_server.py`): only when nothing of the subscription's is on its way, and its
     caller is known to be still valid (else the task checks, and ends it if not)."""
-    return (
+    if not (
         subscriber.push is not None
         and subscriber.idle()
         and subscriber.principal is not None
         and still_valid.known_valid(subscriber.principal) is True
-        and subscriber.push(text)
-    )
+    ):
+        return False
+    try:
+        return subscriber.push(text)
+    except Exception:  # one socket's failure must not stop the fan-out to the others
+        log.exception("could not write an event into its socket; sending it the usual way")
+        return False

@@ -3,6 +3,8 @@ runs depends on the query's depth, never on how many rows its lists hold."""
 
 import pytest
 
+from relasi.db import Database
+
 NESTED = """
 query($n: Int!) {
   contacts(first: $n, orderBy: [{field: CREATED_AT, direction: ASC}]) {
@@ -95,3 +97,18 @@ async def test_nested_query_cost_does_not_grow_with_list_length(api, database, s
     assert few == many
     # and the number is small: one statement per relation level, plus auth and the transaction
     assert many <= 30, many
+
+
+async def test_counting_needs_a_database_that_logs_its_statements(database):
+    """Serving, asyncpg's statement log is off (`count_statements`): a capture there would
+    count nothing and let any count pass, so it refuses to start."""
+    quiet = await Database.connect(database.dsn, min_size=1, max_size=1)
+    try:
+        with pytest.raises(RuntimeError, match="count_statements"), quiet.capture_statements():
+            pass
+    finally:
+        await quiet.close()
+    with database.capture_statements() as statements:
+        async with database.pool.acquire() as conn:
+            await conn.fetchval("SELECT 1")
+    assert statements[0] == "SELECT 1"  # (then the pool's reset of the connection)

@@ -209,14 +209,21 @@ _releasing: set[asyncio.Task] = set()  # (the loop holds tasks weakly)
 class Database:
     """The pool, plus a hook that lets tests count the SQL statements a request runs."""
 
-    def __init__(self, pool: asyncpg.Pool, embedded: EmbeddedPostgres | None = None) -> None:
+    def __init__(
+        self,
+        pool: asyncpg.Pool,
+        embedded: EmbeddedPostgres | None = None,
+        *,
+        dsn: str | None = None,
+        count_statements: bool = False,
+    ) -> None:
         self.pool = pool
         self.analyzer = Analyzer(pool)
         self.embedded = embedded  # released on close: the last process out stops it
-        self.dsn: str | None = None  # for connections outside the pool (the LISTEN connection)
+        self.dsn = dsn  # for connections outside the pool (the LISTEN connection)
+        self.counts_statements = count_statements  # (its pool's connections log statements)
         self._request_role: str | object | None = _UNKNOWN
         self._ready = ReadyConnections(pool)
-        self.counts_statements = False
 
     @classmethod
     async def connect(
@@ -232,11 +239,7 @@ class Database:
         """`count_statements`: let `capture_statements` see the statements (tests, benches).
         Off when serving: asyncpg then times and logs every statement, a few percent of a
         short read's server time, for nobody."""
-        db = cls.__new__(cls)
-        db._request_role = _UNKNOWN
-        db.embedded = embedded
-        db.dsn = dsn
-        db.counts_statements = count_statements
+        db = cls.__new__(cls)  # the pool's connections log to it: made before the pool
 
         async def init(conn: asyncpg.Connection) -> None:
             await init_connection(conn)
@@ -245,7 +248,7 @@ class Database:
 
         # a database host that does not answer at all fails a request in `connect_timeout`
         # seconds (SERVICE_UNAVAILABLE), not in asyncpg's default of a minute
-        db.pool = await asyncpg.create_pool(
+        pool = await asyncpg.create_pool(
             dsn,
             min_size=min_size,
             max_size=max_size,
@@ -255,8 +258,7 @@ class Database:
             connection_class=PooledConnection,
             timeout=connect_timeout,
         )
-        db.analyzer = Analyzer(db.pool)
-        db._ready = ReadyConnections(db.pool)
+        db.__init__(pool, embedded, dsn=dsn, count_statements=count_statements)
         return db
 
     @classmethod
@@ -309,12 +311,13 @@ class Database:
         """A request's connection, its request done: kept for the next request when `clean`
         (its statements ended, no transaction open) and the pool can spare it
         (`ReadyConnections`); else returned to the pool."""
-        if self.counts_statements:
-            # asyncpg logs each statement in a callback soon after it: let those run before
-            # the response goes out, so a capture sees all of its request's statements
-            await asyncio.sleep(0)
         if not (clean and self._ready.keep(conn)):
-            await self.pool.release(conn)
+            await self.pool.release(conn)  # (its awaits run the statement log's callbacks)
+        elif self.counts_statements:
+            # kept: nothing awaited yet, but asyncpg logs each statement in a callback soon
+            # after it; let those run before the response goes out, so a capture sees all of
+            # its request's statements (the connection is kept already: a cancel loses none)
+            await asyncio.sleep(0)
 
     async def begin_request(
         self, conn: asyncpg.Connection, workspace_id, statement_timeout_ms: int = 0

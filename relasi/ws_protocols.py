@@ -64,14 +64,17 @@ class _LiveSend:
         if not self.is_open():
             return
         with contextlib.suppress(*GONE):  # as `_ReleaseSessionBeforeSend` drops them
-            await self.websocket.ws.send_text(f"{self.head}{data}}}}}")
+            await self.websocket.ws.send_text(self._message(data))
 
     def push(self, data: str) -> bool:
         """Write the message now, if the server offers direct writes and the socket takes it
         at once (`relasi/ws_server.py`); False: send it from the task instead."""
         if not self.is_open():
             return True  # over: dropped, as `__call__` drops it
-        return self.write_now is not None and self.write_now(f"{self.head}{data}}}}}")
+        return self.write_now is not None and self.write_now(self._message(data))
+
+    def _message(self, data: str) -> str:
+        return f"{self.head}{data}}}}}"
 
 
 @contextlib.contextmanager
